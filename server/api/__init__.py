@@ -1,0 +1,1 @@
+"""REST handlers per resource, their request models and the OpenAPI document."""

@@ -1,0 +1,168 @@
+"""Login, logout, the current user, bearer tokens for scripts and TOTP enrolment."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+import pyotp
+from aiohttp import web
+from pydantic import Field
+from sqlalchemy import delete, select
+
+from meetings.decision import Text
+from server.api.context import actor, database, json_response, now
+from server.api.errors import ApiError
+from server.api.routes import route
+from server.api.validation import Body, read_json
+from server.appkeys import SETTINGS, THROTTLE
+from server.audit.log import append
+from server.auth.identity import session_cookie_name
+from server.auth.passwords import MAX_PASSWORD_LENGTH, verify_password
+from server.auth.tokens import API_TOKEN_PREFIX, new_token, token_id
+from server.db.tables import ApiToken, User, WebSession
+from server.services.users import user_json
+
+log = logging.getLogger("cellmeet.auth")
+
+BAD_LOGIN = ApiError(
+    401,
+    "invalid_credentials",
+    Text("Tên đăng nhập, mật khẩu hoặc mã xác thực không đúng.", "Wrong username, password or code."),
+)
+
+
+class LoginBody(Body):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
+    otp: str | None = Field(default=None, max_length=10)
+
+
+class TokenBody(Body):
+    name: str = Field(default="script", min_length=1, max_length=100)
+
+
+class OtpBody(Body):
+    otp: str = Field(min_length=6, max_length=10)
+
+
+def _address_key(request: web.Request) -> str:
+    # Only a hash of the address is kept in memory and logs (ASVS 7.1).
+    return hashlib.sha256((request.remote or "").encode()).hexdigest()[:16]
+
+
+@route("POST", "/api/v1/auth/login", summary="Log in; sets the session cookie", tag="auth", body=LoginBody, public=True)
+async def login(request: web.Request) -> web.StreamResponse:
+    body = await read_json(request, LoginBody)
+    settings = request.app[SETTINGS]
+    throttle = request.app[THROTTLE]
+    address = _address_key(request)
+    at = now(request)
+    wait = throttle.retry_after(body.username, address, at)
+    if wait is not None:
+        log.warning("login throttled user=%r address=%s", body.username[:64], address)
+        raise ApiError(
+            429,
+            "too_many_attempts",
+            Text(
+                f"Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau {wait} giây.",
+                f"Too many failed logins. Try again in {wait} seconds.",
+            ),
+            headers={"Retry-After": str(wait)},
+        )
+    async with database(request).read() as session:
+        user = (await session.execute(select(User).where(User.username == body.username))).scalar_one_or_none()
+    ok = await verify_password(user.password_hash if user else None, body.password)
+    if ok and user is not None and user.totp_enabled:
+        ok = bool(body.otp) and pyotp.TOTP(user.totp_secret or "").verify(body.otp or "", for_time=at, valid_window=1)
+    if not ok or user is None:
+        throttle.record_failure(body.username, address, at)
+        log.warning("login failed user=%r address=%s", body.username[:64], address)
+        raise BAD_LOGIN
+    throttle.record_success(body.username)
+    token = new_token()
+    csrf = new_token()
+    async with database(request).write() as session:
+        # A fresh id at every login: a planted session id is never adopted (ASVS 3.2.1).
+        session.add(WebSession(id=token_id(token), user_id=user.id, csrf_token=csrf, created_at=at, last_seen_at=at))
+        await append(session, at=at, actor_user_id=user.id, org_id=None, action="auth.login", target=f"user:{user.id}", data={})
+    log.info("login ok user_id=%s address=%s", user.id, address)
+    response = json_response({"csrf_token": csrf, "user": user_json(user)})
+    response.set_cookie(
+        session_cookie_name(settings),
+        token,
+        httponly=True,
+        secure=settings.https,
+        samesite="Lax",
+        path="/",
+        max_age=settings.session_absolute_seconds,
+    )
+    return response
+
+
+@route("POST", "/api/v1/auth/logout", summary="Log out; the session ends server-side", tag="auth")
+async def logout(request: web.Request) -> web.StreamResponse:
+    caller = actor(request)
+    if caller.session is not None:
+        async with database(request).write() as session:
+            await session.execute(delete(WebSession).where(WebSession.id == caller.session.id))  # type: ignore[arg-type]
+    response = json_response({"ok": True})
+    response.del_cookie(session_cookie_name(request.app[SETTINGS]), path="/")
+    return response
+
+
+@route("GET", "/api/v1/auth/me", summary="The current user, their grants and CSRF token", tag="auth")
+async def me(request: web.Request) -> web.StreamResponse:
+    caller = actor(request)
+    from server.services.users import user_profile
+
+    async with database(request).read() as session:
+        profile = await user_profile(session, caller.user)
+    profile["csrf_token"] = caller.session.csrf_token if caller.session else None
+    return json_response(profile)
+
+
+@route("POST", "/api/v1/auth/tokens", summary="Create a bearer token for scripts", tag="auth", body=TokenBody)
+async def create_token(request: web.Request) -> web.StreamResponse:
+    caller = actor(request)
+    body = await read_json(request, TokenBody)
+    token = new_token(API_TOKEN_PREFIX)
+    at = now(request)
+    async with database(request).write() as session:
+        session.add(ApiToken(id=token_id(token), user_id=caller.user_id, name=body.name, created_at=at))
+        await append(
+            session, at=at, actor_user_id=caller.user_id, org_id=None, action="auth.token_created",
+            target=f"user:{caller.user_id}", data={"name": body.name},
+        )
+    return json_response({"token": token, "name": body.name}, status=201)
+
+
+@route("POST", "/api/v1/auth/totp", summary="Start TOTP enrolment: returns the secret", tag="auth")
+async def totp_enrol(request: web.Request) -> web.StreamResponse:
+    caller = actor(request)
+    secret = pyotp.random_base32()
+    async with database(request).write() as session:
+        user = await session.get(User, caller.user_id)
+        assert user is not None
+        user.totp_secret, user.totp_enabled = secret, False
+        session.add(user)
+    uri = pyotp.TOTP(secret).provisioning_uri(name=caller.user.username, issuer_name="cellmeet")
+    return json_response({"secret": secret, "uri": uri})
+
+
+@route("POST", "/api/v1/auth/totp/confirm", summary="Confirm TOTP with a first code", tag="auth", body=OtpBody)
+async def totp_confirm(request: web.Request) -> web.StreamResponse:
+    caller = actor(request)
+    body = await read_json(request, OtpBody)
+    at = now(request)
+    async with database(request).write() as session:
+        user = await session.get(User, caller.user_id)
+        assert user is not None
+        if not user.totp_secret or not pyotp.TOTP(user.totp_secret).verify(body.otp, for_time=at, valid_window=1):
+            raise ApiError(422, "invalid_otp", Text("Mã xác thực không đúng.", "Wrong code."))
+        user.totp_enabled = True
+        session.add(user)
+        await append(session, at=at, actor_user_id=user.id, org_id=None, action="auth.totp_enabled", target=f"user:{user.id}", data={})
+    return json_response({"totp_enabled": True})
+
+

@@ -1,0 +1,59 @@
+"""Small accessors a handler needs: the database, the clock, the caller, their language, path ids."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+
+from aiohttp import web
+
+from server.api.errors import not_found, unauthenticated
+from server.appkeys import CLOCK, DATABASE, SETTINGS
+from server.auth.identity import Actor
+from server.clock import iso
+from server.db.engine import Database
+from server.i18n import request_language
+
+ACTOR = "cellmeet.actor"
+
+
+def database(request: web.Request) -> Database:
+    return request.app[DATABASE]
+
+
+def now(request: web.Request) -> datetime:
+    return request.app[CLOCK]()
+
+
+def lang(request: web.Request) -> str:
+    return request_language(request, request.app[SETTINGS].lang)
+
+
+def actor(request: web.Request) -> Actor:
+    found: Actor | None = request.get(ACTOR)
+    if found is None:
+        raise unauthenticated()
+    return found
+
+
+def path_id(request: web.Request, name: str = "id") -> int:
+    """A malformed id is just a resource that does not exist."""
+    raw = request.match_info[name]
+    if not raw.isdigit() or len(raw) > 18:
+        raise not_found()
+    return int(raw)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def json_response(data: Any, status: int = 200) -> web.Response:
+    return web.json_response(
+        data, status=status, dumps=lambda obj: json.dumps(obj, default=_default, ensure_ascii=False)
+    )

@@ -1,0 +1,144 @@
+"""Members of a cell and the register import (api.md: /orgs/{id}/members, /members/{id})."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from pydantic import Field
+from sqlalchemy import select
+
+from meetings.decision import Text
+from meetings.enums import Activity, RemoteReason, Standing
+from meetings.policy import Action
+from server.api.context import actor, database, json_response, now, path_id
+from server.api.errors import ApiError, not_found
+from server.api.routes import route
+from server.api.validation import Body, read_json
+from server.appkeys import SETTINGS
+from server.auth.authz import authorize
+from server.db.tables import Member
+from server.services.importing import import_members
+from server.services.orgs import get_org
+from server.services.register import add_member, change_member, member_json, reevaluate_approved_units
+
+
+class MemberCreate(Body):
+    full_name: str = Field(min_length=1, max_length=200)
+    standing: Standing
+    activity: Activity = Activity.ACTIVE
+    remote_reason: RemoteReason | None = None
+    group_id: int | None = None
+    user_id: int | None = None
+    external_id: str | None = Field(default=None, max_length=40)
+
+
+class MemberUpdate(Body):
+    full_name: str | None = Field(default=None, min_length=1, max_length=200)
+    standing: Standing | None = None
+    activity: Activity | None = None
+    remote_reason: RemoteReason | None = None
+    group_id: int | None = None
+    user_id: int | None = None
+    external_id: str | None = Field(default=None, max_length=40)
+
+
+@route("GET", "/api/v1/orgs/{id}/members", summary="The unit's register (a committee: its whole subtree)", tag="members")
+async def list_members(request: web.Request) -> web.StreamResponse:
+    caller, org_id = actor(request), path_id(request)
+    async with database(request).read() as session:
+        await authorize(session, caller, Action.MEMBER_READ, org_id)
+        from server.services.register import register_of
+
+        members = await register_of(session, await get_org(session, org_id))
+    return json_response({"members": [member_json(m) for m in members]})
+
+
+@route("POST", "/api/v1/orgs/{id}/members", summary="Register a member in a cell", tag="members", body=MemberCreate)
+async def post_member(request: web.Request) -> web.StreamResponse:
+    caller, org_id = actor(request), path_id(request)
+    body = await read_json(request, MemberCreate)
+    at = now(request)
+    async with database(request).write() as session:
+        await authorize(session, caller, Action.MEMBER_WRITE, org_id)
+        org = await get_org(session, org_id)
+        member = await add_member(session, org, body.model_dump(mode="json"), actor_user_id=caller.user_id, at=at)
+        await reevaluate_approved_units(session, org, actor_user_id=caller.user_id, at=at)
+    return json_response(member_json(member), status=201)
+
+
+@route("GET", "/api/v1/members/{id}", summary="One member", tag="members")
+async def get_member(request: web.Request) -> web.StreamResponse:
+    caller, member_id = actor(request), path_id(request)
+    async with database(request).read() as session:
+        member = await session.get(Member, member_id)
+        if member is None:
+            raise not_found()
+        await authorize(session, caller, Action.MEMBER_READ, member.org_id)
+    return json_response(member_json(member))
+
+
+@route("PATCH", "/api/v1/members/{id}", summary="Change a member's standing, activity, reason or group", tag="members", body=MemberUpdate)
+async def patch_member(request: web.Request) -> web.StreamResponse:
+    caller, member_id = actor(request), path_id(request)
+    body = await read_json(request, MemberUpdate)
+    changes = body.model_dump(mode="json", exclude_unset=True)
+    for required in ("full_name", "standing", "activity"):
+        if required in changes and changes[required] is None:
+            raise ApiError(
+                422, "validation_error",
+                Text(f"Trường '{required}' không được để trống.", f"'{required}' cannot be null."),
+                details={"fields": {required: "null"}},
+            )
+    at = now(request)
+    async with database(request).write() as session:
+        member = await session.get(Member, member_id)
+        if member is None:
+            raise not_found()
+        await authorize(session, caller, Action.MEMBER_WRITE, member.org_id)
+        org = await get_org(session, member.org_id)
+        member = await change_member(session, member, org, changes, actor_user_id=caller.user_id, at=at)
+        await reevaluate_approved_units(session, org, actor_user_id=caller.user_id, at=at)
+    return json_response(member_json(member))
+
+
+@route("POST", "/api/v1/orgs/{id}/members/import", summary="Import members from CSV or XLSX (all or nothing)", tag="members")
+async def post_import(request: web.Request) -> web.StreamResponse:
+    """The file is the body (text/csv or the XLSX type) with ?filename=, or a multipart field `file`."""
+    caller, org_id = actor(request), path_id(request)
+    limit = request.app[SETTINGS].max_import_bytes
+    filename = request.query.get("filename", "members.csv")
+    # Check the right before reading up to 5 MiB from someone who may not have it.
+    async with database(request).read() as session:
+        await authorize(session, caller, Action.MEMBER_IMPORT, org_id)
+    too_large = ApiError(413, "too_large", Text("Tệp quá lớn.", "The file is too large."))
+    data = bytearray()
+    if request.content_type.startswith("multipart/"):
+        reader = await request.multipart()
+        part = await reader.next()
+        while part is not None and getattr(part, "name", None) != "file":
+            part = await reader.next()
+        if part is None:
+            raise ApiError(422, "validation_error", Text("Thiếu tệp cần nhập.", "No file was sent."))
+        filename = getattr(part, "filename", None) or filename
+        while chunk := await part.read_chunk():  # type: ignore[union-attr]
+            data.extend(chunk)
+            if len(data) > limit:
+                raise too_large
+    else:
+        async for chunk in request.content.iter_chunked(64 * 1024):
+            data.extend(chunk)
+            if len(data) > limit:
+                raise too_large
+    content = bytes(data)
+    async with database(request).write() as session:
+        await authorize(session, caller, Action.MEMBER_IMPORT, org_id)
+        org = await get_org(session, org_id)
+        count = await import_members(session, org, content, filename, actor_user_id=caller.user_id, at=now(request))
+    return json_response({"imported": count}, status=201)
+
+
+@route("GET", "/api/v1/members", summary="Members linked to the caller", tag="members")
+async def my_member(request: web.Request) -> web.StreamResponse:
+    caller = actor(request)
+    async with database(request).read() as session:
+        rows = (await session.execute(select(Member).where(Member.user_id == caller.user_id))).scalars().all()
+    return json_response({"members": [member_json(m) for m in rows]})

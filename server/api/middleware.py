@@ -1,0 +1,90 @@
+"""Request middleware: errors as api.md bodies, security headers, and who is calling."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from meetings.decision import Text
+from server.api.context import ACTOR, lang
+from server.api.errors import ApiError
+from server.appkeys import CLOCK, DATABASE, SETTINGS
+from server.auth.identity import authenticate, check_same_origin
+
+log = logging.getLogger("cellmeet.http")
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; media-src 'self' blob:; object-src 'none'; base-uri 'none'; "
+        "frame-ancestors 'none'; form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Permissions-Policy": "camera=(self), microphone=(self), display-capture=(self), geolocation=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+def _error_response(request: web.Request, error: ApiError) -> web.Response:
+    response = web.json_response(error.body(lang(request)), status=error.status)
+    response.headers.update(error.headers)
+    return response
+
+
+@web.middleware
+async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ApiError as error:
+        if error.status in (401, 403):
+            log.info("denied %s %s code=%s", request.method, request.path, error.code)
+        return _error_response(request, error)
+    except web.HTTPException as exc:
+        if not request.path.startswith("/api/") or exc.status < 400:
+            raise
+        code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(exc.status, "http_error")
+        message = {
+            404: Text("Không tìm thấy.", "Not found."),
+            405: Text("Phương thức không được hỗ trợ.", "Method not allowed."),
+            413: Text("Nội dung gửi lên quá lớn.", "The body is too large."),
+        }.get(exc.status, Text("Yêu cầu không hợp lệ.", "Bad request."))
+        return _error_response(request, ApiError(exc.status, code, message))
+    except Exception:
+        incident = uuid.uuid4().hex[:12]
+        log.exception("incident %s on %s %s", incident, request.method, request.path)
+        return _error_response(
+            request,
+            ApiError(
+                500,
+                "internal_error",
+                Text(
+                    f"Lỗi hệ thống. Mã sự cố: {incident}.",
+                    f"Internal error. Incident id: {incident}.",
+                ),
+                details={"incident": incident},
+            ),
+        )
+
+
+@web.middleware
+async def security_headers_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    response = await handler(request)
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if request.app[SETTINGS].https:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+    return response
+
+
+@web.middleware
+async def identity_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    settings = request.app[SETTINGS]
+    check_same_origin(request, settings)
+    async with request.app[DATABASE].read() as session:
+        request[ACTOR] = await authenticate(request, session, settings, request.app[CLOCK]())
+    return await handler(request)

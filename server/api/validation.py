@@ -1,0 +1,83 @@
+"""Reads a JSON body into a pydantic model; bad input becomes a 422 in the caller's language."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from meetings.decision import Text
+from server.api.errors import ApiError
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+class Body(BaseModel):
+    """Base of every request model: unknown fields are refused, strings are trimmed."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+_REASONS_VI = {
+    "missing": "thiếu trường bắt buộc",
+    "extra_forbidden": "trường không được phép",
+    "enum": "giá trị không thuộc danh sách cho phép",
+    "literal_error": "giá trị không thuộc danh sách cho phép",
+    "string_too_long": "quá dài",
+    "string_too_short": "quá ngắn",
+    "int_parsing": "phải là số nguyên",
+    "int_type": "phải là số nguyên",
+    "bool_type": "phải là true hoặc false",
+    "bool_parsing": "phải là true hoặc false",
+    "date_from_datetime_parsing": "phải là ngày dạng YYYY-MM-DD",
+    "date_parsing": "phải là ngày dạng YYYY-MM-DD",
+    "date_type": "phải là ngày dạng YYYY-MM-DD",
+    "string_type": "phải là chuỗi ký tự",
+    "greater_than_equal": "quá nhỏ",
+    "less_than_equal": "quá lớn",
+    "value_error": "giá trị không hợp lệ",
+}
+
+
+def validation_error(exc: ValidationError) -> ApiError:
+    fields: dict[str, dict[str, Any]] = {}
+    parts_vi: list[str] = []
+    parts_en: list[str] = []
+    for error in exc.errors(include_url=False, include_input=False):
+        name = ".".join(str(p) for p in error["loc"]) or "body"
+        reason_vi = _REASONS_VI.get(error["type"], "giá trị không hợp lệ")
+        fields[name] = {"type": error["type"], "message": error["msg"]}
+        if error.get("ctx", {}).get("expected"):
+            fields[name]["expected"] = str(error["ctx"]["expected"])
+        parts_vi.append(f"'{name}': {reason_vi}")
+        parts_en.append(f"'{name}': {error['msg']}")
+    return ApiError(
+        422,
+        "validation_error",
+        Text("Dữ liệu không hợp lệ — " + "; ".join(parts_vi) + ".", "Invalid input — " + "; ".join(parts_en) + "."),
+        details={"fields": fields},
+    )
+
+
+def parse_model(model: type[ModelT], data: Any) -> ModelT:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(exc) from None
+
+
+async def read_json(request: web.Request, model: type[ModelT]) -> ModelT:
+    try:
+        raw = await request.read()
+        data = json.loads(raw or b"{}")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ApiError(
+            422, "invalid_json", Text("Nội dung gửi lên không phải JSON hợp lệ.", "The body is not valid JSON.")
+        ) from None
+    if not isinstance(data, dict):
+        raise ApiError(
+            422, "invalid_json", Text("Nội dung gửi lên phải là một đối tượng JSON.", "The body must be a JSON object.")
+        )
+    return parse_model(model, data)

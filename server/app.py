@@ -1,0 +1,47 @@
+"""The aiohttp application factory: settings in, app out."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from server.api.middleware import errors_middleware, identity_middleware, security_headers_middleware
+from server.api.routes import add_routes
+from server.appkeys import CLOCK, DATABASE, SETTINGS, THROTTLE
+from server.auth.throttle import LoginThrottle
+from server.clock import Clock, system_clock
+from server.db.engine import Database
+from server.db.migrate import upgrade
+from server.metrics import metrics_middleware
+from server.settings import Settings
+
+log = logging.getLogger("cellmeet")
+
+
+def create_app(settings: Settings, *, clock: Clock = system_clock, migrate: bool = True) -> web.Application:
+    app = web.Application(
+        client_max_size=settings.max_body_bytes,
+        middlewares=[metrics_middleware, security_headers_middleware, errors_middleware, identity_middleware],
+    )
+    app[SETTINGS] = settings
+    app[CLOCK] = clock
+    app[THROTTLE] = LoginThrottle(
+        settings.login_failures_per_account_per_hour, settings.login_failures_per_address_per_hour
+    )
+
+    async def database_ctx(app: web.Application) -> AsyncIterator[None]:
+        db = Database(settings.database_url)
+        if migrate:
+            await upgrade(db.engine)
+        app[DATABASE] = db
+        yield
+        await db.close()
+
+    app.cleanup_ctx.append(database_ctx)
+    add_routes(app)
+    from server.pages import setup_pages
+
+    setup_pages(app)
+    return app

@@ -1,0 +1,15 @@
+"""Typed keys of the application's shared state."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from server.auth.throttle import LoginThrottle
+from server.clock import Clock
+from server.db.engine import Database
+from server.settings import Settings
+
+SETTINGS = web.AppKey("settings", Settings)
+DATABASE = web.AppKey("database", Database)
+CLOCK = web.AppKey("clock", Clock)
+THROTTLE = web.AppKey("throttle", LoginThrottle)

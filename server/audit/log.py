@@ -1,0 +1,80 @@
+"""Appends audit rows to the hash chain inside the caller's transaction, and reads them back."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from meetings.audit_chain import GENESIS, ChainEntry, entry_hash
+from server.clock import iso
+from server.db.tables import AuditEvent
+
+# Any constant works: it only names the lock that serialises appends on PostgreSQL.
+_PG_AUDIT_LOCK = 0x63656C6C
+
+
+def event_body(event: AuditEvent) -> dict[str, Any]:
+    """The canonical content that the chain hashes: every column but the hashes themselves."""
+    return {
+        "seq": event.seq,
+        "at": event.at,
+        "actor": event.actor_user_id,
+        "org": event.org_id,
+        "action": event.action,
+        "target": event.target,
+        "data": event.data,
+    }
+
+
+async def append(
+    session: AsyncSession,
+    *,
+    at: datetime,
+    actor_user_id: int | None,
+    org_id: int | None,
+    action: str,
+    target: str,
+    data: Mapping[str, Any],
+) -> AuditEvent:
+    """Add the next link; it commits or rolls back with the change it records."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_AUDIT_LOCK})
+    last = (
+        await session.execute(select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1))  # type: ignore[union-attr]
+    ).first()
+    seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    event = AuditEvent(
+        seq=seq,
+        at=iso(at),
+        actor_user_id=actor_user_id,
+        org_id=org_id,
+        action=action,
+        target=target,
+        data=dict(data),
+        prev_hash=prev_hash,
+        hash="",
+    )
+    event.hash = entry_hash(prev_hash, event_body(event))
+    session.add(event)
+    await session.flush()
+    return event
+
+
+async def stream_chain(session: AsyncSession, batch: int = 5000) -> AsyncIterator[ChainEntry]:
+    """Every stored row in sequence order, in batches so a long log never sits in memory whole."""
+    after = 0
+    while True:
+        rows = (
+            (await session.execute(select(AuditEvent).where(AuditEvent.seq > after).order_by(AuditEvent.seq).limit(batch)))  # type: ignore[arg-type]
+            .scalars()
+            .all()
+        )
+        if not rows:
+            return
+        for row in rows:
+            yield ChainEntry(seq=row.seq, prev_hash=row.prev_hash, hash=row.hash, body=event_body(row))
+        after = rows[-1].seq

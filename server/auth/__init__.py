@@ -1,0 +1,1 @@
+"""Accounts, passwords, sessions, CSRF, bearer tokens, login throttling and the authorisation point."""

@@ -1,0 +1,101 @@
+"""Who is calling: a session cookie or a bearer token, with session expiry and CSRF checks."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from aiohttp import web
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from meetings.decision import Text
+from server.api.errors import ApiError
+from server.auth.tokens import SESSION_COOKIE_PLAIN, SESSION_COOKIE_SECURE, token_id
+from server.clock import as_utc
+from server.db.tables import ApiToken, User, WebSession
+from server.settings import Settings
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Touching last_seen on every request would turn every read into a write.
+LAST_SEEN_RESOLUTION = timedelta(seconds=60)
+
+
+@dataclass
+class Actor:
+    user: User
+    via: str  # "session" or "token"
+    session: WebSession | None = None
+
+    @property
+    def user_id(self) -> int:
+        assert self.user.id is not None
+        return self.user.id
+
+
+def session_cookie_name(settings: Settings) -> str:
+    # The __Host- prefix needs Secure, which browsers only keep over HTTPS.
+    return SESSION_COOKIE_SECURE if settings.https else SESSION_COOKIE_PLAIN
+
+
+def cross_site_refusal() -> ApiError:
+    return ApiError(
+        403,
+        "cross_site",
+        Text("Yêu cầu từ trang web khác bị từ chối.", "A request from another site was refused."),
+    )
+
+
+def check_same_origin(request: web.Request, settings: Settings) -> None:
+    """Refuse state changes sent by another site (Sec-Fetch-Site, else Origin)."""
+    if request.method not in UNSAFE_METHODS:
+        return
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        if site not in ("same-origin", "none"):
+            raise cross_site_refusal()
+        return
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return
+    allowed = {f"{request.scheme}://{request.host}"}
+    if settings.public_url:
+        allowed.add(settings.public_url.rstrip("/"))
+    if origin not in allowed:
+        raise cross_site_refusal()
+
+
+async def authenticate(
+    request: web.Request, db_session: AsyncSession, settings: Settings, now: datetime
+) -> Actor | None:
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        token = await db_session.get(ApiToken, token_id(header.removeprefix("Bearer ").strip()))
+        if token is None:
+            raise ApiError(401, "invalid_token", Text("Mã truy cập không hợp lệ.", "Invalid access token."))
+        user = await db_session.get(User, token.user_id)
+        return Actor(user=user, via="token") if user else None
+    cookie = request.cookies.get(session_cookie_name(settings))
+    if not cookie:
+        return None
+    web_session = await db_session.get(WebSession, token_id(cookie))
+    if web_session is None:
+        return None
+    idle = now - as_utc(web_session.last_seen_at)
+    age = now - as_utc(web_session.created_at)
+    if idle.total_seconds() > settings.session_idle_seconds or age.total_seconds() > settings.session_absolute_seconds:
+        await db_session.delete(web_session)
+        await db_session.commit()
+        return None
+    if request.method in UNSAFE_METHODS:
+        sent = request.headers.get("X-CSRF-Token", "")
+        if not hmac.compare_digest(sent.encode(), web_session.csrf_token.encode()):
+            raise ApiError(
+                403, "csrf", Text("Thiếu hoặc sai mã chống giả mạo (CSRF).", "Missing or wrong CSRF token.")
+            )
+    if idle > LAST_SEEN_RESOLUTION:
+        web_session.last_seen_at = now
+        db_session.add(web_session)
+        await db_session.commit()
+    user = await db_session.get(User, web_session.user_id)
+    return Actor(user=user, via="session", session=web_session) if user else None

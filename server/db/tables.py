@@ -1,0 +1,129 @@
+"""The sqlmodel tables of cellmeet; migrations in server/db/migrations mirror them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+# Times are stored as UTC; SQLite drops the zone, so server.clock.as_utc() restores it on read.
+UTC_DATETIME = sa.DateTime(timezone=True)
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, sa_column_kwargs={"unique": True, "nullable": False})
+    full_name: str = Field(max_length=200)
+    password_hash: str = Field(max_length=200)
+    is_admin: bool = False
+    totp_secret: str | None = Field(default=None, max_length=64)
+    totp_enabled: bool = False
+    created_at: datetime = Field(sa_type=UTC_DATETIME)
+
+
+class WebSession(SQLModel, table=True):
+    """A server-side login session; the cookie holds a token whose SHA-256 is the id."""
+
+    __tablename__ = "web_sessions"
+    id: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = Field(sa_type=UTC_DATETIME)
+    last_seen_at: datetime = Field(sa_type=UTC_DATETIME)
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token for scripts; stored hashed."""
+
+    __tablename__ = "api_tokens"
+    id: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    name: str = Field(max_length=100)
+    created_at: datetime = Field(sa_type=UTC_DATETIME)
+
+
+class Org(SQLModel, table=True):
+    __tablename__ = "orgs"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    kind: str = Field(max_length=20)
+    parent_id: int | None = Field(default=None, foreign_key="orgs.id", index=True)
+    timezone: str = Field(max_length=64)
+    rule_set: str = Field(default="hd03-2022", max_length=40)
+    created_at: datetime = Field(sa_type=UTC_DATETIME)
+
+
+class Grant(SQLModel, table=True):
+    __tablename__ = "grants"
+    __table_args__ = (sa.UniqueConstraint("user_id", "org_id", "role"),)
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    org_id: int = Field(foreign_key="orgs.id", index=True)
+    role: str = Field(max_length=20)
+    created_at: datetime = Field(sa_type=UTC_DATETIME)
+
+
+class Member(SQLModel, table=True):
+    __tablename__ = "members"
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="orgs.id", index=True)
+    full_name: str = Field(max_length=200)
+    standing: str = Field(max_length=20)
+    activity: str = Field(max_length=20)
+    remote_reason: str | None = Field(default=None, max_length=40)
+    group_id: int | None = Field(default=None, foreign_key="orgs.id")
+    # A person is registered in one cell only: a user links to at most one member.
+    user_id: int | None = Field(default=None, foreign_key="users.id", sa_column_kwargs={"unique": True})
+    external_id: str | None = Field(default=None, max_length=40)
+    created_at: datetime = Field(sa_type=UTC_DATETIME)
+    updated_at: datetime = Field(sa_type=UTC_DATETIME)
+
+
+class PilotApplication(SQLModel, table=True):
+    __tablename__ = "pilot_applications"
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="orgs.id", index=True)
+    kind: str = Field(max_length=10)
+    status: str = Field(max_length=10)
+    eligibility: dict[str, Any] = Field(sa_type=sa.JSON)
+    applied_by: int = Field(foreign_key="users.id")
+    applied_at: datetime = Field(sa_type=UTC_DATETIME)
+    decision_no: str | None = Field(default=None, max_length=60)
+    decided_on: date | None = None
+    valid_from: date | None = None
+    valid_to: date | None = None
+    decided_by: int | None = Field(default=None, foreign_key="users.id")
+    deciding_org_id: int | None = Field(default=None, foreign_key="orgs.id")
+    revoked_at: datetime | None = Field(default=None, sa_type=UTC_DATETIME)
+    revoke_reason: str | None = Field(default=None, max_length=1000)
+
+
+class EligibilityFlag(SQLModel, table=True):
+    """A unit that stopped qualifying while holding an approval, flagged to its approver (R-ELIG-6)."""
+
+    __tablename__ = "eligibility_flags"
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="orgs.id", index=True)
+    application_id: int = Field(foreign_key="pilot_applications.id")
+    approver_org_id: int | None = Field(default=None, foreign_key="orgs.id", index=True)
+    decision: dict[str, Any] = Field(sa_type=sa.JSON)
+    raised_at: datetime = Field(sa_type=UTC_DATETIME)
+    cleared_at: datetime | None = Field(default=None, sa_type=UTC_DATETIME)
+
+
+class AuditEvent(SQLModel, table=True):
+    """One link of the hash-chained audit log (meetings.audit_chain); append-only."""
+
+    __tablename__ = "audit_events"
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    at: str = Field(max_length=40)
+    actor_user_id: int | None = None
+    org_id: int | None = Field(default=None, index=True)
+    action: str = Field(max_length=60)
+    target: str = Field(max_length=80)
+    data: dict[str, Any] = Field(sa_type=sa.JSON)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)

@@ -1,0 +1,90 @@
+"""Demo data for `cellmeet serve --demo`: a province, an approving committee, a qualifying cell abroad,
+a domestic cell that does not qualify, members and logins."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from meetings.enums import ApplicationKind, OrgKind, Role
+from server.clock import Clock
+from server.db.engine import Database
+from server.db.tables import Org
+from server.services.orgs import add_grant, create_org
+from server.services.pilot import apply, decide
+from server.services.register import add_member
+from server.services.users import create_user
+
+ABROAD_MEMBERS = [
+    ("Nguyễn Văn An", "official", "abroad"),
+    ("Trần Thị Bình", "official", "abroad"),
+    ("Lê Văn Cường", "official", "abroad"),
+    ("Phạm Thị Dung", "official", "abroad"),
+    ("Hoàng Văn Em", "official", None),
+    ("Vũ Thị Giang", "probationary", "abroad"),
+    ("Đặng Văn Hải", "official", None),
+]
+DOMESTIC_MEMBERS = [
+    ("Bùi Văn Khoa", "official", None),
+    ("Đỗ Thị Lan", "official", None),
+    ("Ngô Văn Minh", "official", "far_from_home"),
+    ("Dương Thị Nga", "official", None),
+]
+
+
+async def seed_demo(db: Database, clock: Clock) -> list[tuple[str, str, str]] | None:
+    """Fill an empty database; returns (username, password, role) rows, or None if it had data."""
+    async with db.read() as session:
+        if (await session.execute(select(func.count()).select_from(Org))).scalar_one():
+            return None
+    at = clock()
+    logins: list[tuple[str, str, str]] = []
+
+    async def user(username: str, full_name: str, role: str, is_admin: bool = False) -> int:
+        password = secrets.token_urlsafe(12)
+        created = await create_user(
+            db, username=username, password=password, full_name=full_name, is_admin=is_admin, actor_user_id=None, at=at
+        )
+        logins.append((username, password, role))
+        assert created.id is not None
+        return created.id
+
+    operator = await user("quantri", "Quản trị hệ thống", "operator (quản trị)", is_admin=True)
+    secretary = await user("bithu", "Nguyễn Văn An", "secretary of the cell abroad (bí thư chi bộ)")
+    approver = await user("pheduyet", "Lý Thị Phê", "approver (đảng ủy cấp trên)")
+    auditor = await user("kiemtra", "Trịnh Văn Kiểm", "auditor of the province (ban tổ chức)")
+    domestic_secretary = await user("bithu2", "Bùi Văn Khoa", "secretary of the domestic cell")
+
+    async with db.write() as session:
+        province = await create_org(session, name="Tỉnh ủy Hà Tĩnh", kind=OrgKind.PROVINCE, parent=None,
+                                    timezone="Asia/Ho_Chi_Minh", rule_set=None, actor_user_id=operator, at=at)
+        committee = await create_org(session, name="Đảng ủy Khối Doanh nghiệp tỉnh", kind=OrgKind.COMMITTEE,
+                                     parent=province, timezone=None, rule_set=None, actor_user_id=operator, at=at)
+        grassroots = await create_org(session, name="Đảng bộ Công ty Hợp tác Lao động Quốc tế", kind=OrgKind.GRASSROOTS,
+                                      parent=committee, timezone=None, rule_set=None, actor_user_id=operator, at=at)
+        abroad = await create_org(session, name="Chi bộ Lao động tại Hàn Quốc", kind=OrgKind.CELL, parent=grassroots,
+                                  timezone="Asia/Seoul", rule_set=None, actor_user_id=operator, at=at)
+        domestic = await create_org(session, name="Chi bộ Văn phòng Công ty", kind=OrgKind.CELL, parent=grassroots,
+                                    timezone=None, rule_set=None, actor_user_id=operator, at=at)
+        for org, user_id, role in (
+            (province, auditor, Role.AUDITOR),
+            (committee, approver, Role.APPROVER),
+            (abroad, secretary, Role.SECRETARY),
+            (domestic, domestic_secretary, Role.SECRETARY),
+        ):
+            await add_grant(session, org=org, user_id=user_id, role=role, actor_user_id=operator, at=at)
+        for cell, rows, linked in ((abroad, ABROAD_MEMBERS, secretary), (domestic, DOMESTIC_MEMBERS, domestic_secretary)):
+            for index, (name, standing, reason) in enumerate(rows):
+                await add_member(session, cell, {
+                    "full_name": name, "standing": standing, "activity": "active", "remote_reason": reason,
+                    "user_id": linked if index == 0 else None,
+                }, actor_user_id=operator, at=at)
+        application = await apply(session, abroad, ApplicationKind.ONLINE, actor_user_id=secretary, at=at)
+        today = at.date()
+        await decide(session, application, abroad, committee.id,  # type: ignore[arg-type]
+                     approved=True, decision_no="15-QĐ/ĐUK", decided_on=today, valid_from=today,
+                     valid_to=today + timedelta(days=365),
+                     actor_user_id=approver, at=at)
+    return logins

@@ -1,0 +1,96 @@
+"""Every setting of the server, read once from the environment, validated, secrets hidden in repr."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+MIN_SECRET_BYTES = 32
+
+
+class UnsafeSettings(ValueError):
+    """The server refuses to start on a value that would weaken it."""
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A value that never shows in logs or reprs."""
+
+    value: str = field(repr=False)
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    secret_key: Secret
+    redis_url: str | None = None
+    ice_servers: list[dict[str, Any]] = field(default_factory=list)
+    turn_secret: Secret | None = None
+    public_url: str | None = None
+    lang: str = "vi"
+    # Throttling of password checks (ASVS 2.2.1: at most 100 failures an hour per account).
+    login_failures_per_account_per_hour: int = 20
+    login_failures_per_address_per_hour: int = 100
+    session_idle_seconds: int = 30 * 60
+    session_absolute_seconds: int = 12 * 3600
+    max_body_bytes: int = 1024 * 1024
+    max_import_bytes: int = 5 * 1024 * 1024
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def https(self) -> bool:
+        return bool(self.public_url and self.public_url.startswith("https://"))
+
+
+def _load_or_create_secret(data_dir: Path) -> str:
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    """Read the environment (api.md "Command line"); raise UnsafeSettings on weak values."""
+    env = dict(os.environ if env is None else env)
+    data_dir = Path(env.get("CELLMEET_DATA_DIR", "./var")).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    database_url = env.get("CELLMEET_DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir / 'cellmeet.db'}"
+    if database_url.startswith("postgresql://"):
+        database_url = "postgresql+asyncpg://" + database_url.removeprefix("postgresql://")
+    secret = env.get("CELLMEET_SECRET_KEY") or _load_or_create_secret(data_dir)
+    if len(secret.encode()) < MIN_SECRET_BYTES:
+        raise UnsafeSettings(f"CELLMEET_SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes")
+    try:
+        ice_servers = json.loads(env.get("CELLMEET_ICE_SERVERS") or "[]")
+    except json.JSONDecodeError as exc:
+        raise UnsafeSettings(f"CELLMEET_ICE_SERVERS is not JSON: {exc}") from exc
+    if not isinstance(ice_servers, list):
+        raise UnsafeSettings("CELLMEET_ICE_SERVERS must be a JSON list")
+    lang = env.get("CELLMEET_LANG", "vi")
+    if lang not in ("vi", "en"):
+        raise UnsafeSettings("CELLMEET_LANG must be vi or en")
+    turn = env.get("CELLMEET_TURN_SECRET")
+    return Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        secret_key=Secret(secret),
+        redis_url=env.get("CELLMEET_REDIS_URL") or None,
+        ice_servers=ice_servers,
+        turn_secret=Secret(turn) if turn else None,
+        public_url=env.get("CELLMEET_PUBLIC_URL") or None,
+        lang=lang,
+    )

@@ -15,7 +15,7 @@ from server.clock import iso
 from server.db.engine import Database
 from server.i18n import request_language
 
-ACTOR = "cellmeet.actor"
+ACTOR = web.RequestKey("actor", Actor)
 
 
 def database(request: web.Request) -> Database:

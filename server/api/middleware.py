@@ -86,5 +86,7 @@ async def identity_middleware(request: web.Request, handler: Handler) -> web.Str
     settings = request.app[SETTINGS]
     check_same_origin(request, settings)
     async with request.app[DATABASE].read() as session:
-        request[ACTOR] = await authenticate(request, session, settings, request.app[CLOCK]())
+        found = await authenticate(request, session, settings, request.app[CLOCK]())
+    if found is not None:
+        request[ACTOR] = found
     return await handler(request)

@@ -7,7 +7,7 @@ from datetime import date
 from aiohttp import web
 from pydantic import Field
 from sqlalchemy import select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings.enums import ApplicationKind
 from meetings.policy import Action

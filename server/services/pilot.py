@@ -7,7 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings.decision import Decision, Text
 from meetings.enums import ApplicationKind, ApplicationStatus, OrgKind, Role

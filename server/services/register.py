@@ -6,14 +6,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings.decision import Decision, Text
 from meetings.eligibility import group_eligibility, unit_eligibility
-from meetings.enums import ApplicationKind, ApplicationStatus, OrgKind, RemoteReason
+from meetings.enums import Activity, ApplicationKind, ApplicationStatus, OrgKind, RemoteReason
 from meetings.enums import Standing as MemberStanding
 from meetings.orgtree import MEMBER_HOLDING_KINDS
-from meetings.enums import Activity
 from meetings.register import MemberFacts
 from meetings.rulesets import get_rule_set
 from server.api.errors import ApiError, conflict

@@ -19,7 +19,7 @@ PAGE = 500
 async def get_audit_log(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
     after = request.query.get("after", "0")
-    after_seq = int(after) if after.isdigit() and len(after) < 18 else 0
+    after_seq = int(after) if after.isascii() and after.isdigit() and len(after) < 10 else 0
     async with database(request).read() as session:
         query = select(AuditEvent).where(AuditEvent.seq > after_seq)
         if not caller.user.is_admin:

@@ -19,6 +19,7 @@ from server.appkeys import SETTINGS, THROTTLE
 from server.audit.log import append
 from server.auth.identity import session_cookie_name
 from server.auth.passwords import MAX_PASSWORD_LENGTH, verify_password
+from server.auth.totp import accepted_step
 from server.auth.tokens import API_TOKEN_PREFIX, new_token, token_id
 from server.db.tables import ApiToken, User, WebSession
 from server.services.users import user_json
@@ -40,6 +41,10 @@ class LoginBody(Body):
 
 class TokenBody(Body):
     name: str = Field(default="script", min_length=1, max_length=100)
+
+
+class TotpEnrolBody(Body):
+    otp: str | None = Field(default=None, max_length=10)
 
 
 class OtpBody(Body):
@@ -73,8 +78,10 @@ async def login(request: web.Request) -> web.StreamResponse:
     async with database(request).read() as session:
         user = (await session.execute(select(User).where(User.username == body.username))).scalar_one_or_none()
     ok = await verify_password(user.password_hash if user else None, body.password)
+    totp_step = None
     if ok and user is not None and user.totp_enabled:
-        ok = bool(body.otp) and pyotp.TOTP(user.totp_secret or "").verify(body.otp or "", for_time=at, valid_window=1)
+        totp_step = accepted_step(user.totp_secret or "", body.otp or "", at, user.totp_last_step)
+        ok = totp_step is not None
     if not ok or user is None:
         throttle.record_failure(body.username, address, at)
         log.warning("login failed user=%r address=%s", body.username[:64], address)
@@ -85,6 +92,10 @@ async def login(request: web.Request) -> web.StreamResponse:
     async with database(request).write() as session:
         # A fresh id at every login: a planted session id is never adopted (ASVS 3.2.1).
         session.add(WebSession(id=token_id(token), user_id=user.id, csrf_token=csrf, created_at=at, last_seen_at=at))
+        if totp_step is not None:
+            stored = await session.get(User, user.id)
+            assert stored is not None
+            stored.totp_last_step = totp_step
         await append(session, at=at, actor_user_id=user.id, org_id=None, action="auth.login", target=f"user:{user.id}", data={})
     log.info("login ok user_id=%s address=%s", user.id, address)
     response = json_response({"csrf_token": csrf, "user": user_json(user)})
@@ -137,14 +148,24 @@ async def create_token(request: web.Request) -> web.StreamResponse:
     return json_response({"token": token, "name": body.name}, status=201)
 
 
-@route("POST", "/api/v1/auth/totp", summary="Start TOTP enrolment: returns the secret", tag="auth")
+@route(
+    "POST", "/api/v1/auth/totp", summary="Start TOTP enrolment: returns the secret", tag="auth", body=TotpEnrolBody
+)
 async def totp_enrol(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
+    body = await read_json(request, TotpEnrolBody)
     secret = pyotp.random_base32()
     async with database(request).write() as session:
         user = await session.get(User, caller.user_id)
         assert user is not None
-        user.totp_secret, user.totp_enabled = secret, False
+        # Replacing an active second factor needs a current code: a stolen session alone cannot remove it.
+        if user.totp_enabled and accepted_step(user.totp_secret or "", body.otp or "", now(request), user.totp_last_step) is None:
+            raise ApiError(
+                403,
+                "otp_required",
+                Text("Cần mã xác thực hiện tại để đổi mã TOTP.", "A current code is needed to replace TOTP."),
+            )
+        user.totp_secret, user.totp_enabled, user.totp_last_step = secret, False, None
         session.add(user)
     uri = pyotp.TOTP(secret).provisioning_uri(name=caller.user.username, issuer_name="cellmeet")
     return json_response({"secret": secret, "uri": uri})
@@ -158,9 +179,10 @@ async def totp_confirm(request: web.Request) -> web.StreamResponse:
     async with database(request).write() as session:
         user = await session.get(User, caller.user_id)
         assert user is not None
-        if not user.totp_secret or not pyotp.TOTP(user.totp_secret).verify(body.otp, for_time=at, valid_window=1):
+        step = accepted_step(user.totp_secret or "", body.otp, at, user.totp_last_step) if user.totp_secret else None
+        if step is None:
             raise ApiError(422, "invalid_otp", Text("Mã xác thực không đúng.", "Wrong code."))
-        user.totp_enabled = True
+        user.totp_enabled, user.totp_last_step = True, step
         session.add(user)
         await append(session, at=at, actor_user_id=user.id, org_id=None, action="auth.totp_enabled", target=f"user:{user.id}", data={})
     return json_response({"totp_enabled": True})

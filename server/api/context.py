@@ -16,6 +16,7 @@ from server.db.engine import Database
 from server.i18n import request_language
 
 ACTOR = web.RequestKey("actor", Actor)
+MAX_ID = 2**31 - 1
 
 
 def database(request: web.Request) -> Database:
@@ -40,7 +41,8 @@ def actor(request: web.Request) -> Actor:
 def path_id(request: web.Request, name: str = "id") -> int:
     """A malformed id is just a resource that does not exist."""
     raw = request.match_info[name]
-    if not raw.isdigit() or len(raw) > 18:
+    # ASCII digits only ("²".isdigit() is true) and within the 32-bit id columns of PostgreSQL.
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10 or int(raw) > MAX_ID:
         raise not_found()
     return int(raw)
 

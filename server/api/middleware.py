@@ -73,12 +73,21 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
 
 @web.middleware
 async def security_headers_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    response = await handler(request)
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        # aiohttp's own answers (404/405 outside /api, redirects) carry the headers too.
+        _add_security_headers(request, exc)
+        raise
+    _add_security_headers(request, response)
+    return response
+
+
+def _add_security_headers(request: web.Request, response: web.StreamResponse | web.HTTPException) -> None:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     if request.app[SETTINGS].https:
         response.headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
-    return response
 
 
 @web.middleware

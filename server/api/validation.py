@@ -6,7 +6,7 @@ import json
 from typing import Any, TypeVar
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from meetings.decision import Text
 from server.api.errors import ApiError
@@ -14,10 +14,42 @@ from server.api.errors import ApiError
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
+# PostgreSQL stores ids and numbers in 32-bit integer columns; anything wider is a 500 there.
+MAX_INT = 2**31 - 1
+
+
+def _unstorable(value: Any) -> bool:
+    """A NUL in a string or an integer wider than 32 bits: PostgreSQL refuses both, SQLite takes them."""
+    # Iterative: a deeply nested body must not exhaust the stack here.
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, int) and not isinstance(item, bool):
+            if not -MAX_INT - 1 <= item <= MAX_INT:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
+    return False
+
+
 class Body(BaseModel):
     """Base of every request model: unknown fields are refused, strings are trimmed."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_unstorable(cls, data: Any) -> Any:
+        # Refused on both databases alike, instead of a 500 on PostgreSQL only.
+        if _unstorable(data):
+            raise ValueError("NUL characters and integers beyond 32 bits are not allowed")
+        return data
 
 
 _REASONS_VI = {
@@ -72,7 +104,7 @@ async def read_json(request: web.Request, model: type[ModelT]) -> ModelT:
     try:
         raw = await request.read()
         data = json.loads(raw or b"{}")
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):  # RecursionError: deep nesting
         raise ApiError(
             422, "invalid_json", Text("Nội dung gửi lên không phải JSON hợp lệ.", "The body is not valid JSON.")
         ) from None

@@ -16,6 +16,7 @@ from server.clock import as_utc
 from server.db.tables import ApiToken, User, WebSession
 from server.settings import Settings
 
+LOGIN_PATH = "/api/v1/auth/login"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Touching last_seen on every request would turn every read into a write.
 LAST_SEEN_RESOLUTION = timedelta(seconds=60)
@@ -87,7 +88,9 @@ async def authenticate(
         await db_session.delete(web_session)
         await db_session.commit()
         return None
-    if request.method in UNSAFE_METHODS:
+    # Logging in again from a browser that still holds a session needs no CSRF token: login is
+    # already limited to same-origin requests and issues a new session.
+    if request.method in UNSAFE_METHODS and request.path != LOGIN_PATH:
         sent = request.headers.get("X-CSRF-Token", "")
         if not hmac.compare_digest(sent.encode(), web_session.csrf_token.encode()):
             raise ApiError(

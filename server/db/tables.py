@@ -21,6 +21,8 @@ class User(SQLModel, table=True):
     is_admin: bool = False
     totp_secret: str | None = Field(default=None, max_length=64)
     totp_enabled: bool = False
+    # The last accepted TOTP time step: a code is accepted once, never replayed.
+    totp_last_step: int | None = None
     created_at: datetime = Field(sa_type=UTC_DATETIME)
 
 

@@ -1,0 +1,25 @@
+"""The web pages: server-rendered shells, Vietnamese first, that their script modules fill from the API."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from server.pages.rendering import PAGES, STATIC_DIR, Pages
+from server.pages.views import home_page, login_page, login_without_script, org_page, set_language
+
+
+async def _revalidate_static(request: web.Request, response: web.StreamResponse) -> None:
+    # Script modules import each other by plain URL: revalidate (ETag) so an upgrade is never half-cached.
+    if request.path.startswith("/static/"):
+        response.headers["Cache-Control"] = "no-cache"
+
+
+def setup_pages(app: web.Application) -> None:
+    app[PAGES] = Pages.load()
+    app.router.add_get("/", home_page, name="page_home")
+    app.router.add_get("/login", login_page, name="page_login")
+    app.router.add_post("/login", login_without_script)
+    app.router.add_get("/orgs/{id}", org_page, name="page_org")
+    app.router.add_get("/language/{code}", set_language, name="page_language")
+    app.router.add_static("/static/", STATIC_DIR, name="static", follow_symlinks=False)
+    app.on_response_prepare.append(_revalidate_static)

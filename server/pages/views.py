@@ -1,0 +1,147 @@
+"""Page handlers: login, the organisation tree and one unit; each serves the shell its script module fills.
+
+The caller is the one the identity middleware found (`request[ACTOR]`, the API's own check); a page
+that needs a session sends the anonymous visitor to /login. Which forms a unit page offers follows the
+API's authorisation decision point, so nobody is shown a button the API would refuse by role.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from aiohttp import web
+
+from meetings.enums import OrgKind, Role
+from meetings.policy import Action
+from server.api.context import ACTOR, lang
+from server.appkeys import DATABASE, SETTINGS
+from server.auth.authz import Access, access_on, can_see, permits
+from server.auth.identity import Actor
+from server.i18n import SUPPORTED
+from server.pages.rendering import LANGUAGE_COOKIE, render
+from server.services.orgs import get_org
+from server.services.pilot import approver_org_above
+
+MAX_ID = 2**31 - 1
+LANGUAGE_COOKIE_SECONDS = 365 * 24 * 3600
+
+
+def safe_next(value: str | None) -> str:
+    """A path on this site to go to after login; anything else (another host, a scheme) is "/"."""
+    if (
+        not value
+        or len(value) > 2000
+        or not value.startswith("/")
+        or value.startswith(("//", "/\\"))
+        or any(ord(ch) < 0x20 or ch == "\\" for ch in value)
+    ):
+        return "/"
+    return value
+
+
+def _redirect(location: str, status: int = 302) -> web.Response:
+    # Returned, not raised: raising would skip the response middlewares' headers on some paths.
+    return web.Response(status=status, headers={"Location": location, "Cache-Control": "no-store"})
+
+
+def _to_login(request: web.Request) -> web.Response:
+    return _redirect("/login?next=" + quote(request.path_qs, safe="/"))
+
+
+def _set_language_cookie(request: web.Request, response: web.Response, language: str) -> None:
+    response.set_cookie(
+        LANGUAGE_COOKIE,
+        language,
+        max_age=LANGUAGE_COOKIE_SECONDS,
+        path="/",
+        httponly=True,
+        samesite="Lax",
+        secure=request.app[SETTINGS].https,
+    )
+
+
+def _remember_language(request: web.Request, response: web.Response) -> None:
+    """`?lang=` also sets the cookie, so the next page and the page's API calls speak the same language."""
+    chosen = request.query.get("lang")
+    if chosen in SUPPORTED and request.cookies.get(LANGUAGE_COOKIE) != chosen:
+        _set_language_cookie(request, response, chosen)
+
+
+def _page(request: web.Request, template: str, *, status: int = 200, **context: Any) -> web.Response:
+    caller: Actor | None = request.get(ACTOR)
+    user = (caller.user.full_name or caller.user.username) if caller else None
+    response = render(request, template, lang(request), status=status, user=user, **context)
+    _remember_language(request, response)
+    return response
+
+
+def _not_found(request: web.Request) -> web.Response:
+    return _page(request, "not_found.html", status=404, page_script="common.js")
+
+
+async def login_page(request: web.Request) -> web.StreamResponse:
+    target = safe_next(request.query.get("next"))
+    if request.get(ACTOR) is not None:
+        return _redirect(target)
+    return _page(request, "login.html", next=target, no_script=False, page_script="login.js")
+
+
+async def login_without_script(request: web.Request) -> web.StreamResponse:
+    """The login form posts here only when its script did not run; the password is never read."""
+    target = safe_next(request.query.get("next"))
+    return _page(request, "login.html", status=400, next=target, no_script=True, page_script="login.js")
+
+
+async def home_page(request: web.Request) -> web.StreamResponse:
+    if request.get(ACTOR) is None:
+        return _to_login(request)
+    return _page(request, "home.html", page_script="home.js")
+
+
+def _abilities(access: Access, caller: Actor, kind: OrgKind) -> dict[str, bool]:
+    holds_members = kind is OrgKind.CELL
+    return {
+        "read_members": permits(access, caller, Action.MEMBER_READ),
+        "write_members": holds_members and permits(access, caller, Action.MEMBER_WRITE),
+        "import_members": holds_members and permits(access, caller, Action.MEMBER_IMPORT),
+        "read_eligibility": permits(access, caller, Action.ELIGIBILITY_READ),
+        "read_applications": permits(access, caller, Action.APPLICATION_READ),
+        "apply": permits(access, caller, Action.APPLICATION_CREATE),
+        # An approver decides only for units strictly below the grant (services.pilot.approver_org_above).
+        "decide_here": approver_org_above(access) is not None,
+        "decide_below": access.org_id in access.grant_orgs.get(Role.APPROVER, frozenset()),
+    }
+
+
+async def org_page(request: web.Request) -> web.StreamResponse:
+    caller: Actor | None = request.get(ACTOR)
+    if caller is None:
+        return _to_login(request)
+    raw = request.match_info["id"]
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10 or int(raw) > MAX_ID:
+        return _not_found(request)
+    async with request.app[DATABASE].read() as session:
+        access = await access_on(session, caller, int(raw))
+        # Same answer for "no such unit" and "not yours", as the API gives.
+        if access is None or not can_see(access, caller):
+            return _not_found(request)
+        org = await get_org(session, int(raw))
+    kind = OrgKind(org.kind)
+    return _page(
+        request,
+        "org.html",
+        org=org,
+        kind=kind.value,
+        can=_abilities(access, caller, kind),
+        page_script="org.js",
+    )
+
+
+async def set_language(request: web.Request) -> web.StreamResponse:
+    code = request.match_info["code"]
+    if code not in SUPPORTED:
+        return _not_found(request)
+    response = _redirect(safe_next(request.query.get("next")), status=303)
+    _set_language_cookie(request, response, code)
+    return response

@@ -133,7 +133,11 @@ def _links_past_previous(entry: ChainEntry, position: int, before: str) -> bool:
     """True when `entry` is intact but chains onto the row two back (its seq unchanged or shifted by one)."""
     if entry.seq not in (position - 1, position) or entry.prev_hash != before:
         return False
+    bodies = [entry.body]
+    if entry.seq == position and entry.body.get("seq") == entry.seq:
+        # Renumbered to make room for the inserted row: a body recording its seq was hashed with the old one.
+        bodies.append({**entry.body, "seq": entry.seq - 1})
     try:
-        return entry_hash(entry.prev_hash, entry.body) == entry.hash
+        return any(entry_hash(entry.prev_hash, body) == entry.hash for body in bodies)
     except (TypeError, ValueError):
         return False

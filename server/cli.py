@@ -47,7 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     members.add_argument("file", type=Path)
 
     audit = commands.add_parser("audit", help="the audit log")
-    audit.add_subparsers(dest="audit_command", required=True).add_parser("verify", help="recompute the hash chain")
+    audit.add_subparsers(dest="audit_command", required=True).add_parser(
+        "verify", help="recompute the hash chain"
+    )
     return parser
 
 
@@ -71,13 +73,13 @@ def _serve(args: argparse.Namespace) -> int:
         async def seed(db: Database) -> None:
             logins = await seed_demo(db, system_clock)
             if logins is None:
-                print("Cơ sở dữ liệu đã có dữ liệu; không tạo dữ liệu mẫu. (Database not empty; demo not seeded.)")
+                print("Cơ sở dữ liệu đã có dữ liệu; không tạo dữ liệu mẫu. (Database not empty: no demo.)")
                 return
             path = settings.data_dir / "demo-logins.txt"
             lines = [f"{user:10} {password:20} {role}" for user, password, role in logins]
             path.write_text("\n".join(lines) + "\n")
             path.chmod(0o600)
-            print("Tài khoản mẫu / demo logins (also in %s):" % path)
+            print(f"Tài khoản mẫu / demo logins (also in {path}):")
             print("\n".join("  " + line for line in lines))
 
         asyncio.run(_with_database(seed))
@@ -101,8 +103,13 @@ def _create_user(args: argparse.Namespace) -> int:
 
     async def run(db: Database) -> int:
         user = await create_user(
-            db, username=args.username, password=password, full_name=args.full_name or args.username,
-            is_admin=args.admin, actor_user_id=None, at=system_clock(),
+            db,
+            username=args.username,
+            password=password,
+            full_name=args.full_name or args.username,
+            is_admin=args.admin,
+            actor_user_id=None,
+            at=system_clock(),
         )
         print(f"created user {user.id} ({user.username})")
         return 0
@@ -119,7 +126,9 @@ def _import_members(args: argparse.Namespace) -> int:
     async def run(db: Database) -> int:
         async with db.write() as session:
             org = await get_org(session, args.org)
-            count = await import_members(session, org, data, args.file.name, actor_user_id=None, at=system_clock())
+            count = await import_members(
+                session, org, data, args.file.name, actor_user_id=None, at=system_clock()
+            )
         print(f"Đã nhập {count} đảng viên. (Imported {count} members.)")
         return 0
 

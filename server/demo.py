@@ -45,7 +45,13 @@ async def seed_demo(db: Database, clock: Clock) -> list[tuple[str, str, str]] | 
     async def user(username: str, full_name: str, role: str, is_admin: bool = False) -> int:
         password = secrets.token_urlsafe(12)
         created = await create_user(
-            db, username=username, password=password, full_name=full_name, is_admin=is_admin, actor_user_id=None, at=at
+            db,
+            username=username,
+            password=password,
+            full_name=full_name,
+            is_admin=is_admin,
+            actor_user_id=None,
+            at=at,
         )
         logins.append((username, password, role))
         assert created.id is not None
@@ -58,16 +64,56 @@ async def seed_demo(db: Database, clock: Clock) -> list[tuple[str, str, str]] | 
     domestic_secretary = await user("bithu2", "Bùi Văn Khoa", "secretary of the domestic cell")
 
     async with db.write() as session:
-        province = await create_org(session, name="Tỉnh ủy Hà Tĩnh", kind=OrgKind.PROVINCE, parent=None,
-                                    timezone="Asia/Ho_Chi_Minh", rule_set=None, actor_user_id=operator, at=at)
-        committee = await create_org(session, name="Đảng ủy Khối Doanh nghiệp tỉnh", kind=OrgKind.COMMITTEE,
-                                     parent=province, timezone=None, rule_set=None, actor_user_id=operator, at=at)
-        grassroots = await create_org(session, name="Đảng bộ Công ty Hợp tác Lao động Quốc tế", kind=OrgKind.GRASSROOTS,
-                                      parent=committee, timezone=None, rule_set=None, actor_user_id=operator, at=at)
-        abroad = await create_org(session, name="Chi bộ Lao động tại Hàn Quốc", kind=OrgKind.CELL, parent=grassroots,
-                                  timezone="Asia/Seoul", rule_set=None, actor_user_id=operator, at=at)
-        domestic = await create_org(session, name="Chi bộ Văn phòng Công ty", kind=OrgKind.CELL, parent=grassroots,
-                                    timezone=None, rule_set=None, actor_user_id=operator, at=at)
+        province = await create_org(
+            session,
+            name="Tỉnh ủy Hà Tĩnh",
+            kind=OrgKind.PROVINCE,
+            parent=None,
+            timezone="Asia/Ho_Chi_Minh",
+            rule_set=None,
+            actor_user_id=operator,
+            at=at,
+        )
+        committee = await create_org(
+            session,
+            name="Đảng ủy Khối Doanh nghiệp tỉnh",
+            kind=OrgKind.COMMITTEE,
+            parent=province,
+            timezone=None,
+            rule_set=None,
+            actor_user_id=operator,
+            at=at,
+        )
+        grassroots = await create_org(
+            session,
+            name="Đảng bộ Công ty Hợp tác Lao động Quốc tế",
+            kind=OrgKind.GRASSROOTS,
+            parent=committee,
+            timezone=None,
+            rule_set=None,
+            actor_user_id=operator,
+            at=at,
+        )
+        abroad = await create_org(
+            session,
+            name="Chi bộ Lao động tại Hàn Quốc",
+            kind=OrgKind.CELL,
+            parent=grassroots,
+            timezone="Asia/Seoul",
+            rule_set=None,
+            actor_user_id=operator,
+            at=at,
+        )
+        domestic = await create_org(
+            session,
+            name="Chi bộ Văn phòng Công ty",
+            kind=OrgKind.CELL,
+            parent=grassroots,
+            timezone=None,
+            rule_set=None,
+            actor_user_id=operator,
+            at=at,
+        )
         for org, user_id, role in (
             (province, auditor, Role.AUDITOR),
             (committee, approver, Role.APPROVER),
@@ -75,16 +121,37 @@ async def seed_demo(db: Database, clock: Clock) -> list[tuple[str, str, str]] | 
             (domestic, domestic_secretary, Role.SECRETARY),
         ):
             await add_grant(session, org=org, user_id=user_id, role=role, actor_user_id=operator, at=at)
-        for cell, rows, linked in ((abroad, ABROAD_MEMBERS, secretary), (domestic, DOMESTIC_MEMBERS, domestic_secretary)):
+        for cell, rows, linked in (
+            (abroad, ABROAD_MEMBERS, secretary),
+            (domestic, DOMESTIC_MEMBERS, domestic_secretary),
+        ):
             for index, (name, standing, reason) in enumerate(rows):
-                await add_member(session, cell, {
-                    "full_name": name, "standing": standing, "activity": "active", "remote_reason": reason,
-                    "user_id": linked if index == 0 else None,
-                }, actor_user_id=operator, at=at)
+                await add_member(
+                    session,
+                    cell,
+                    {
+                        "full_name": name,
+                        "standing": standing,
+                        "activity": "active",
+                        "remote_reason": reason,
+                        "user_id": linked if index == 0 else None,
+                    },
+                    actor_user_id=operator,
+                    at=at,
+                )
         application = await apply(session, abroad, ApplicationKind.ONLINE, actor_user_id=secretary, at=at)
         today = at.date()
-        await decide(session, application, abroad, committee.id,  # type: ignore[arg-type]
-                     approved=True, decision_no="15-QĐ/ĐUK", decided_on=today, valid_from=today,
-                     valid_to=today + timedelta(days=365),
-                     actor_user_id=approver, at=at)
+        await decide(
+            session,
+            application,
+            abroad,
+            committee.id,  # type: ignore[arg-type]
+            approved=True,
+            decision_no="15-QĐ/ĐUK",
+            decided_on=today,
+            valid_from=today,
+            valid_to=today + timedelta(days=365),
+            actor_user_id=approver,
+            at=at,
+        )
     return logins

@@ -10,9 +10,14 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 REQUESTS = Counter(
-    "cellmeet_http_requests_total", "HTTP requests by route and status", ["method", "route", "status"], registry=REGISTRY
+    "cellmeet_http_requests_total",
+    "HTTP requests by route and status",
+    ["method", "route", "status"],
+    registry=REGISTRY,
 )
-LATENCY = Histogram("cellmeet_http_request_seconds", "HTTP request latency", ["method", "route"], registry=REGISTRY)
+LATENCY = Histogram(
+    "cellmeet_http_request_seconds", "HTTP request latency", ["method", "route"], registry=REGISTRY
+)
 
 
 @web.middleware

@@ -15,7 +15,12 @@ from server.services.orgs import subtree_ids
 PAGE = 500
 
 
-@route("GET", "/api/v1/audit/log", summary="Audit entries after a sequence number, with their hashes", tag="audit")
+@route(
+    "GET",
+    "/api/v1/audit/log",
+    summary="Audit entries after a sequence number, with their hashes",
+    tag="audit",
+)
 async def get_audit_log(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
     after = request.query.get("after", "0")
@@ -24,13 +29,17 @@ async def get_audit_log(request: web.Request) -> web.StreamResponse:
         query = select(AuditEvent).where(AuditEvent.seq > after_seq)
         if not caller.user.is_admin:
             roots = (
-                await session.execute(
-                    select(Grant.org_id).where(
-                        Grant.user_id == caller.user_id,
-                        Grant.role.in_([Role.AUDITOR.value, Role.ADMIN.value]),  # type: ignore[attr-defined]
+                (
+                    await session.execute(
+                        select(Grant.org_id).where(
+                            Grant.user_id == caller.user_id,
+                            Grant.role.in_([Role.AUDITOR.value, Role.ADMIN.value]),  # type: ignore[attr-defined]
+                        )
                     )
                 )
-            ).scalars().all()
+                .scalars()
+                .all()
+            )
             orgs = await subtree_ids(session, list(roots))
             # Entries without an organisation (logins, accounts) are the operator's, not a unit auditor's.
             query = query.where(AuditEvent.org_id.in_(orgs))  # type: ignore[union-attr]

@@ -19,8 +19,8 @@ from server.appkeys import SETTINGS, THROTTLE
 from server.audit.log import append
 from server.auth.identity import session_cookie_name
 from server.auth.passwords import MAX_PASSWORD_LENGTH, verify_password
-from server.auth.totp import accepted_step
 from server.auth.tokens import API_TOKEN_PREFIX, new_token, token_id
+from server.auth.totp import accepted_step
 from server.db.tables import ApiToken, User, WebSession
 from server.services.users import user_json
 
@@ -56,7 +56,14 @@ def _address_key(request: web.Request) -> str:
     return hashlib.sha256((request.remote or "").encode()).hexdigest()[:16]
 
 
-@route("POST", "/api/v1/auth/login", summary="Log in; sets the session cookie", tag="auth", body=LoginBody, public=True)
+@route(
+    "POST",
+    "/api/v1/auth/login",
+    summary="Log in; sets the session cookie",
+    tag="auth",
+    body=LoginBody,
+    public=True,
+)
 async def login(request: web.Request) -> web.StreamResponse:
     body = await read_json(request, LoginBody)
     settings = request.app[SETTINGS]
@@ -76,7 +83,9 @@ async def login(request: web.Request) -> web.StreamResponse:
             headers={"Retry-After": str(wait)},
         )
     async with database(request).read() as session:
-        user = (await session.execute(select(User).where(User.username == body.username))).scalar_one_or_none()
+        user = (
+            await session.execute(select(User).where(User.username == body.username))
+        ).scalar_one_or_none()
     ok = await verify_password(user.password_hash if user else None, body.password)
     totp_step = None
     if ok and user is not None and user.totp_enabled:
@@ -91,12 +100,22 @@ async def login(request: web.Request) -> web.StreamResponse:
     csrf = new_token()
     async with database(request).write() as session:
         # A fresh id at every login: a planted session id is never adopted (ASVS 3.2.1).
-        session.add(WebSession(id=token_id(token), user_id=user.id, csrf_token=csrf, created_at=at, last_seen_at=at))
+        session.add(
+            WebSession(id=token_id(token), user_id=user.id, csrf_token=csrf, created_at=at, last_seen_at=at)
+        )
         if totp_step is not None:
             stored = await session.get(User, user.id)
             assert stored is not None
             stored.totp_last_step = totp_step
-        await append(session, at=at, actor_user_id=user.id, org_id=None, action="auth.login", target=f"user:{user.id}", data={})
+        await append(
+            session,
+            at=at,
+            actor_user_id=user.id,
+            org_id=None,
+            action="auth.login",
+            target=f"user:{user.id}",
+            data={},
+        )
     log.info("login ok user_id=%s address=%s", user.id, address)
     response = json_response({"csrf_token": csrf, "user": user_json(user)})
     response.set_cookie(
@@ -142,14 +161,23 @@ async def create_token(request: web.Request) -> web.StreamResponse:
     async with database(request).write() as session:
         session.add(ApiToken(id=token_id(token), user_id=caller.user_id, name=body.name, created_at=at))
         await append(
-            session, at=at, actor_user_id=caller.user_id, org_id=None, action="auth.token_created",
-            target=f"user:{caller.user_id}", data={"name": body.name},
+            session,
+            at=at,
+            actor_user_id=caller.user_id,
+            org_id=None,
+            action="auth.token_created",
+            target=f"user:{caller.user_id}",
+            data={"name": body.name},
         )
     return json_response({"token": token, "name": body.name}, status=201)
 
 
 @route(
-    "POST", "/api/v1/auth/totp", summary="Start TOTP enrolment: returns the secret", tag="auth", body=TotpEnrolBody
+    "POST",
+    "/api/v1/auth/totp",
+    summary="Start TOTP enrolment: returns the secret",
+    tag="auth",
+    body=TotpEnrolBody,
 )
 async def totp_enrol(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
@@ -159,7 +187,11 @@ async def totp_enrol(request: web.Request) -> web.StreamResponse:
         user = await session.get(User, caller.user_id)
         assert user is not None
         # Replacing an active second factor needs a current code: a stolen session alone cannot remove it.
-        if user.totp_enabled and accepted_step(user.totp_secret or "", body.otp or "", now(request), user.totp_last_step) is None:
+        if (
+            user.totp_enabled
+            and accepted_step(user.totp_secret or "", body.otp or "", now(request), user.totp_last_step)
+            is None
+        ):
             raise ApiError(
                 403,
                 "otp_required",
@@ -171,7 +203,9 @@ async def totp_enrol(request: web.Request) -> web.StreamResponse:
     return json_response({"secret": secret, "uri": uri})
 
 
-@route("POST", "/api/v1/auth/totp/confirm", summary="Confirm TOTP with a first code", tag="auth", body=OtpBody)
+@route(
+    "POST", "/api/v1/auth/totp/confirm", summary="Confirm TOTP with a first code", tag="auth", body=OtpBody
+)
 async def totp_confirm(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
     body = await read_json(request, OtpBody)
@@ -179,12 +213,22 @@ async def totp_confirm(request: web.Request) -> web.StreamResponse:
     async with database(request).write() as session:
         user = await session.get(User, caller.user_id)
         assert user is not None
-        step = accepted_step(user.totp_secret or "", body.otp, at, user.totp_last_step) if user.totp_secret else None
+        step = (
+            accepted_step(user.totp_secret or "", body.otp, at, user.totp_last_step)
+            if user.totp_secret
+            else None
+        )
         if step is None:
             raise ApiError(422, "invalid_otp", Text("Mã xác thực không đúng.", "Wrong code."))
         user.totp_enabled, user.totp_last_step = True, step
         session.add(user)
-        await append(session, at=at, actor_user_id=user.id, org_id=None, action="auth.totp_enabled", target=f"user:{user.id}", data={})
+        await append(
+            session,
+            at=at,
+            actor_user_id=user.id,
+            org_id=None,
+            action="auth.totp_enabled",
+            target=f"user:{user.id}",
+            data={},
+        )
     return json_response({"totp_enabled": True})
-
-

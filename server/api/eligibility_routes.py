@@ -14,7 +14,12 @@ from server.services.orgs import get_org
 from server.services.register import eligibility, group_eligibility_of
 
 
-@route("GET", "/api/v1/orgs/{id}/eligibility", summary="May this unit pilot online meetings? (R-ELIG)", tag="eligibility")
+@route(
+    "GET",
+    "/api/v1/orgs/{id}/eligibility",
+    summary="May this unit pilot online meetings? (R-ELIG)",
+    tag="eligibility",
+)
 async def get_eligibility(request: web.Request) -> web.StreamResponse:
     caller, org_id = actor(request), path_id(request)
     async with database(request).read() as session:
@@ -23,7 +28,12 @@ async def get_eligibility(request: web.Request) -> web.StreamResponse:
     return json_response(decision.to_json(lang(request)))
 
 
-@route("GET", "/api/v1/orgs/{id}/group-eligibility", summary="May this cell meet by party groups? (R-GROUP-2)", tag="eligibility")
+@route(
+    "GET",
+    "/api/v1/orgs/{id}/group-eligibility",
+    summary="May this cell meet by party groups? (R-GROUP-2)",
+    tag="eligibility",
+)
 async def get_group_eligibility(request: web.Request) -> web.StreamResponse:
     caller, org_id = actor(request), path_id(request)
     async with database(request).read() as session:
@@ -32,7 +42,9 @@ async def get_group_eligibility(request: web.Request) -> web.StreamResponse:
     return json_response(decision.to_json(lang(request)))
 
 
-@route("GET", "/api/v1/rule-sets/{name}", summary="A rule set's parameters with their sources", tag="eligibility")
+@route(
+    "GET", "/api/v1/rule-sets/{name}", summary="A rule set's parameters with their sources", tag="eligibility"
+)
 async def get_rule_set_route(request: web.Request) -> web.StreamResponse:
     actor(request)
     rule_set = BUILT_IN.get(request.match_info["name"])

@@ -45,7 +45,9 @@ def not_found() -> ApiError:
 
 
 def forbidden() -> ApiError:
-    return ApiError(403, "forbidden", Text("Bạn không có quyền thực hiện thao tác này.", "You may not do this."))
+    return ApiError(
+        403, "forbidden", Text("Bạn không có quyền thực hiện thao tác này.", "You may not do this.")
+    )
 
 
 def unauthenticated() -> ApiError:

@@ -41,7 +41,12 @@ class MemberUpdate(Body):
     external_id: str | None = Field(default=None, max_length=40)
 
 
-@route("GET", "/api/v1/orgs/{id}/members", summary="The unit's register (a committee: its whole subtree)", tag="members")
+@route(
+    "GET",
+    "/api/v1/orgs/{id}/members",
+    summary="The unit's register (a committee: its whole subtree)",
+    tag="members",
+)
 async def list_members(request: web.Request) -> web.StreamResponse:
     caller, org_id = actor(request), path_id(request)
     async with database(request).read() as session:
@@ -52,7 +57,13 @@ async def list_members(request: web.Request) -> web.StreamResponse:
     return json_response({"members": [member_json(m) for m in members]})
 
 
-@route("POST", "/api/v1/orgs/{id}/members", summary="Register a member in a cell", tag="members", body=MemberCreate)
+@route(
+    "POST",
+    "/api/v1/orgs/{id}/members",
+    summary="Register a member in a cell",
+    tag="members",
+    body=MemberCreate,
+)
 async def post_member(request: web.Request) -> web.StreamResponse:
     caller, org_id = actor(request), path_id(request)
     body = await read_json(request, MemberCreate)
@@ -60,7 +71,9 @@ async def post_member(request: web.Request) -> web.StreamResponse:
     async with database(request).write() as session:
         await authorize(session, caller, Action.MEMBER_WRITE, org_id)
         org = await get_org(session, org_id)
-        member = await add_member(session, org, body.model_dump(mode="json"), actor_user_id=caller.user_id, at=at)
+        member = await add_member(
+            session, org, body.model_dump(mode="json"), actor_user_id=caller.user_id, at=at
+        )
         await reevaluate_approved_units(session, org, actor_user_id=caller.user_id, at=at)
     return json_response(member_json(member), status=201)
 
@@ -76,7 +89,13 @@ async def get_member(request: web.Request) -> web.StreamResponse:
     return json_response(member_json(member))
 
 
-@route("PATCH", "/api/v1/members/{id}", summary="Change a member's standing, activity, reason or group", tag="members", body=MemberUpdate)
+@route(
+    "PATCH",
+    "/api/v1/members/{id}",
+    summary="Change a member's standing, activity, reason or group",
+    tag="members",
+    body=MemberUpdate,
+)
 async def patch_member(request: web.Request) -> web.StreamResponse:
     caller, member_id = actor(request), path_id(request)
     body = await read_json(request, MemberUpdate)
@@ -84,7 +103,8 @@ async def patch_member(request: web.Request) -> web.StreamResponse:
     for required in ("full_name", "standing", "activity"):
         if required in changes and changes[required] is None:
             raise ApiError(
-                422, "validation_error",
+                422,
+                "validation_error",
                 Text(f"Trường '{required}' không được để trống.", f"'{required}' cannot be null."),
                 details={"fields": {required: "null"}},
             )
@@ -100,7 +120,12 @@ async def patch_member(request: web.Request) -> web.StreamResponse:
     return json_response(member_json(member))
 
 
-@route("POST", "/api/v1/orgs/{id}/members/import", summary="Import members from CSV or XLSX (all or nothing)", tag="members")
+@route(
+    "POST",
+    "/api/v1/orgs/{id}/members/import",
+    summary="Import members from CSV or XLSX (all or nothing)",
+    tag="members",
+)
 async def post_import(request: web.Request) -> web.StreamResponse:
     """The file is the body (text/csv or the XLSX type) with ?filename=, or a multipart field `file`."""
     caller, org_id = actor(request), path_id(request)
@@ -132,7 +157,9 @@ async def post_import(request: web.Request) -> web.StreamResponse:
     async with database(request).write() as session:
         await authorize(session, caller, Action.MEMBER_IMPORT, org_id)
         org = await get_org(session, org_id)
-        count = await import_members(session, org, content, filename, actor_user_id=caller.user_id, at=now(request))
+        count = await import_members(
+            session, org, content, filename, actor_user_id=caller.user_id, at=now(request)
+        )
     return json_response({"imported": count}, status=201)
 
 

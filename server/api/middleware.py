@@ -16,6 +16,8 @@ from server.auth.identity import authenticate, check_same_origin
 
 log = logging.getLogger("cellmeet.http")
 
+STATIC_PREFIX = "/static/"
+
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -92,6 +94,9 @@ def _add_security_headers(request: web.Request, response: web.StreamResponse | w
 
 @web.middleware
 async def identity_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.path.startswith(STATIC_PREFIX):
+        # Stylesheets and scripts are public and identical for everyone: no session lookup per file.
+        return await handler(request)
     settings = request.app[SETTINGS]
     check_same_origin(request, settings)
     async with request.app[DATABASE].read() as session:

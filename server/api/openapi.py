@@ -45,7 +45,8 @@ def openapi_document() -> dict[str, Any]:
         params = re.findall(r"{(\w+)}", spec.path)
         if params:
             operation["parameters"] = [
-                {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}} for name in params
+                {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+                for name in params
             ]
         if spec.body is not None:
             schema = spec.body.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -53,14 +54,20 @@ def openapi_document() -> dict[str, Any]:
             schemas[spec.body.__name__] = schema
             operation["requestBody"] = {
                 "required": True,
-                "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{spec.body.__name__}"}}},
+                "content": {
+                    "application/json": {"schema": {"$ref": f"#/components/schemas/{spec.body.__name__}"}}
+                },
             }
         if not spec.public:
             operation["security"] = [{"session": []}, {"bearer": []}]
         paths.setdefault(spec.path, {})[spec.method.lower()] = operation
     return {
         "openapi": "3.1.0",
-        "info": {"title": "cellmeet", "version": "1", "description": "Online Party cell meetings (HD 03-HD/TW)"},
+        "info": {
+            "title": "cellmeet",
+            "version": "1",
+            "description": "Online Party cell meetings (HD 03-HD/TW)",
+        },
         "paths": paths,
         "components": {
             "schemas": schemas,

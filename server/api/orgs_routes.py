@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from meetings.enums import OrgKind, Role
 from meetings.policy import Action
-from server.api.context import actor, database, json_response, now, path_id
+from server.api.context import actor, database, json_response, lang, now, path_id
 from server.api.errors import forbidden
 from server.api.routes import route
 from server.api.validation import Body, read_json
@@ -78,32 +78,52 @@ async def get_one_org(request: web.Request) -> web.StreamResponse:
         await authorize(session, caller, Action.ORG_READ, org_id)
         org = await get_org(session, org_id)
         body = org_json(org)
-        body["pilot"] = await pilot_status(session, org, now(request))
+        body["pilot"] = await pilot_status(session, org, now(request), lang(request))
     return json_response(body)
 
 
-@route("PATCH", "/api/v1/orgs/{id}", summary="Rename an organisation or change its time zone", tag="orgs", body=OrgUpdate)
+@route(
+    "PATCH",
+    "/api/v1/orgs/{id}",
+    summary="Rename an organisation or change its time zone",
+    tag="orgs",
+    body=OrgUpdate,
+)
 async def patch_org(request: web.Request) -> web.StreamResponse:
     caller, org_id = actor(request), path_id(request)
     body = await read_json(request, OrgUpdate)
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
     async with database(request).write() as session:
         await authorize(session, caller, Action.ORG_UPDATE, org_id)
-        org = await update_org(session, await get_org(session, org_id), changes, actor_user_id=caller.user_id, at=now(request))
+        org = await update_org(
+            session, await get_org(session, org_id), changes, actor_user_id=caller.user_id, at=now(request)
+        )
     return json_response(org_json(org))
 
 
-@route("POST", "/api/v1/orgs/{id}/grants", summary="Grant a role over the organisation's subtree", tag="orgs", body=GrantCreate)
+@route(
+    "POST",
+    "/api/v1/orgs/{id}/grants",
+    summary="Grant a role over the organisation's subtree",
+    tag="orgs",
+    body=GrantCreate,
+)
 async def post_grant(request: web.Request) -> web.StreamResponse:
     caller, org_id = actor(request), path_id(request)
     body = await read_json(request, GrantCreate)
     async with database(request).write() as session:
         await authorize(session, caller, Action.GRANT_CREATE, org_id)
         grant = await add_grant(
-            session, org=await get_org(session, org_id), user_id=body.user_id, role=body.role,
-            actor_user_id=caller.user_id, at=now(request),
+            session,
+            org=await get_org(session, org_id),
+            user_id=body.user_id,
+            role=body.role,
+            actor_user_id=caller.user_id,
+            at=now(request),
         )
-    return json_response({"id": grant.id, "org_id": org_id, "user_id": body.user_id, "role": body.role}, status=201)
+    return json_response(
+        {"id": grant.id, "org_id": org_id, "user_id": body.user_id, "role": body.role}, status=201
+    )
 
 
 @route("GET", "/api/v1/orgs/{id}/grants", summary="Grants held on the organisation", tag="orgs")

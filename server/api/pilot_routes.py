@@ -39,33 +39,51 @@ class RevokeBody(Body):
 
 
 @route(
-    "POST", "/api/v1/orgs/{id}/pilot-applications", summary="Apply for the online or party-group pilot",
-    tag="pilot", body=ApplicationCreate,
+    "POST",
+    "/api/v1/orgs/{id}/pilot-applications",
+    summary="Apply for the online or party-group pilot",
+    tag="pilot",
+    body=ApplicationCreate,
 )
 async def post_application(request: web.Request) -> web.StreamResponse:
     caller, org_id = actor(request), path_id(request)
     body = await read_json(request, ApplicationCreate)
     async with database(request).write() as session:
         await authorize(session, caller, Action.APPLICATION_CREATE, org_id)
-        application = await apply(session, await get_org(session, org_id), body.kind, actor_user_id=caller.user_id, at=now(request))
+        application = await apply(
+            session, await get_org(session, org_id), body.kind, actor_user_id=caller.user_id, at=now(request)
+        )
     return json_response(application_json(application, lang(request)), status=201)
 
 
-@route("GET", "/api/v1/orgs/{id}/pilot-applications", summary="The unit's applications and decisions", tag="pilot")
+@route(
+    "GET",
+    "/api/v1/orgs/{id}/pilot-applications",
+    summary="The unit's applications and decisions",
+    tag="pilot",
+)
 async def list_applications(request: web.Request) -> web.StreamResponse:
     caller, org_id = actor(request), path_id(request)
     async with database(request).read() as session:
         await authorize(session, caller, Action.APPLICATION_READ, org_id)
         ids = await subtree_ids(session, [org_id])
         rows = (
-            await session.execute(
-                select(PilotApplication).where(PilotApplication.org_id.in_(ids)).order_by(PilotApplication.id)  # type: ignore[attr-defined]
+            (
+                await session.execute(
+                    select(PilotApplication)
+                    .where(PilotApplication.org_id.in_(ids))
+                    .order_by(PilotApplication.id)  # type: ignore[attr-defined]
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
     return json_response({"applications": [application_json(a, lang(request)) for a in rows]})
 
 
-async def _application(session: AsyncSession, caller: Actor, application_id: int) -> tuple[PilotApplication, Access]:
+async def _application(
+    session: AsyncSession, caller: Actor, application_id: int
+) -> tuple[PilotApplication, Access]:
     application = await session.get(PilotApplication, application_id)
     if application is None:
         raise not_found()
@@ -85,8 +103,11 @@ async def get_application(request: web.Request) -> web.StreamResponse:
 
 
 @route(
-    "POST", "/api/v1/pilot-applications/{id}/decision", summary="Approve or reject (an approver above the unit)",
-    tag="pilot", body=DecisionBody,
+    "POST",
+    "/api/v1/pilot-applications/{id}/decision",
+    summary="Approve or reject (an approver above the unit)",
+    tag="pilot",
+    body=DecisionBody,
 )
 async def post_decision(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
@@ -97,16 +118,27 @@ async def post_decision(request: web.Request) -> web.StreamResponse:
         if deciding_org is None:
             raise forbidden()
         application = await decide(
-            session, application, await get_org(session, application.org_id), deciding_org,
-            approved=body.approved, decision_no=body.decision_no, decided_on=body.decided_on,
-            valid_from=body.valid_from, valid_to=body.valid_to, actor_user_id=caller.user_id, at=now(request),
+            session,
+            application,
+            await get_org(session, application.org_id),
+            deciding_org,
+            approved=body.approved,
+            decision_no=body.decision_no,
+            decided_on=body.decided_on,
+            valid_from=body.valid_from,
+            valid_to=body.valid_to,
+            actor_user_id=caller.user_id,
+            at=now(request),
         )
     return json_response(application_json(application, lang(request)))
 
 
 @route(
-    "POST", "/api/v1/pilot-applications/{id}/revoke", summary="Revoke an approval (an approver above the unit)",
-    tag="pilot", body=RevokeBody,
+    "POST",
+    "/api/v1/pilot-applications/{id}/revoke",
+    summary="Revoke an approval (an approver above the unit)",
+    tag="pilot",
+    body=RevokeBody,
 )
 async def post_revoke(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
@@ -115,22 +147,33 @@ async def post_revoke(request: web.Request) -> web.StreamResponse:
         application, access = await _application(session, caller, path_id(request))
         if approver_org_above(access) is None:
             raise forbidden()
-        application = await revoke(session, application, body.reason, actor_user_id=caller.user_id, at=now(request))
+        application = await revoke(
+            session, application, body.reason, actor_user_id=caller.user_id, at=now(request)
+        )
     return json_response(application_json(application, lang(request)))
 
 
-@route("GET", "/api/v1/orgs/{id}/eligibility-flags", summary="Approved units below that stopped qualifying", tag="pilot")
+@route(
+    "GET",
+    "/api/v1/orgs/{id}/eligibility-flags",
+    summary="Approved units below that stopped qualifying",
+    tag="pilot",
+)
 async def list_flags(request: web.Request) -> web.StreamResponse:
     caller, org_id = actor(request), path_id(request)
     async with database(request).read() as session:
         await authorize(session, caller, Action.APPLICATION_READ, org_id)
         ids = await subtree_ids(session, [org_id])
         flags = (
-            await session.execute(
-                select(EligibilityFlag).where(
-                    EligibilityFlag.org_id.in_(ids),  # type: ignore[attr-defined]
-                    EligibilityFlag.cleared_at.is_(None),  # type: ignore[union-attr]
+            (
+                await session.execute(
+                    select(EligibilityFlag).where(
+                        EligibilityFlag.org_id.in_(ids),  # type: ignore[attr-defined]
+                        EligibilityFlag.cleared_at.is_(None),  # type: ignore[union-attr]
+                    )
                 )
             )
-        ).scalars().all()
-    return json_response({"flags": [flag_json(f) for f in flags]})
+            .scalars()
+            .all()
+        )
+    return json_response({"flags": [flag_json(f, lang(request)) for f in flags]})

@@ -88,7 +88,10 @@ def validation_error(exc: ValidationError) -> ApiError:
     return ApiError(
         422,
         "validation_error",
-        Text("Dữ liệu không hợp lệ — " + "; ".join(parts_vi) + ".", "Invalid input — " + "; ".join(parts_en) + "."),
+        Text(
+            "Dữ liệu không hợp lệ — " + "; ".join(parts_vi) + ".",
+            "Invalid input — " + "; ".join(parts_en) + ".",
+        ),
         details={"fields": fields},
     )
 
@@ -106,10 +109,14 @@ async def read_json(request: web.Request, model: type[ModelT]) -> ModelT:
         data = json.loads(raw or b"{}")
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):  # RecursionError: deep nesting
         raise ApiError(
-            422, "invalid_json", Text("Nội dung gửi lên không phải JSON hợp lệ.", "The body is not valid JSON.")
+            422,
+            "invalid_json",
+            Text("Nội dung gửi lên không phải JSON hợp lệ.", "The body is not valid JSON."),
         ) from None
     if not isinstance(data, dict):
         raise ApiError(
-            422, "invalid_json", Text("Nội dung gửi lên phải là một đối tượng JSON.", "The body must be a JSON object.")
+            422,
+            "invalid_json",
+            Text("Nội dung gửi lên phải là một đối tượng JSON.", "The body must be a JSON object."),
         )
     return parse_model(model, data)

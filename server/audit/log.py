@@ -44,7 +44,9 @@ async def append(
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_AUDIT_LOCK})
     last = (
-        await session.execute(select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1))  # type: ignore[union-attr]
+        await session.execute(
+            select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+        )  # type: ignore[union-attr]
     ).first()
     seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS)
     event = AuditEvent(
@@ -69,7 +71,11 @@ async def stream_chain(session: AsyncSession, batch: int = 5000) -> AsyncIterato
     after = 0
     while True:
         rows = (
-            (await session.execute(select(AuditEvent).where(AuditEvent.seq > after).order_by(AuditEvent.seq).limit(batch)))  # type: ignore[arg-type]
+            (
+                await session.execute(
+                    select(AuditEvent).where(AuditEvent.seq > after).order_by(AuditEvent.seq).limit(batch)
+                )
+            )  # type: ignore[arg-type]
             .scalars()
             .all()
         )

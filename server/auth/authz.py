@@ -26,7 +26,9 @@ OPERATOR_ACTIONS = frozenset({Action.ORG_READ, Action.ORG_CREATE, Action.ORG_UPD
 
 async def ancestor_ids(session: AsyncSession, org_id: int) -> list[int]:
     """The organisation and its ancestors, nearest first (a recursive CTE; same SQL on both databases)."""
-    chain = select(Org.id, Org.parent_id, literal(0).label("depth")).where(Org.id == org_id).cte(recursive=True)
+    chain = (
+        select(Org.id, Org.parent_id, literal(0).label("depth")).where(Org.id == org_id).cte(recursive=True)
+    )
     parent = select(Org.id, Org.parent_id, (chain.c.depth + 1).label("depth")).join(
         chain, Org.id == chain.c.parent_id
     )
@@ -53,7 +55,9 @@ async def access_on(session: AsyncSession, actor: Actor, org_id: int) -> Access 
         return None
     grants = (
         await session.execute(
-            select(Grant.role, Grant.org_id).where(Grant.user_id == actor.user_id, Grant.org_id.in_(ancestors))  # type: ignore[attr-defined]
+            select(Grant.role, Grant.org_id).where(
+                Grant.user_id == actor.user_id, Grant.org_id.in_(ancestors)
+            )  # type: ignore[attr-defined]
         )
     ).all()
     grant_orgs: dict[Role, set[int]] = {}

@@ -84,7 +84,10 @@ async def authenticate(
         return None
     idle = now - as_utc(web_session.last_seen_at)
     age = now - as_utc(web_session.created_at)
-    if idle.total_seconds() > settings.session_idle_seconds or age.total_seconds() > settings.session_absolute_seconds:
+    if (
+        idle.total_seconds() > settings.session_idle_seconds
+        or age.total_seconds() > settings.session_absolute_seconds
+    ):
         await db_session.delete(web_session)
         await db_session.commit()
         return None

@@ -67,15 +67,17 @@ async def get_org(session: AsyncSession, org_id: int) -> Org:
 def check_parent(kind: OrgKind, parent: Org | None) -> None:
     parent_kind = OrgKind(parent.kind) if parent else None
     if not parent_allowed(kind, parent_kind):
-        allowed = ", ".join(sorted(k.value if k else "(gốc)" for k in ALLOWED_PARENTS[kind]))
+        allowed_vi = ", ".join(sorted(k.value if k else "(gốc)" for k in ALLOWED_PARENTS[kind]))
+        allowed_en = ", ".join(sorted(k.value if k else "(root)" for k in ALLOWED_PARENTS[kind]))
         raise ApiError(
             422,
             "invalid_parent",
             Text(
                 f"Tổ chức loại '{kind.value}' không thể trực thuộc "
-                f"{'tổ chức loại ' + parent_kind.value if parent_kind else 'gốc cây'}; cấp trên hợp lệ: {allowed}.",
+                f"{'tổ chức loại ' + parent_kind.value if parent_kind else 'gốc cây'}; "
+                f"cấp trên hợp lệ: {allowed_vi}.",
                 f"An organisation of kind '{kind.value}' cannot sit under "
-                f"{parent_kind.value if parent_kind else 'the root'}; allowed parents: {allowed}.",
+                f"{parent_kind.value if parent_kind else 'the root'}; allowed parents: {allowed_en}.",
             ),
             details={"kind": kind.value, "parent_kind": parent_kind.value if parent_kind else None},
         )
@@ -104,8 +106,13 @@ async def create_org(
     session.add(org)
     await session.flush()
     await append(
-        session, at=at, actor_user_id=actor_user_id, org_id=org.id, action="org.created",
-        target=f"org:{org.id}", data=org_json(org),
+        session,
+        at=at,
+        actor_user_id=actor_user_id,
+        org_id=org.id,
+        action="org.created",
+        target=f"org:{org.id}",
+        data=org_json(org),
     )
     return org
 
@@ -123,8 +130,13 @@ async def update_org(
     session.add(org)
     await session.flush()
     await append(
-        session, at=at, actor_user_id=actor_user_id, org_id=org.id, action="org.updated",
-        target=f"org:{org.id}", data={"before": {k: before[k] for k in changes}, "after": changes},
+        session,
+        at=at,
+        actor_user_id=actor_user_id,
+        org_id=org.id,
+        action="org.updated",
+        target=f"org:{org.id}",
+        data={"before": {k: before[k] for k in changes}, "after": changes},
     )
     return org
 
@@ -134,7 +146,9 @@ async def subtree_ids(session: AsyncSession, root_ids: list[int]) -> list[int]:
     if not root_ids:
         return []
     tree = select(Org.id, literal(0).label("depth")).where(Org.id.in_(root_ids)).cte(recursive=True)  # type: ignore[union-attr]
-    tree = tree.union_all(select(Org.id, (tree.c.depth + 1).label("depth")).join(tree, Org.parent_id == tree.c.id))
+    tree = tree.union_all(
+        select(Org.id, (tree.c.depth + 1).label("depth")).join(tree, Org.parent_id == tree.c.id)
+    )
     return sorted({row[0] for row in (await session.execute(select(tree.c.id))).all()})
 
 
@@ -144,9 +158,13 @@ async def visible_org_ids(session: AsyncSession, user: User) -> list[int]:
 
     if user.is_admin:
         return sorted(row[0] for row in (await session.execute(select(Org.id))).all())
-    roots = [row[0] for row in (await session.execute(select(Grant.org_id).where(Grant.user_id == user.id))).all()]
+    roots = [
+        row[0] for row in (await session.execute(select(Grant.org_id).where(Grant.user_id == user.id))).all()
+    ]
     ids = set(await subtree_ids(session, roots))
-    member = (await session.execute(select(Member.org_id, Member.group_id).where(Member.user_id == user.id))).first()
+    member = (
+        await session.execute(select(Member.org_id, Member.group_id).where(Member.user_id == user.id))
+    ).first()
     if member:
         ids.update(x for x in member if x is not None)
     return sorted(ids)
@@ -173,7 +191,12 @@ async def add_grant(
     session.add(grant)
     await session.flush()
     await append(
-        session, at=at, actor_user_id=actor_user_id, org_id=org.id, action="grant.created",
-        target=f"grant:{grant.id}", data={"user_id": user_id, "role": role.value},
+        session,
+        at=at,
+        actor_user_id=actor_user_id,
+        org_id=org.id,
+        action="grant.created",
+        target=f"grant:{grant.id}",
+        data={"user_id": user_id, "role": role.value},
     )
     return grant

@@ -43,10 +43,14 @@ def local_today(org: Org, at: datetime) -> date:
 
 
 async def decision_for(session: AsyncSession, org: Org, kind: ApplicationKind) -> Decision:
-    return await (eligibility(session, org) if kind == ApplicationKind.ONLINE else group_eligibility_of(session, org))
+    return await (
+        eligibility(session, org) if kind == ApplicationKind.ONLINE else group_eligibility_of(session, org)
+    )
 
 
-async def apply(session: AsyncSession, org: Org, kind: ApplicationKind, *, actor_user_id: int, at: datetime) -> PilotApplication:
+async def apply(
+    session: AsyncSession, org: Org, kind: ApplicationKind, *, actor_user_id: int, at: datetime
+) -> PilotApplication:
     rule_set = get_rule_set(org.rule_set)
     if OrgKind(org.kind) not in rule_set.eligible_org_kinds:
         raise refused(
@@ -68,7 +72,9 @@ async def apply(session: AsyncSession, org: Org, kind: ApplicationKind, *, actor
     if pending:
         raise conflict(
             "application_pending",
-            Text("Đơn vị đã có một đăng ký đang chờ quyết định.", "The unit already has a pending application."),
+            Text(
+                "Đơn vị đã có một đăng ký đang chờ quyết định.", "The unit already has a pending application."
+            ),
             application_id=pending[0],
         )
     decision = await decision_for(session, org, kind)
@@ -83,9 +89,20 @@ async def apply(session: AsyncSession, org: Org, kind: ApplicationKind, *, actor
     session.add(application)
     await session.flush()
     await append(
-        session, at=at, actor_user_id=actor_user_id, org_id=org.id, action="pilot.applied",
+        session,
+        at=at,
+        actor_user_id=actor_user_id,
+        org_id=org.id,
+        action="pilot.applied",
         target=f"application:{application.id}",
-        data={"kind": kind.value, "eligibility": {"outcome": decision.outcome, "rule": decision.rule, "counts": dict(decision.counts)}},
+        data={
+            "kind": kind.value,
+            "eligibility": {
+                "outcome": decision.outcome,
+                "rule": decision.rule,
+                "counts": dict(decision.counts),
+            },
+        },
     )
     return application
 
@@ -124,7 +141,10 @@ async def decide(
             raise ApiError(
                 422,
                 "validation_error",
-                Text("Quyết định phê duyệt phải có thời hạn hiệu lực (từ ngày, đến ngày).", "An approval needs valid_from and valid_to."),
+                Text(
+                    "Quyết định phê duyệt phải có thời hạn hiệu lực (từ ngày, đến ngày).",
+                    "An approval needs valid_from and valid_to.",
+                ),
                 details={"fields": {"valid_from": "required", "valid_to": "required"}},
             )
         if valid_to < valid_from:
@@ -133,6 +153,17 @@ async def decide(
                 "validation_error",
                 Text("Ngày hết hiệu lực phải sau ngày bắt đầu.", "valid_to must not be before valid_from."),
                 details={"fields": {"valid_to": "before valid_from"}},
+            )
+        if valid_to < local_today(org, at):
+            raise ApiError(
+                422,
+                "validation_error",
+                Text(
+                    "Thời hạn hiệu lực đã kết thúc trước hôm nay; "
+                    "không thể phê duyệt một quyết định đã hết hạn.",
+                    "The validity period ended before today; an approval cannot be already expired.",
+                ),
+                details={"fields": {"valid_to": "in the past"}},
             )
         decision = await decision_for(session, org, ApplicationKind(application.kind))
         if not decision.outcome:
@@ -154,7 +185,11 @@ async def decide(
     session.add(application)
     await session.flush()
     await append(
-        session, at=at, actor_user_id=actor_user_id, org_id=org.id, action="pilot.decided",
+        session,
+        at=at,
+        actor_user_id=actor_user_id,
+        org_id=org.id,
+        action="pilot.decided",
         target=f"application:{application.id}",
         data={
             "approved": approved,
@@ -181,56 +216,94 @@ async def revoke(
     application.revoked_at = at
     application.revoke_reason = reason
     session.add(application)
+    # The approver acted on the flag: it is answered, not left open against a revoked approval.
+    open_flags = (
+        (
+            await session.execute(
+                select(EligibilityFlag).where(
+                    EligibilityFlag.application_id == application.id,
+                    EligibilityFlag.cleared_at.is_(None),  # type: ignore[union-attr]
+                )
+            )
+        )
+        .scalars()
+        .all()
+    )
+    for flag in open_flags:
+        flag.cleared_at = at
+        session.add(flag)
     await session.flush()
     await append(
-        session, at=at, actor_user_id=actor_user_id, org_id=application.org_id, action="pilot.revoked",
-        target=f"application:{application.id}", data={"reason": reason},
+        session,
+        at=at,
+        actor_user_id=actor_user_id,
+        org_id=application.org_id,
+        action="pilot.revoked",
+        target=f"application:{application.id}",
+        data={"reason": reason},
     )
     return application
 
 
-async def valid_approval(session: AsyncSession, org: Org, kind: ApplicationKind, at: datetime) -> PilotApplication | None:
+async def valid_approval(
+    session: AsyncSession, org: Org, kind: ApplicationKind, at: datetime
+) -> PilotApplication | None:
     """The approval that allows online meetings today (R-ELIG-6), if any."""
     today = local_today(org, at)
     rows = (
-        await session.execute(
-            select(PilotApplication).where(
-                PilotApplication.org_id == org.id,
-                PilotApplication.kind == kind.value,
-                PilotApplication.status == ApplicationStatus.APPROVED,
+        (
+            await session.execute(
+                select(PilotApplication).where(
+                    PilotApplication.org_id == org.id,
+                    PilotApplication.kind == kind.value,
+                    PilotApplication.status == ApplicationStatus.APPROVED,
+                )
             )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     for row in rows:
         if row.valid_from and row.valid_to and row.valid_from <= today <= row.valid_to:
             return row
     return None
 
 
-async def pilot_status(session: AsyncSession, org: Org, at: datetime) -> dict[str, Any]:
+async def pilot_status(session: AsyncSession, org: Org, at: datetime, lang: str = "vi") -> dict[str, Any]:
     status: dict[str, Any] = {}
     for kind in ApplicationKind:
         approval = await valid_approval(session, org, kind, at)
         status[kind.value] = (
-            {"approved": True, "application_id": approval.id, "decision_no": approval.decision_no, "valid_to": approval.valid_to}
+            {
+                "approved": True,
+                "application_id": approval.id,
+                "decision_no": approval.decision_no,
+                "valid_to": approval.valid_to,
+            }
             if approval
             else {"approved": False}
         )
     flags = (
-        await session.execute(
-            select(EligibilityFlag).where(EligibilityFlag.org_id == org.id, EligibilityFlag.cleared_at.is_(None))  # type: ignore[union-attr]
+        (
+            await session.execute(
+                select(EligibilityFlag).where(
+                    EligibilityFlag.org_id == org.id, EligibilityFlag.cleared_at.is_(None)
+                )  # type: ignore[union-attr]
+            )
         )
-    ).scalars().all()
-    status["flags"] = [flag_json(flag) for flag in flags]
+        .scalars()
+        .all()
+    )
+    status["flags"] = [flag_json(flag, lang) for flag in flags]
     return status
 
 
-def flag_json(flag: EligibilityFlag) -> dict[str, Any]:
+def flag_json(flag: EligibilityFlag, lang: str = "vi") -> dict[str, Any]:
     return {
         "id": flag.id,
         "org_id": flag.org_id,
         "application_id": flag.application_id,
         "approver_org_id": flag.approver_org_id,
-        "decision": flag.decision,
+        "decision": flag.decision.get(lang, flag.decision.get("vi")),
         "raised_at": flag.raised_at,
     }

@@ -1,4 +1,4 @@
-"""The Party register: members of a cell, their eligibility figures, and flags when a unit stops qualifying."""
+"""The Party register: members of a cell, their eligibility, and flags when a unit stops qualifying."""
 
 from __future__ import annotations
 
@@ -50,7 +50,9 @@ def check_member_org(org: Org) -> None:
         )
 
 
-async def check_member_links(session: AsyncSession, org: Org, values: dict[str, Any], member_id: int | None) -> None:
+async def check_member_links(
+    session: AsyncSession, org: Org, values: dict[str, Any], member_id: int | None
+) -> None:
     """A group must be a party group of this cell; a user account links to one member only."""
     group_id = values.get("group_id")
     if group_id is not None:
@@ -71,7 +73,8 @@ async def check_member_links(session: AsyncSession, org: Org, values: dict[str, 
                 Text(f"Không có người dùng số {user_id}.", f"There is no user {user_id}."),
                 details={"fields": {"user_id": "unknown user"}},
             )
-        other = (await session.execute(select(Member.id, Member.org_id).where(Member.user_id == user_id))).first()
+        # The other member may be in a unit the caller cannot see: say only that it exists.
+        other = (await session.execute(select(Member.id).where(Member.user_id == user_id))).first()
         if other is not None and other[0] != member_id:
             raise conflict(
                 "member_in_two_cells",
@@ -79,7 +82,6 @@ async def check_member_links(session: AsyncSession, org: Org, values: dict[str, 
                     "Tài khoản này đã gắn với một đảng viên khác; một đảng viên chỉ sinh hoạt ở một chi bộ.",
                     "This account is already linked to another member; a member belongs to one cell only.",
                 ),
-                other_member_id=other[0],
             )
 
 
@@ -99,14 +101,25 @@ async def add_member(
     await session.flush()
     if audit:
         await append(
-            session, at=at, actor_user_id=actor_user_id, org_id=org.id, action="member.created",
-            target=f"member:{member.id}", data=member_json(member),
+            session,
+            at=at,
+            actor_user_id=actor_user_id,
+            org_id=org.id,
+            action="member.created",
+            target=f"member:{member.id}",
+            data=member_json(member),
         )
     return member
 
 
 async def change_member(
-    session: AsyncSession, member: Member, org: Org, changes: dict[str, Any], *, actor_user_id: int, at: datetime
+    session: AsyncSession,
+    member: Member,
+    org: Org,
+    changes: dict[str, Any],
+    *,
+    actor_user_id: int,
+    at: datetime,
 ) -> Member:
     await check_member_links(session, org, changes, member.id)
     before = member_json(member)
@@ -116,8 +129,13 @@ async def change_member(
     session.add(member)
     await session.flush()
     await append(
-        session, at=at, actor_user_id=actor_user_id, org_id=org.id, action="member.updated",
-        target=f"member:{member.id}", data={"before": {k: before[k] for k in changes}, "after": changes},
+        session,
+        at=at,
+        actor_user_id=actor_user_id,
+        org_id=org.id,
+        action="member.updated",
+        target=f"member:{member.id}",
+        data={"before": {k: before[k] for k in changes}, "after": changes},
     )
     return member
 
@@ -148,12 +166,18 @@ async def eligibility(session: AsyncSession, org: Org) -> Decision:
 async def group_eligibility_of(session: AsyncSession, org: Org) -> Decision:
     members = await register_of(session, org) if org.kind == OrgKind.CELL else []
     groups = (
-        await session.execute(select(func.count()).select_from(Org).where(Org.parent_id == org.id, Org.kind == OrgKind.GROUP))
+        await session.execute(
+            select(func.count()).select_from(Org).where(Org.parent_id == org.id, Org.kind == OrgKind.GROUP)
+        )
     ).scalar_one()
-    return group_eligibility(OrgKind(org.kind), [_facts(m) for m in members], int(groups), get_rule_set(org.rule_set))
+    return group_eligibility(
+        OrgKind(org.kind), [_facts(m) for m in members], int(groups), get_rule_set(org.rule_set)
+    )
 
 
-async def reevaluate_approved_units(session: AsyncSession, cell: Org, *, actor_user_id: int | None, at: datetime) -> None:
+async def reevaluate_approved_units(
+    session: AsyncSession, cell: Org, *, actor_user_id: int | None, at: datetime
+) -> None:
     """R-ELIG-6: after a register change, flag approved units (the cell and the committees above it)
     that no longer qualify to their approver, and clear the flag when they qualify again."""
     from server.auth.authz import ancestor_ids
@@ -161,14 +185,18 @@ async def reevaluate_approved_units(session: AsyncSession, cell: Org, *, actor_u
     assert cell.id is not None
     unit_ids = await ancestor_ids(session, cell.id)
     approved = (
-        await session.execute(
-            select(PilotApplication).where(
-                PilotApplication.org_id.in_(unit_ids),  # type: ignore[attr-defined]
-                PilotApplication.kind == ApplicationKind.ONLINE,
-                PilotApplication.status == ApplicationStatus.APPROVED,
+        (
+            await session.execute(
+                select(PilotApplication).where(
+                    PilotApplication.org_id.in_(unit_ids),  # type: ignore[attr-defined]
+                    PilotApplication.kind == ApplicationKind.ONLINE,
+                    PilotApplication.status == ApplicationStatus.APPROVED,
+                )
             )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     for application in approved:
         unit = await session.get(Org, application.org_id)
         assert unit is not None
@@ -186,19 +214,29 @@ async def reevaluate_approved_units(session: AsyncSession, cell: Org, *, actor_u
                 org_id=unit.id,  # type: ignore[arg-type]
                 application_id=application.id,  # type: ignore[arg-type]
                 approver_org_id=application.deciding_org_id,
-                decision=decision.to_json("vi"),
+                decision={lang: decision.to_json(lang) for lang in ("vi", "en")},
                 raised_at=at,
             )
             session.add(flag)
             await session.flush()
             await append(
-                session, at=at, actor_user_id=actor_user_id, org_id=unit.id, action="eligibility.flagged",
-                target=f"org:{unit.id}", data={"rule": decision.rule, "counts": dict(decision.counts), "flag": flag.id},
+                session,
+                at=at,
+                actor_user_id=actor_user_id,
+                org_id=unit.id,
+                action="eligibility.flagged",
+                target=f"org:{unit.id}",
+                data={"rule": decision.rule, "counts": dict(decision.counts), "flag": flag.id},
             )
         elif decision.outcome and open_flag is not None:
             open_flag.cleared_at = at
             session.add(open_flag)
             await append(
-                session, at=at, actor_user_id=actor_user_id, org_id=unit.id, action="eligibility.cleared",
-                target=f"org:{unit.id}", data={"rule": decision.rule, "counts": dict(decision.counts), "flag": open_flag.id},
+                session,
+                at=at,
+                actor_user_id=actor_user_id,
+                org_id=unit.id,
+                action="eligibility.cleared",
+                target=f"org:{unit.id}",
+                data={"rule": decision.rule, "counts": dict(decision.counts), "flag": open_flag.id},
             )

@@ -29,7 +29,9 @@ def user_json(user: User) -> dict[str, Any]:
 async def user_profile(session: AsyncSession, user: User) -> dict[str, Any]:
     grants = (
         await session.execute(
-            select(Grant.org_id, Grant.role, Org.name).join(Org, Org.id == Grant.org_id).where(Grant.user_id == user.id)
+            select(Grant.org_id, Grant.role, Org.name)
+            .join(Org, Org.id == Grant.org_id)
+            .where(Grant.user_id == user.id)
         )
     ).all()
     member = (await session.execute(select(Member).where(Member.user_id == user.id))).scalar_one_or_none()
@@ -71,11 +73,22 @@ async def create_user(
                 "username_taken",
                 Text(f"Tên đăng nhập '{username}' đã được dùng.", f"The username '{username}' is taken."),
             )
-        user = User(username=username, full_name=full_name, password_hash=password_hash, is_admin=is_admin, created_at=at)
+        user = User(
+            username=username,
+            full_name=full_name,
+            password_hash=password_hash,
+            is_admin=is_admin,
+            created_at=at,
+        )
         session.add(user)
         await session.flush()
         await append(
-            session, at=at, actor_user_id=actor_user_id, org_id=None, action="user.created",
-            target=f"user:{user.id}", data={"username": username, "is_admin": is_admin},
+            session,
+            at=at,
+            actor_user_id=actor_user_id,
+            org_id=None,
+            action="user.created",
+            target=f"user:{user.id}",
+            data={"username": username, "is_admin": is_admin},
         )
     return user

@@ -88,15 +88,24 @@ class ApiClient:
     async def close(self) -> None:
         await self.http.close()
 
-    async def request(self, method: str, path: str, json: Any = None, *, data: Any = None,
-                      headers: dict[str, str] | None = None) -> Reply:
+    async def request(
+        self,
+        method: str,
+        path: str,
+        json: Any = None,
+        *,
+        data: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> Reply:
         sent = {"Accept-Language": self.lang}
         if self.csrf and method not in ("GET", "HEAD"):
             sent["X-CSRF-Token"] = self.csrf
         if self.bearer:
             sent["Authorization"] = f"Bearer {self.bearer}"
         sent.update(headers or {})
-        async with self.http.request(method, self.base.join(URL(path)), json=json, data=data, headers=sent) as response:
+        async with self.http.request(
+            method, self.base.join(URL(path)), json=json, data=data, headers=sent
+        ) as response:
             body: Any
             if response.content_type == "application/json":
                 body = await response.json()

@@ -539,7 +539,9 @@ async def test_a_totp_code_is_accepted_once(people: World) -> None:
     client = people.make_client()
     assert (await client.login("alice", PASSWORD)).status == 200
     secret = (await client.post("/api/v1/auth/totp")).body["secret"]
-    assert (await client.post("/api/v1/auth/totp/confirm", {"otp": pyotp.TOTP(secret).at(clock.now)})).status == 200
+    assert (
+        await client.post("/api/v1/auth/totp/confirm", {"otp": pyotp.TOTP(secret).at(clock.now)})
+    ).status == 200
     clock.advance(minutes=1)
     code = pyotp.TOTP(secret).at(clock.now)
     assert (await people.make_client().login("alice", PASSWORD, otp=code)).status == 200
@@ -554,7 +556,9 @@ async def test_a_stolen_session_cannot_remove_the_second_factor(people: World) -
     client = people.make_client()
     assert (await client.login("alice", PASSWORD)).status == 200
     secret = (await client.post("/api/v1/auth/totp")).body["secret"]
-    assert (await client.post("/api/v1/auth/totp/confirm", {"otp": pyotp.TOTP(secret).at(clock.now)})).status == 200
+    assert (
+        await client.post("/api/v1/auth/totp/confirm", {"otp": pyotp.TOTP(secret).at(clock.now)})
+    ).status == 200
     clock.advance(minutes=1)
     refused = await client.post("/api/v1/auth/totp")
     assert refused.status == 403

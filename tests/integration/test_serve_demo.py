@@ -1,4 +1,4 @@
-"""`cellmeet serve --demo` (what `make run` starts): a subprocess on a free port, demo data, printed logins."""
+"""`cellmeet serve --demo`, what `make run` starts: a subprocess on a free port, demo data, logins."""
 
 from __future__ import annotations
 
@@ -41,8 +41,16 @@ async def demo_server(tmp_path: Path) -> AsyncIterator[tuple[str, str]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CELLMEET_")}
     env["CELLMEET_DATA_DIR"] = str(tmp_path)
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "server.cli", "serve", "--demo", "--port", str(port),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=env,
+        sys.executable,
+        "-m",
+        "server.cli",
+        "serve",
+        "--demo",
+        "--port",
+        str(port),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env=env,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -92,8 +100,14 @@ async def test_audit_verify_passes_on_the_demo_database(demo_server: tuple[str, 
     env = {k: v for k, v in os.environ.items() if not k.startswith("CELLMEET_")}
     env["CELLMEET_DATA_DIR"] = str(tmp_path)
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "server.cli", "audit", "verify",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=env,
+        sys.executable,
+        "-m",
+        "server.cli",
+        "audit",
+        "verify",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env=env,
     )
     out, _ = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 0, out.decode()

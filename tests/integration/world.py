@@ -94,8 +94,13 @@ class World:
     async def add_user(self, username: str, is_admin: bool = False) -> int:
         db = self.server.app[DATABASE]
         async with db.write() as session:
-            user = User(username=username, full_name=username, password_hash=_password_hash(),
-                        is_admin=is_admin, created_at=self.server.app[CLOCK]())
+            user = User(
+                username=username,
+                full_name=username,
+                password_hash=_password_hash(),
+                is_admin=is_admin,
+                created_at=self.server.app[CLOCK](),
+            )
             session.add(user)
             await session.flush()
             assert user.id is not None
@@ -115,8 +120,9 @@ async def build_world(server: RunningServer, make_client: Callable[..., ApiClien
         world.orgs[key] = reply.body["id"]
     for username, (org, role) in PEOPLE.items():
         if org and role:
-            reply = await operator.post(f"/api/v1/orgs/{world.orgs[org]}/grants",
-                                        {"user_id": world.users[username], "role": role})
+            reply = await operator.post(
+                f"/api/v1/orgs/{world.orgs[org]}/grants", {"user_id": world.users[username], "role": role}
+            )
             assert reply.status == 201, reply.body
     for org, rows in MEMBERS.items():
         secretary = await world.as_user({"A": "sec_a", "B": "sec_b", "QA": "sec_q"}[org])
@@ -126,9 +132,16 @@ async def build_world(server: RunningServer, make_client: Callable[..., ApiClien
             assert reply.status == 201, reply.body
             world.members[org].append(reply.body["id"])
     sec_a = await world.as_user("sec_a")
-    reply = await sec_a.post(f"/api/v1/orgs/{world.orgs['A']}/members",
-                             {"full_name": "Đảng Viên Có Tài Khoản", "standing": "official", "remote_reason": "abroad",
-                              "user_id": world.users["member_a"], "group_id": world.orgs["A1"]})
+    reply = await sec_a.post(
+        f"/api/v1/orgs/{world.orgs['A']}/members",
+        {
+            "full_name": "Đảng Viên Có Tài Khoản",
+            "standing": "official",
+            "remote_reason": "abroad",
+            "user_id": world.users["member_a"],
+            "group_id": world.orgs["A1"],
+        },
+    )
     assert reply.status == 201, reply.body
     world.members["A"].append(reply.body["id"])
     return world

@@ -10,7 +10,7 @@ from server.api.context import actor, database, json_response
 from server.api.routes import route
 from server.audit.log import event_body
 from server.db.tables import AuditEvent, Grant
-from server.services.orgs import subtree_ids
+from server.db.tree import subtree_ids
 
 PAGE = 500
 

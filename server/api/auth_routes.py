@@ -22,7 +22,7 @@ from server.auth.passwords import MAX_PASSWORD_LENGTH, verify_password
 from server.auth.tokens import API_TOKEN_PREFIX, new_token, token_id
 from server.auth.totp import accepted_step
 from server.db.tables import ApiToken, User, WebSession
-from server.services.users import user_json
+from server.services.users import user_json, user_profile
 
 log = logging.getLogger("cellmeet.auth")
 
@@ -144,8 +144,6 @@ async def logout(request: web.Request) -> web.StreamResponse:
 @route("GET", "/api/v1/auth/me", summary="The current user, their grants and CSRF token", tag="auth")
 async def me(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
-    from server.services.users import user_profile
-
     async with database(request).read() as session:
         profile = await user_profile(session, caller.user)
     profile["csrf_token"] = caller.session.csrf_token if caller.session else None

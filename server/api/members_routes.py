@@ -18,7 +18,13 @@ from server.auth.authz import authorize
 from server.db.tables import Member
 from server.services.importing import import_members
 from server.services.orgs import get_org
-from server.services.register import add_member, change_member, member_json, reevaluate_approved_units
+from server.services.register import (
+    add_member,
+    change_member,
+    member_json,
+    reevaluate_approved_units,
+    register_of,
+)
 
 
 class MemberCreate(Body):
@@ -51,8 +57,6 @@ async def list_members(request: web.Request) -> web.StreamResponse:
     caller, org_id = actor(request), path_id(request)
     async with database(request).read() as session:
         await authorize(session, caller, Action.MEMBER_READ, org_id)
-        from server.services.register import register_of
-
         members = await register_of(session, await get_org(session, org_id))
     return json_response({"members": [member_json(m) for m in members]})
 

@@ -18,7 +18,8 @@ from server.api.validation import Body, read_json
 from server.auth.authz import Access, access_on, authorize, can_see
 from server.auth.identity import Actor
 from server.db.tables import EligibilityFlag, PilotApplication
-from server.services.orgs import get_org, subtree_ids
+from server.db.tree import subtree_ids
+from server.services.orgs import get_org
 from server.services.pilot import application_json, apply, approver_org_above, decide, flag_json, revoke
 
 

@@ -9,32 +9,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import literal, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings.enums import Role
 from meetings.policy import Action, allowed
 from server.api.errors import forbidden, not_found
 from server.auth.identity import Actor
-from server.db.tables import Grant, Member, Org
+from server.db.tables import Grant, Member
+from server.db.tree import ancestor_ids
 
 # What a member linked to a user account may do in their own unit without any grant.
 MEMBER_ACTIONS = frozenset({Action.ORG_READ, Action.ELIGIBILITY_READ, Action.MEETING_READ})
 # An operator (is_admin) manages the structure and accounts, and reads no meeting content.
 OPERATOR_ACTIONS = frozenset({Action.ORG_READ, Action.ORG_CREATE, Action.ORG_UPDATE, Action.GRANT_CREATE})
-
-
-async def ancestor_ids(session: AsyncSession, org_id: int) -> list[int]:
-    """The organisation and its ancestors, nearest first (a recursive CTE; same SQL on both databases)."""
-    chain = (
-        select(Org.id, Org.parent_id, literal(0).label("depth")).where(Org.id == org_id).cte(recursive=True)
-    )
-    parent = select(Org.id, Org.parent_id, (chain.c.depth + 1).label("depth")).join(
-        chain, Org.id == chain.c.parent_id
-    )
-    chain = chain.union_all(parent)
-    rows = (await session.execute(select(chain.c.id).order_by(chain.c.depth))).all()
-    return [row[0] for row in rows]
 
 
 @dataclass(frozen=True)

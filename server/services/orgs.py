@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import available_timezones
 
-from sqlalchemy import literal, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings.decision import Text
@@ -15,7 +15,8 @@ from meetings.orgtree import ALLOWED_PARENTS, parent_allowed
 from meetings.rulesets import BUILT_IN
 from server.api.errors import ApiError, conflict, not_found
 from server.audit.log import append
-from server.db.tables import Grant, Org, User
+from server.db.tables import Grant, Member, Org, User
+from server.db.tree import subtree_ids
 
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 _ZONES = available_timezones()
@@ -40,10 +41,6 @@ def check_timezone(name: str) -> str:
             Text(f"Múi giờ '{name}' không hợp lệ (ví dụ: Asia/Ho_Chi_Minh).", f"Unknown time zone '{name}'."),
             details={"fields": {"timezone": "unknown time zone"}},
         )
-    try:
-        ZoneInfo(name)
-    except ZoneInfoNotFoundError:  # pragma: no cover - available_timezones() said it exists
-        raise
     return name
 
 
@@ -141,21 +138,8 @@ async def update_org(
     return org
 
 
-async def subtree_ids(session: AsyncSession, root_ids: list[int]) -> list[int]:
-    """Every organisation at or below the given ones (recursive CTE)."""
-    if not root_ids:
-        return []
-    tree = select(Org.id, literal(0).label("depth")).where(Org.id.in_(root_ids)).cte(recursive=True)  # type: ignore[union-attr]
-    tree = tree.union_all(
-        select(Org.id, (tree.c.depth + 1).label("depth")).join(tree, Org.parent_id == tree.c.id)
-    )
-    return sorted({row[0] for row in (await session.execute(select(tree.c.id))).all()})
-
-
 async def visible_org_ids(session: AsyncSession, user: User) -> list[int]:
     """What a user may list: subtrees of their grants, their own cell and group, all for an operator."""
-    from server.db.tables import Member
-
     if user.is_admin:
         return sorted(row[0] for row in (await session.execute(select(Org.id))).all())
     roots = [

@@ -18,7 +18,7 @@ from meetings.rulesets import get_rule_set
 from server.api.errors import ApiError, conflict
 from server.audit.log import append
 from server.db.tables import EligibilityFlag, Member, Org, PilotApplication, User
-from server.services.orgs import subtree_ids
+from server.db.tree import ancestor_ids, subtree_ids
 
 MEMBER_FIELDS = ("full_name", "standing", "activity", "remote_reason", "group_id", "user_id", "external_id")
 
@@ -180,8 +180,6 @@ async def reevaluate_approved_units(
 ) -> None:
     """R-ELIG-6: after a register change, flag approved units (the cell and the committees above it)
     that no longer qualify to their approver, and clear the flag when they qualify again."""
-    from server.auth.authz import ancestor_ids
-
     assert cell.id is not None
     unit_ids = await ancestor_ids(session, cell.id)
     approved = (

@@ -47,6 +47,7 @@ def add_routes(app: web.Application) -> None:
         audit_routes,
         auth_routes,
         eligibility_routes,
+        meetings_routes,
         members_routes,
         orgs_routes,
         pilot_routes,

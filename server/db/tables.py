@@ -129,3 +129,49 @@ class AuditEvent(SQLModel, table=True):
     data: dict[str, Any] = Field(sa_type=sa.JSON)
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+
+
+class Meeting(SQLModel, table=True):
+    """A scheduled, open or closed meeting (buổi sinh hoạt) of a cell, grassroots committee or party group."""
+
+    __tablename__ = "meetings"
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="orgs.id", index=True)
+    kind: str = Field(max_length=20)
+    mode: str = Field(max_length=20)
+    status: str = Field(max_length=20)
+    title: str = Field(max_length=200)
+    starts_at: datetime = Field(sa_type=UTC_DATETIME)
+    duration_minutes: int
+    chair_id: int | None = Field(default=None, foreign_key="members.id")
+    minute_taker_id: int | None = Field(default=None, foreign_key="members.id")
+    # Agenda templates come later; the column is there, only null is accepted for now.
+    agenda_template_id: int | None = None
+    created_by: int = Field(foreign_key="users.id")
+    created_at: datetime = Field(sa_type=UTC_DATETIME)
+
+
+class AgendaItem(SQLModel, table=True):
+    """One agenda item of a meeting, in order (position from 0)."""
+
+    __tablename__ = "agenda_items"
+    __table_args__ = (sa.UniqueConstraint("meeting_id", "position"),)
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meetings.id", index=True)
+    position: int
+    title: str = Field(max_length=300)
+    item_type: str = Field(max_length=20)
+    notes: str = Field(default="", max_length=4000)
+
+
+class Excuse(SQLModel, table=True):
+    """A member's reason for not attending a meeting (vắng mặt có lý do); one per member and meeting."""
+
+    __tablename__ = "excuses"
+    __table_args__ = (sa.UniqueConstraint("meeting_id", "member_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meetings.id", index=True)
+    member_id: int = Field(foreign_key="members.id")
+    reason: str = Field(max_length=1000)
+    submitted_by: int = Field(foreign_key="users.id")
+    created_at: datetime = Field(sa_type=UTC_DATETIME)

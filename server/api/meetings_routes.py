@@ -1,0 +1,288 @@
+"""Meetings, their agenda, excuses and the calendar invitation (api.md: /orgs/{id}/meetings, /meetings/{id}).
+
+Every meeting route authorises on the meeting's own unit: a caller who cannot see that unit gets 404.
+Excuses: a repeated excuse for the same member replaces the reason and answers 200 (the first is 201);
+see server.services.meetings for the other decisions.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from aiohttp import web
+from pydantic import AwareDatetime, Field
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from meetings.decision import Text
+from meetings.enums import ItemType, MeetingKind, MeetingMode
+from meetings.policy import Action
+from server.api.context import actor, database, json_response, now, path_id
+from server.api.errors import ApiError, forbidden, not_found
+from server.api.routes import route
+from server.api.validation import Body, read_json
+from server.appkeys import SETTINGS
+from server.auth.authz import authorize
+from server.auth.identity import Actor
+from server.clock import as_utc
+from server.db.tables import Meeting, Member, Org
+from server.db.tree import subtree_ids
+from server.exports.ics import invitation
+from server.services.meetings import (
+    AgendaEntry,
+    agenda_item_json,
+    agenda_of,
+    change,
+    check_template,
+    excuse_json,
+    meeting_json,
+    replace_agenda,
+    schedule,
+    submit_excuse,
+    unit_member_ids,
+)
+from server.services.orgs import get_org
+
+Duration = Annotated[int, Field(ge=15, le=600)]
+
+
+class MeetingCreate(Body):
+    kind: MeetingKind = MeetingKind.REGULAR
+    mode: MeetingMode
+    title: str = Field(min_length=1, max_length=200)
+    starts_at: AwareDatetime
+    duration_minutes: Duration
+    agenda_template_id: int | None = None
+    chair_id: int | None = None
+    minute_taker_id: int | None = None
+
+
+class MeetingUpdate(Body):
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    starts_at: AwareDatetime | None = None
+    duration_minutes: Duration | None = None
+    mode: MeetingMode | None = None
+    chair_id: int | None = None
+    minute_taker_id: int | None = None
+    agenda_template_id: int | None = None
+
+
+class AgendaItemBody(Body):
+    title: str = Field(min_length=1, max_length=300)
+    item_type: ItemType = ItemType.ORDINARY
+    notes: str = Field(default="", max_length=4000)
+
+
+class AgendaBody(Body):
+    items: list[AgendaItemBody] = Field(max_length=50)
+
+
+class ExcuseBody(Body):
+    member_id: int | None = None
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+async def _meeting(
+    session: AsyncSession, caller: Actor, meeting_id: int, action: Action
+) -> tuple[Meeting, Org]:
+    meeting = await session.get(Meeting, meeting_id)
+    if meeting is None:
+        raise not_found()
+    await authorize(session, caller, action, meeting.org_id)
+    return meeting, await get_org(session, meeting.org_id)
+
+
+@route(
+    "POST",
+    "/api/v1/orgs/{id}/meetings",
+    summary="Schedule a meeting of a cell, grassroots committee or party group (R-ELIG-6 for online)",
+    tag="meetings",
+    body=MeetingCreate,
+)
+async def post_meeting(request: web.Request) -> web.StreamResponse:
+    caller, org_id = actor(request), path_id(request)
+    body = await read_json(request, MeetingCreate)
+    async with database(request).write() as session:
+        await authorize(session, caller, Action.MEETING_WRITE, org_id)
+        org = await get_org(session, org_id)
+        meeting = await schedule(
+            session, org, body.model_dump(), actor_user_id=caller.user_id, at=now(request)
+        )
+        result = meeting_json(meeting, org)
+    return json_response(result, status=201)
+
+
+@route(
+    "GET",
+    "/api/v1/orgs/{id}/meetings",
+    summary="Meetings of the unit and the units below it, by start time",
+    tag="meetings",
+)
+async def list_meetings(request: web.Request) -> web.StreamResponse:
+    caller, org_id = actor(request), path_id(request)
+    async with database(request).read() as session:
+        await authorize(session, caller, Action.MEETING_READ, org_id)
+        ids = await subtree_ids(session, [org_id])
+        rows = (
+            (
+                await session.execute(
+                    select(Meeting)
+                    .where(Meeting.org_id.in_(ids))  # type: ignore[attr-defined]
+                    .order_by(Meeting.starts_at, Meeting.id)  # type: ignore[arg-type]
+                )
+            )
+            .scalars()
+            .all()
+        )
+        orgs = {
+            org.id: org
+            for org in (
+                await session.execute(select(Org).where(Org.id.in_({m.org_id for m in rows})))  # type: ignore[union-attr]
+            )
+            .scalars()
+            .all()
+        }
+    return json_response({"meetings": [meeting_json(m, orgs[m.org_id]) for m in rows]})
+
+
+@route(
+    "GET",
+    "/api/v1/meetings/{id}",
+    summary="One meeting, with its start in the unit's time zone",
+    tag="meetings",
+)
+async def get_meeting(request: web.Request) -> web.StreamResponse:
+    caller = actor(request)
+    async with database(request).read() as session:
+        meeting, org = await _meeting(session, caller, path_id(request), Action.MEETING_READ)
+    return json_response(meeting_json(meeting, org))
+
+
+@route(
+    "PATCH",
+    "/api/v1/meetings/{id}",
+    summary="Change a scheduled meeting (a mode change re-checks R-ELIG-6 and R-CONTENT-1)",
+    tag="meetings",
+    body=MeetingUpdate,
+)
+async def patch_meeting(request: web.Request) -> web.StreamResponse:
+    caller = actor(request)
+    body = await read_json(request, MeetingUpdate)
+    changes = body.model_dump(exclude_unset=True)
+    for required in ("title", "starts_at", "duration_minutes", "mode"):
+        if required in changes and changes[required] is None:
+            raise ApiError(
+                422,
+                "validation_error",
+                Text(f"Trường '{required}' không được để trống.", f"'{required}' cannot be null."),
+                details={"fields": {required: "null"}},
+            )
+    check_template(changes.pop("agenda_template_id", None))
+    async with database(request).write() as session:
+        meeting, org = await _meeting(session, caller, path_id(request), Action.MEETING_WRITE)
+        meeting = await change(session, meeting, org, changes, actor_user_id=caller.user_id, at=now(request))
+        result = meeting_json(meeting, org)
+    return json_response(result)
+
+
+@route("GET", "/api/v1/meetings/{id}/agenda", summary="The meeting's agenda, in order", tag="meetings")
+async def get_agenda(request: web.Request) -> web.StreamResponse:
+    caller = actor(request)
+    async with database(request).read() as session:
+        meeting, _ = await _meeting(session, caller, path_id(request), Action.MEETING_READ)
+        items = await agenda_of(session, meeting.id)  # type: ignore[arg-type]
+    return json_response({"meeting_id": meeting.id, "items": [agenda_item_json(i) for i in items]})
+
+
+@route(
+    "PUT",
+    "/api/v1/meetings/{id}/agenda",
+    summary="Replace the agenda of a scheduled meeting (R-CONTENT-1 for online and hybrid)",
+    tag="meetings",
+    body=AgendaBody,
+)
+async def put_agenda(request: web.Request) -> web.StreamResponse:
+    caller = actor(request)
+    body = await read_json(request, AgendaBody)
+    entries = [AgendaEntry(i.title, i.item_type, i.notes) for i in body.items]
+    async with database(request).write() as session:
+        meeting, org = await _meeting(session, caller, path_id(request), Action.MEETING_WRITE)
+        items = await replace_agenda(
+            session, meeting, org, entries, actor_user_id=caller.user_id, at=now(request)
+        )
+        result = {"meeting_id": meeting.id, "items": [agenda_item_json(i) for i in items]}
+    return json_response(result)
+
+
+@route(
+    "POST",
+    "/api/v1/meetings/{id}/excuses",
+    summary="Excuse an absence: {reason} by the member, {member_id, reason} by the secretary",
+    tag="meetings",
+    body=ExcuseBody,
+)
+async def post_excuse(request: web.Request) -> web.StreamResponse:
+    caller = actor(request)
+    body = await read_json(request, ExcuseBody)
+    async with database(request).write() as session:
+        meeting, org = await _meeting(session, caller, path_id(request), Action.MEETING_READ)
+        members = await unit_member_ids(session, org)
+        if body.member_id is not None:
+            await authorize(session, caller, Action.MEETING_WRITE, meeting.org_id)
+            if body.member_id not in members:
+                raise ApiError(
+                    422,
+                    "validation_error",
+                    Text(
+                        "'member_id' phải là một đảng viên của đơn vị.",
+                        "'member_id' must be a member of the unit.",
+                    ),
+                    details={"fields": {"member_id": "not a member of the unit"}},
+                )
+            member_id = body.member_id
+        else:
+            linked = (
+                await session.execute(select(Member.id).where(Member.user_id == caller.user_id))
+            ).scalar_one_or_none()
+            if linked is None or linked not in members:
+                raise forbidden()
+            member_id = linked
+        excuse, created = await submit_excuse(
+            session, meeting, member_id, body.reason, actor_user_id=caller.user_id, at=now(request)
+        )
+        result = excuse_json(excuse)
+    return json_response(result, status=201 if created else 200)
+
+
+@route(
+    "GET",
+    "/api/v1/meetings/{id}/invite.ics",
+    summary="Calendar invitation (RFC 5545) with the join link",
+    tag="meetings",
+)
+async def get_invite(request: web.Request) -> web.StreamResponse:
+    caller = actor(request)
+    async with database(request).read() as session:
+        meeting, org = await _meeting(session, caller, path_id(request), Action.MEETING_READ)
+    base = (request.app[SETTINGS].public_url or f"{request.scheme}://{request.host}").rstrip("/")
+    link = f"{base}/meetings/{meeting.id}/room"
+    starts_at = as_utc(meeting.starts_at)
+    mode_vi = {"online": "trực tuyến", "hybrid": "kết hợp", "in_person": "trực tiếp"}[meeting.mode]
+    description = f"{org.name}\nHình thức: {mode_vi}\nTham gia: {link}"
+    host = base.split("://", 1)[-1].split("/", 1)[0] or "cellmeet"
+    text = invitation(
+        uid=f"meeting-{meeting.id}@{host}",
+        stamp=now(request),
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(minutes=meeting.duration_minutes),
+        summary=meeting.title,
+        description=description,
+        url=link,
+    )
+    return web.Response(
+        text=text,
+        content_type="text/calendar",
+        charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="meeting-{meeting.id}.ics"'},
+    )

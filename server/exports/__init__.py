@@ -1,0 +1,1 @@
+"""Documents the server produces for other programs: calendar invitations."""

@@ -1,0 +1,373 @@
+"""Meetings: scheduling, changes while scheduled, the agenda, and excuses (R-ELIG-6, R-CONTENT-1).
+
+Decisions this module makes (documented for docs/api.md):
+
+- A meeting belongs to a cell or a grassroots committee; a party group holds only meetings of
+  kind `group`, and a meeting of kind `group` is held only by a party group (else 422
+  `invalid_org_kind`).
+- An online or hybrid meeting needs a valid ONLINE pilot approval of the unit on the unit's
+  local date of scheduling (a party group: its parent cell's approval), else 409 `R-ELIG-6`.
+  A change of mode re-checks R-ELIG-6 and the stored agenda against R-CONTENT-1.
+- A meeting changes (PATCH, agenda PUT, excuses) only while `scheduled`; otherwise 409
+  `meeting_not_scheduled`.
+- The chair and the minute-taker are members of the unit: a cell's own register, a grassroots
+  committee's subtree, a party group's members (`group_id`); anyone else is 422.
+- `agenda_template_id` accepts only null until templates exist (else 422).
+- Excuses: one per member and meeting. A repeated excuse for the same member replaces the
+  reason (200, audited as `excuse.submitted` with `"updated": true`); the first one is 201.
+  Excuses are taken only while the meeting is scheduled, because the opening states who is
+  absent with a reason (R-ATT-1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from meetings.content import MODE_TEXT, check_agenda_content
+from meetings.decision import Text
+from meetings.enums import ApplicationKind, ItemType, MeetingKind, MeetingMode, MeetingStatus, OrgKind
+from meetings.rulesets import get_rule_set
+from server.api.errors import ApiError, conflict, refused
+from server.audit.log import append
+from server.clock import as_utc, iso
+from server.db.tables import AgendaItem, Excuse, Meeting, Member, Org
+from server.db.tree import subtree_ids
+from server.services.pilot import valid_approval
+
+MEETING_ORG_KINDS = frozenset({OrgKind.CELL, OrgKind.GRASSROOTS, OrgKind.GROUP})
+REMOTE_MODES = frozenset({MeetingMode.ONLINE, MeetingMode.HYBRID})
+
+
+@dataclass(frozen=True)
+class AgendaEntry:
+    title: str
+    item_type: ItemType
+    notes: str = ""
+
+
+def meeting_json(meeting: Meeting, org: Org) -> dict[str, Any]:
+    starts_at = as_utc(meeting.starts_at)
+    zone = ZoneInfo(org.timezone)
+    return {
+        "id": meeting.id,
+        "org_id": meeting.org_id,
+        "kind": meeting.kind,
+        "mode": meeting.mode,
+        "status": meeting.status,
+        "title": meeting.title,
+        "starts_at": starts_at,
+        "ends_at": starts_at + timedelta(minutes=meeting.duration_minutes),
+        "starts_at_local": starts_at.astimezone(zone).isoformat(),
+        "timezone": org.timezone,
+        "duration_minutes": meeting.duration_minutes,
+        "chair_id": meeting.chair_id,
+        "minute_taker_id": meeting.minute_taker_id,
+        "agenda_template_id": meeting.agenda_template_id,
+        "created_by": meeting.created_by,
+        "created_at": as_utc(meeting.created_at),
+    }
+
+
+def agenda_item_json(item: AgendaItem) -> dict[str, Any]:
+    return {"position": item.position, "title": item.title, "item_type": item.item_type, "notes": item.notes}
+
+
+def excuse_json(excuse: Excuse) -> dict[str, Any]:
+    return {
+        "id": excuse.id,
+        "meeting_id": excuse.meeting_id,
+        "member_id": excuse.member_id,
+        "reason": excuse.reason,
+        "submitted_by": excuse.submitted_by,
+        "created_at": as_utc(excuse.created_at),
+    }
+
+
+def _invalid(field: str, vi: str, en: str, code: str = "validation_error") -> ApiError:
+    return ApiError(422, code, Text(vi, en), details={"fields": {field: en}})
+
+
+def check_org_for_kind(org: Org, kind: MeetingKind) -> None:
+    org_kind = OrgKind(org.kind)
+    if org_kind not in MEETING_ORG_KINDS:
+        raise ApiError(
+            422,
+            "invalid_org_kind",
+            Text(
+                "Chỉ chi bộ, đảng bộ cơ sở và tổ đảng tổ chức sinh hoạt.",
+                "Only cells, grassroots committees and party groups hold meetings.",
+            ),
+            details={"org_kind": org.kind},
+        )
+    if (org_kind == OrgKind.GROUP) != (kind == MeetingKind.GROUP):
+        raise ApiError(
+            422,
+            "invalid_org_kind",
+            Text(
+                "Buổi sinh hoạt tổ đảng (kind = group) chỉ do tổ đảng tổ chức, và tổ đảng chỉ tổ chức "
+                "sinh hoạt tổ đảng.",
+                "A meeting of kind group is held by a party group only, and a party group holds only "
+                "meetings of kind group.",
+            ),
+            details={"org_kind": org.kind, "kind": kind.value},
+        )
+
+
+async def check_online_allowed(session: AsyncSession, org: Org, mode: MeetingMode, at: datetime) -> None:
+    """R-ELIG-6: online or hybrid only while the unit (a group: its cell) holds a valid approval."""
+    if mode not in REMOTE_MODES:
+        return
+    approving_unit = org
+    if org.kind == OrgKind.GROUP and org.parent_id is not None:
+        parent = await session.get(Org, org.parent_id)
+        if parent is not None:
+            approving_unit = parent
+    if await valid_approval(session, approving_unit, ApplicationKind.ONLINE, at) is not None:
+        return
+    where = MODE_TEXT[mode]
+    raise refused(
+        "R-ELIG-6",
+        Text(
+            f"Không thể tổ chức sinh hoạt {where.vi}: đơn vị chưa có quyết định phê duyệt thí điểm "
+            "sinh hoạt trực tuyến còn hiệu lực (R-ELIG-6).",
+            f"A meeting cannot be held {where.en}: the unit holds no valid approval of the online "
+            "pilot (R-ELIG-6).",
+        ),
+        details={"mode": mode.value, "approving_org_id": approving_unit.id},
+    )
+
+
+def check_agenda(org: Org, mode: MeetingMode, item_types: Sequence[ItemType]) -> None:
+    decision = check_agenda_content(mode, item_types, get_rule_set(org.rule_set))
+    if not decision.outcome:
+        raise refused(
+            "R-CONTENT-1",
+            decision.explanation,
+            details={**dict(decision.details), "counts": dict(decision.counts), "mode": mode.value},
+        )
+
+
+async def unit_member_ids(session: AsyncSession, org: Org) -> set[int]:
+    """The members who belong to the unit's meetings."""
+    assert org.id is not None
+    if org.kind == OrgKind.GROUP:
+        query = select(Member.id).where(Member.group_id == org.id)
+    elif org.kind == OrgKind.CELL:
+        query = select(Member.id).where(Member.org_id == org.id)
+    else:
+        ids = await subtree_ids(session, [org.id])
+        query = select(Member.id).where(Member.org_id.in_(ids))  # type: ignore[attr-defined]
+    return {row[0] for row in (await session.execute(query)).all()}
+
+
+async def check_people(session: AsyncSession, org: Org, values: dict[str, Any]) -> None:
+    wanted = {name: values[name] for name in ("chair_id", "minute_taker_id") if values.get(name) is not None}
+    if not wanted:
+        return
+    members = await unit_member_ids(session, org)
+    for name, member_id in wanted.items():
+        if member_id not in members:
+            raise _invalid(
+                name,
+                f"'{name}' phải là một đảng viên của đơn vị.",
+                f"'{name}' must be a member of the unit.",
+            )
+
+
+def check_template(template_id: int | None) -> None:
+    if template_id is not None:
+        raise _invalid(
+            "agenda_template_id",
+            "Chưa có mẫu chương trình sinh hoạt; để trống trường này.",
+            "Agenda templates are not available yet; leave this null.",
+        )
+
+
+def require_scheduled(meeting: Meeting) -> None:
+    if meeting.status != MeetingStatus.SCHEDULED:
+        raise conflict(
+            "meeting_not_scheduled",
+            Text(
+                "Buổi sinh hoạt đã bắt đầu hoặc đã kết thúc; không thể thay đổi.",
+                "The meeting has already opened or closed; it cannot be changed.",
+            ),
+            status=meeting.status,
+        )
+
+
+async def agenda_of(session: AsyncSession, meeting_id: int) -> list[AgendaItem]:
+    query = select(AgendaItem).where(AgendaItem.meeting_id == meeting_id).order_by(AgendaItem.position)  # type: ignore[arg-type]
+    return list((await session.execute(query)).scalars().all())
+
+
+async def schedule(
+    session: AsyncSession, org: Org, values: dict[str, Any], *, actor_user_id: int, at: datetime
+) -> Meeting:
+    kind, mode = MeetingKind(values["kind"]), MeetingMode(values["mode"])
+    check_org_for_kind(org, kind)
+    check_template(values.get("agenda_template_id"))
+    await check_people(session, org, values)
+    await check_online_allowed(session, org, mode, at)
+    meeting = Meeting(
+        org_id=org.id,  # type: ignore[arg-type]
+        kind=kind.value,
+        mode=mode.value,
+        status=MeetingStatus.SCHEDULED.value,
+        title=values["title"],
+        starts_at=as_utc(values["starts_at"]),
+        duration_minutes=values["duration_minutes"],
+        chair_id=values.get("chair_id"),
+        minute_taker_id=values.get("minute_taker_id"),
+        agenda_template_id=None,
+        created_by=actor_user_id,
+        created_at=at,
+    )
+    session.add(meeting)
+    await session.flush()
+    await append(
+        session,
+        at=at,
+        actor_user_id=actor_user_id,
+        org_id=org.id,
+        action="meeting.scheduled",
+        target=f"meeting:{meeting.id}",
+        data={
+            "kind": meeting.kind,
+            "mode": meeting.mode,
+            "title": meeting.title,
+            "starts_at": iso(meeting.starts_at),
+            "duration_minutes": meeting.duration_minutes,
+            "chair_id": meeting.chair_id,
+            "minute_taker_id": meeting.minute_taker_id,
+        },
+    )
+    return meeting
+
+
+async def change(
+    session: AsyncSession,
+    meeting: Meeting,
+    org: Org,
+    changes: dict[str, Any],
+    *,
+    actor_user_id: int,
+    at: datetime,
+) -> Meeting:
+    require_scheduled(meeting)
+    await check_people(session, org, changes)
+    if "mode" in changes:
+        mode = MeetingMode(changes["mode"])
+        if mode.value != meeting.mode:
+            await check_online_allowed(session, org, mode, at)
+            items = await agenda_of(session, meeting.id)  # type: ignore[arg-type]
+            check_agenda(org, mode, [ItemType(item.item_type) for item in items])
+    recorded: dict[str, Any] = {}
+    for name, value in changes.items():
+        if name == "starts_at":
+            value = as_utc(value)
+            recorded[name] = iso(value)
+        elif name == "mode":
+            value = MeetingMode(value).value
+            recorded[name] = value
+        else:
+            recorded[name] = value
+        setattr(meeting, name, value)
+    session.add(meeting)
+    await session.flush()
+    await append(
+        session,
+        at=at,
+        actor_user_id=actor_user_id,
+        org_id=meeting.org_id,
+        action="meeting.updated",
+        target=f"meeting:{meeting.id}",
+        data={"changes": recorded},
+    )
+    return meeting
+
+
+async def replace_agenda(
+    session: AsyncSession,
+    meeting: Meeting,
+    org: Org,
+    entries: Sequence[AgendaEntry],
+    *,
+    actor_user_id: int,
+    at: datetime,
+) -> list[AgendaItem]:
+    require_scheduled(meeting)
+    check_agenda(org, MeetingMode(meeting.mode), [entry.item_type for entry in entries])
+    assert meeting.id is not None
+    await session.execute(delete(AgendaItem).where(AgendaItem.meeting_id == meeting.id))  # type: ignore[arg-type]
+    items = [
+        AgendaItem(
+            meeting_id=meeting.id,
+            position=position,
+            title=entry.title,
+            item_type=entry.item_type.value,
+            notes=entry.notes,
+        )
+        for position, entry in enumerate(entries)
+    ]
+    session.add_all(items)
+    await session.flush()
+    await append(
+        session,
+        at=at,
+        actor_user_id=actor_user_id,
+        org_id=meeting.org_id,
+        action="agenda.replaced",
+        target=f"meeting:{meeting.id}",
+        data={"items": [{"title": i.title, "item_type": i.item_type} for i in items]},
+    )
+    return items
+
+
+async def submit_excuse(
+    session: AsyncSession,
+    meeting: Meeting,
+    member_id: int,
+    reason: str,
+    *,
+    actor_user_id: int,
+    at: datetime,
+) -> tuple[Excuse, bool]:
+    """Record or replace the member's excuse; True when it is new."""
+    require_scheduled(meeting)
+    existing = (
+        await session.execute(
+            select(Excuse).where(Excuse.meeting_id == meeting.id, Excuse.member_id == member_id)
+        )
+    ).scalar_one_or_none()
+    created = existing is None
+    if existing is None:
+        excuse = Excuse(
+            meeting_id=meeting.id,  # type: ignore[arg-type]
+            member_id=member_id,
+            reason=reason,
+            submitted_by=actor_user_id,
+            created_at=at,
+        )
+    else:
+        excuse = existing
+        excuse.reason = reason
+        excuse.submitted_by = actor_user_id
+    session.add(excuse)
+    await session.flush()
+    await append(
+        session,
+        at=at,
+        actor_user_id=actor_user_id,
+        org_id=meeting.org_id,
+        action="excuse.submitted",
+        target=f"meeting:{meeting.id}",
+        data={"member_id": member_id, "reason": reason, "updated": not created},
+    )
+    return excuse, created

@@ -1,19 +1,21 @@
-"""Demo data for `cellmeet serve --demo`: a province, an approving committee, a qualifying cell abroad,
-a domestic cell that does not qualify, members and logins."""
+"""Demo data for `cellmeet serve --demo`: a province, an approving committee, a qualifying cell abroad
+with a scheduled online meeting, a domestic cell that does not qualify, members and logins."""
 
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from meetings.enums import ApplicationKind, OrgKind, Role
+from meetings.enums import ApplicationKind, ItemType, OrgKind, Role
 from server.clock import Clock
 from server.db.engine import Database
 from server.db.tables import Org
+from server.services.meetings import AgendaEntry, replace_agenda, schedule
 from server.services.orgs import add_grant, create_org
-from server.services.pilot import apply, decide
+from server.services.pilot import apply, decide, local_today
 from server.services.register import add_member
 from server.services.users import create_user
 
@@ -25,6 +27,12 @@ ABROAD_MEMBERS = [
     ("Hoàng Văn Em", "official", None),
     ("Vũ Thị Giang", "probationary", "abroad"),
     ("Đặng Văn Hải", "official", None),
+]
+DEMO_AGENDA = [
+    "Khai mạc: lý do, đại biểu; cử thư ký; điểm danh; thông qua chương trình",
+    "Báo cáo kết quả tháng và nhiệm vụ tháng tới",
+    "Thảo luận, góp ý",
+    "Kết luận; biểu quyết nghị quyết; thông qua biên bản; bế mạc",
 ]
 DOMESTIC_MEMBERS = [
     ("Bùi Văn Khoa", "official", None),
@@ -121,12 +129,13 @@ async def seed_demo(db: Database, clock: Clock) -> list[tuple[str, str, str]] | 
             (domestic, domestic_secretary, Role.SECRETARY),
         ):
             await add_grant(session, org=org, user_id=user_id, role=role, actor_user_id=operator, at=at)
+        seeded: dict[str, list[int]] = {}
         for cell, rows, linked in (
             (abroad, ABROAD_MEMBERS, secretary),
             (domestic, DOMESTIC_MEMBERS, domestic_secretary),
         ):
             for index, (name, standing, reason) in enumerate(rows):
-                await add_member(
+                member = await add_member(
                     session,
                     cell,
                     {
@@ -139,8 +148,10 @@ async def seed_demo(db: Database, clock: Clock) -> list[tuple[str, str, str]] | 
                     actor_user_id=operator,
                     at=at,
                 )
+                seeded.setdefault(cell.name, []).append(member.id)  # type: ignore[arg-type]
         application = await apply(session, abroad, ApplicationKind.ONLINE, actor_user_id=secretary, at=at)
-        today = at.date()
+        # Validity is counted in the unit's own calendar (Seoul), not the server's.
+        today = local_today(abroad, at)
         await decide(
             session,
             application,
@@ -152,6 +163,32 @@ async def seed_demo(db: Database, clock: Clock) -> list[tuple[str, str, str]] | 
             valid_from=today,
             valid_to=today + timedelta(days=365),
             actor_user_id=approver,
+            at=at,
+        )
+        chair, minute_taker = seeded[abroad.name][0], seeded[abroad.name][1]
+        seoul = ZoneInfo(abroad.timezone)
+        next_week = datetime.combine(today + timedelta(days=7), time(20, 0), tzinfo=seoul)
+        meeting = await schedule(
+            session,
+            abroad,
+            {
+                "kind": "regular",
+                "mode": "online",
+                "title": "Sinh hoạt chi bộ thường kỳ tháng " + str(next_week.month),
+                "starts_at": next_week,
+                "duration_minutes": 120,
+                "chair_id": chair,
+                "minute_taker_id": minute_taker,
+            },
+            actor_user_id=secretary,
+            at=at,
+        )
+        await replace_agenda(
+            session,
+            meeting,
+            abroad,
+            [AgendaEntry(title, ItemType.ORDINARY) for title in DEMO_AGENDA],
+            actor_user_id=secretary,
             at=at,
         )
     return logins

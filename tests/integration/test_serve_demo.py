@@ -112,3 +112,22 @@ async def test_audit_verify_passes_on_the_demo_database(demo_server: tuple[str, 
     out, _ = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 0, out.decode()
     assert re.search(r"ok: \d+ entries, head [0-9a-f]{64}", out.decode())
+
+
+async def test_demo_has_an_online_meeting_scheduled_for_the_cell_abroad(demo_server: tuple[str, str]) -> None:
+    url, logins = demo_server
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        login = {"username": "bithu", "password": _password(logins, "bithu")}
+        async with http.post(url + "/api/v1/auth/login", json=login) as response:
+            assert response.status == 200
+        async with http.get(url + "/api/v1/orgs") as response:
+            [cell] = [org for org in (await response.json())["orgs"] if org["kind"] == "cell"]
+        async with http.get(f"{url}/api/v1/orgs/{cell['id']}/meetings") as response:
+            [meeting] = (await response.json())["meetings"]
+        assert (meeting["mode"], meeting["status"], meeting["kind"]) == ("online", "scheduled", "regular")
+        async with http.get(f"{url}/api/v1/meetings/{meeting['id']}") as response:
+            detail = await response.json()
+        assert detail["timezone"] == "Asia/Seoul" and "T20:00" in detail["starts_at_local"]
+        async with http.get(f"{url}/api/v1/meetings/{meeting['id']}/agenda") as response:
+            items = (await response.json())["items"]
+        assert len(items) == 4 and items[0]["title"].startswith("Khai mạc")

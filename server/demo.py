@@ -28,6 +28,14 @@ ABROAD_MEMBERS = [
     ("Vũ Thị Giang", "probationary", "abroad"),
     ("Đặng Văn Hải", "official", None),
 ]
+# (key, name, kind, parent key, time zone; None inherits the parent's)
+DEMO_TREE: list[tuple[str, str, OrgKind, str | None, str | None]] = [
+    ("province", "Tỉnh ủy Hà Tĩnh", OrgKind.PROVINCE, None, "Asia/Ho_Chi_Minh"),
+    ("committee", "Đảng ủy Khối Doanh nghiệp tỉnh", OrgKind.COMMITTEE, "province", None),
+    ("grassroots", "Đảng bộ Công ty Hợp tác Lao động Quốc tế", OrgKind.GRASSROOTS, "committee", None),
+    ("abroad", "Chi bộ Lao động tại Hàn Quốc", OrgKind.CELL, "grassroots", "Asia/Seoul"),
+    ("domestic", "Chi bộ Văn phòng Công ty", OrgKind.CELL, "grassroots", None),
+]
 DEMO_AGENDA = [
     "Khai mạc: lý do, đại biểu; cử thư ký; điểm danh; thông qua chương trình",
     "Báo cáo kết quả tháng và nhiệm vụ tháng tới",
@@ -72,55 +80,20 @@ async def seed_demo(db: Database, clock: Clock) -> list[tuple[str, str, str]] | 
     domestic_secretary = await user("bithu2", "Bùi Văn Khoa", "secretary of the domestic cell")
 
     async with db.write() as session:
-        province = await create_org(
-            session,
-            name="Tỉnh ủy Hà Tĩnh",
-            kind=OrgKind.PROVINCE,
-            parent=None,
-            timezone="Asia/Ho_Chi_Minh",
-            rule_set=None,
-            actor_user_id=operator,
-            at=at,
-        )
-        committee = await create_org(
-            session,
-            name="Đảng ủy Khối Doanh nghiệp tỉnh",
-            kind=OrgKind.COMMITTEE,
-            parent=province,
-            timezone=None,
-            rule_set=None,
-            actor_user_id=operator,
-            at=at,
-        )
-        grassroots = await create_org(
-            session,
-            name="Đảng bộ Công ty Hợp tác Lao động Quốc tế",
-            kind=OrgKind.GRASSROOTS,
-            parent=committee,
-            timezone=None,
-            rule_set=None,
-            actor_user_id=operator,
-            at=at,
-        )
-        abroad = await create_org(
-            session,
-            name="Chi bộ Lao động tại Hàn Quốc",
-            kind=OrgKind.CELL,
-            parent=grassroots,
-            timezone="Asia/Seoul",
-            rule_set=None,
-            actor_user_id=operator,
-            at=at,
-        )
-        domestic = await create_org(
-            session,
-            name="Chi bộ Văn phòng Công ty",
-            kind=OrgKind.CELL,
-            parent=grassroots,
-            timezone=None,
-            rule_set=None,
-            actor_user_id=operator,
-            at=at,
+        orgs: dict[str, Org] = {}
+        for key, name, kind, parent, timezone in DEMO_TREE:
+            orgs[key] = await create_org(
+                session,
+                name=name,
+                kind=kind,
+                parent=orgs[parent] if parent else None,
+                timezone=timezone,
+                rule_set=None,
+                actor_user_id=operator,
+                at=at,
+            )
+        province, committee, abroad, domestic = (
+            orgs[k] for k in ("province", "committee", "abroad", "domestic")
         )
         for org, user_id, role in (
             (province, auditor, Role.AUDITOR),

@@ -149,6 +149,11 @@ class Meeting(SQLModel, table=True):
     agenda_template_id: int | None = None
     created_by: int = Field(foreign_key="users.id")
     created_at: datetime = Field(sa_type=UTC_DATETIME)
+    # Set by POST /meetings/{id}/open and /close (migration 0003).
+    opened_at: datetime | None = Field(default=None, sa_type=UTC_DATETIME)
+    closed_at: datetime | None = Field(default=None, sa_type=UTC_DATETIME)
+    # The chair's reason for opening below quorum (R-QUOR-1), flagged in the audit log.
+    quorum_override_reason: str | None = Field(default=None, max_length=1000)
 
 
 class AgendaItem(SQLModel, table=True):
@@ -175,3 +180,19 @@ class Excuse(SQLModel, table=True):
     reason: str = Field(max_length=1000)
     submitted_by: int = Field(foreign_key="users.id")
     created_at: datetime = Field(sa_type=UTC_DATETIME)
+
+
+class PresenceEvent(SQLModel, table=True):
+    """One presence event of a member at a meeting: online join/leave, on-site checkin/checkout.
+
+    Append-only: attendance (meetings.attendance) folds these into intervals and statuses.
+    """
+
+    __tablename__ = "presence_events"
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meetings.id", index=True)
+    member_id: int = Field(foreign_key="members.id")
+    kind: str = Field(max_length=10)
+    at: datetime = Field(sa_type=UTC_DATETIME)
+    # The user who recorded it: the secretary checking someone in, or the member's own session.
+    recorded_by: int | None = Field(default=None, foreign_key="users.id")

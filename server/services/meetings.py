@@ -72,6 +72,9 @@ def meeting_json(meeting: Meeting, org: Org) -> dict[str, Any]:
         "agenda_template_id": meeting.agenda_template_id,
         "created_by": meeting.created_by,
         "created_at": as_utc(meeting.created_at),
+        "opened_at": as_utc(meeting.opened_at) if meeting.opened_at is not None else None,
+        "closed_at": as_utc(meeting.closed_at) if meeting.closed_at is not None else None,
+        "quorum_override_reason": meeting.quorum_override_reason,
     }
 
 

@@ -1,0 +1,394 @@
+"""Presence, attendance, quorum, and opening and closing a meeting (R-ATT-1, R-ATT-2, R-QUOR-1, R-BASE-2..4).
+
+Decisions this module makes (documented for docs/api.md):
+
+- The record of presence is the append-only table `presence_events` (join/leave from the realtime
+  room, checkin/checkout on site). Attendance and quorum are always computed from it with the pure
+  functions of `meetings.attendance`, `meetings.register` and `meetings.quorum`; nothing is cached.
+- Summoned = the unit's register as `unit_member_ids` gives it (a cell's members, a grassroots
+  committee's subtree, a party group's members), minus nobody: the voting base (R-BASE-2) takes out
+  the exempt-and-absent, the suspended, the away and the prosecuted. Excused = the meeting's
+  `excuses` rows.
+- Check-ins and check-outs are on-site presence: hybrid and in-person meetings only (online → 409
+  `not_on_site`), for a summoned member (else 422), while the meeting is scheduled or open (closed →
+  409 `meeting_closed`). They may be taken before the opening, so that the opening can see a quorum.
+  A check-in of a member already checked in on site, or a check-out of one who is not, changes
+  nothing: 200 with `recorded: false` and no audit row; a recorded event answers 201 and is audited
+  (`presence.checkin`, `presence.checkout`).
+- Present now = a summoned member with an open presence interval at the clock's instant.
+  `present_official` = the present members who are in the voting base, so probationary members
+  (R-BASE-4) never count towards the quorum. The voting base is computed with attending = present
+  (an exempt member who attends is counted, R-BASE-2).
+- Opening: only while scheduled (409 `meeting_not_scheduled`). Not quorate and no override → 409
+  `not_quorate`, rule `R-QUOR-1`, the decision (without its explanation, which is the message) in
+  `details`, nothing written. With an `override_reason` while not quorate the meeting opens, the
+  reason is stored on the meeting and the `meeting.opened` audit row carries it with the quorum
+  counts and `"override": true`. An override reason given while quorate is not needed and not stored.
+- Closing: only while open (409 `meeting_not_open`). Every open presence is ended at the closing
+  instant (a `leave` for the online, a `checkout` for the on-site), then the status is `closed`;
+  the `meeting.closed` audit row carries the attendance counts.
+- Attendance: the window is [opened_at, closed_at or now] and the opening is the attendance call
+  (R-ATT-1: the opening states who is present). Before the opening the statuses describe the
+  moment: the window is [min(scheduled start, now), now] with the call at now, so a member checked
+  in shows as present and everyone else as absent (excused or not). Intervals are clipped to the
+  window; a presence still running ends at now.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from meetings import attendance as att
+from meetings.decision import Decision, Text
+from meetings.enums import Activity, MeetingMode, MeetingStatus, RemoteReason, Standing
+from meetings.quorum import quorum
+from meetings.register import MemberFacts, voting_base
+from meetings.rulesets import RuleSet, get_rule_set
+from server.api.errors import ApiError, conflict
+from server.audit.log import append
+from server.clock import as_utc, iso
+from server.db.tables import Excuse, Meeting, Member, Org, PresenceEvent
+from server.services.meetings import require_scheduled, unit_member_ids
+
+ON_SITE_MODES = frozenset({MeetingMode.HYBRID, MeetingMode.IN_PERSON})
+_ONLINE_KINDS = (att.EventKind.JOIN, att.EventKind.LEAVE)
+
+
+@dataclass(frozen=True)
+class Situation:
+    """Everything the rules need about one meeting at one instant."""
+
+    members: list[Member]
+    facts: list[MemberFacts]
+    events: list[att.PresenceEvent]
+    excused: frozenset[int]
+    rule_set: RuleSet
+
+
+def _facts(member: Member) -> MemberFacts:
+    assert member.id is not None
+    return MemberFacts(
+        member_id=member.id,
+        standing=Standing(member.standing),
+        activity=Activity(member.activity),
+        remote_reason=RemoteReason(member.remote_reason) if member.remote_reason else None,
+    )
+
+
+async def lock_meeting(session: AsyncSession, meeting_id: int) -> Meeting | None:
+    """The meeting, locked for the transaction on PostgreSQL (SQLite writes are serialised anyway)."""
+    query = select(Meeting).where(Meeting.id == meeting_id).with_for_update()  # type: ignore[arg-type]
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def situation(session: AsyncSession, meeting: Meeting, org: Org) -> Situation:
+    ids = await unit_member_ids(session, org)
+    members = list(
+        (
+            await session.execute(
+                select(Member).where(Member.id.in_(ids)).order_by(Member.id)  # type: ignore[union-attr,arg-type]
+            )
+        )
+        .scalars()
+        .all()
+    )
+    rows = (
+        (
+            await session.execute(
+                select(PresenceEvent)
+                .where(PresenceEvent.meeting_id == meeting.id)  # type: ignore[arg-type]
+                .order_by(PresenceEvent.at, PresenceEvent.id)  # type: ignore[arg-type]
+            )
+        )
+        .scalars()
+        .all()
+    )
+    excused_query = select(Excuse.member_id).where(Excuse.meeting_id == meeting.id)  # type: ignore[call-overload]
+    excused = (await session.execute(excused_query)).scalars().all()
+    return Situation(
+        members=members,
+        facts=[_facts(m) for m in members],
+        events=[att.PresenceEvent(r.member_id, att.EventKind(r.kind), as_utc(r.at)) for r in rows],
+        excused=frozenset(excused),
+        rule_set=get_rule_set(org.rule_set),
+    )
+
+
+def present_now(state: Situation) -> frozenset[int]:
+    """Summoned members with an open presence interval (events are never later than the clock)."""
+    summoned = {f.member_id for f in state.facts}
+    spans = att.intervals(state.events, state.rule_set)
+    return frozenset(m for m, ivs in spans.items() if m in summoned and ivs and ivs[-1].end is None)
+
+
+def _current_states(events: Sequence[att.PresenceEvent]) -> dict[int, tuple[bool, bool]]:
+    """Each member's (online, on site) state after the events, in their stored order."""
+    states: dict[int, tuple[bool, bool]] = {}
+    for event in events:
+        online, onsite = states.get(event.member_id, (False, False))
+        if event.kind is att.EventKind.JOIN:
+            online = True
+        elif event.kind is att.EventKind.LEAVE:
+            online = False
+        elif event.kind is att.EventKind.CHECKIN:
+            onsite = True
+        else:
+            onsite = False
+        states[event.member_id] = (online, onsite)
+    return states
+
+
+def quorum_decision(state: Situation) -> Decision:
+    """R-QUOR-1 now: the official members present in the voting base against the voting base."""
+    present = present_now(state)
+    base = voting_base(state.facts, present, state.excused, state.rule_set)
+    base_ids = frozenset(base.details["member_ids"])
+    present_official = len(present & base_ids)
+    decision = quorum(int(base.outcome), present_official, state.rule_set)
+    standings = {f.member_id: f.standing for f in state.facts}
+    counts = {
+        **decision.counts,
+        "present": len(present),
+        "present_probationary": sum(1 for m in present if standings[m] is Standing.PROBATIONARY),
+        "summoned": len(state.facts),
+        "excused": len(state.excused & frozenset(standings)),
+    }
+    return Decision(
+        decision.outcome,
+        decision.rule,
+        decision.rule_set,
+        counts,
+        decision.explanation,
+        details={"present_member_ids": sorted(present), "voting_base_member_ids": sorted(base_ids)},
+    )
+
+
+def attendance_window(meeting: Meeting, at: datetime) -> tuple[datetime, datetime, datetime]:
+    """(starts_at, ends_at, attendance call) of the attendance computation; see the module notes."""
+    if meeting.opened_at is None:
+        starts_at = min(as_utc(meeting.starts_at), at)
+        return starts_at, at, at
+    opened = as_utc(meeting.opened_at)
+    ends = as_utc(meeting.closed_at) if meeting.closed_at is not None else max(at, opened)
+    return opened, ends, opened
+
+
+def attendance_of(state: Situation, meeting: Meeting, at: datetime) -> dict[int, att.MemberAttendance]:
+    starts_at, ends_at, call = attendance_window(meeting, at)
+    return att.attendance(
+        [f.member_id for f in state.facts],
+        state.events,
+        state.excused,
+        starts_at,
+        ends_at,
+        state.rule_set,
+        attendance_call_at=call,
+    )
+
+
+def attendance_json(state: Situation, result: dict[int, att.MemberAttendance]) -> dict[str, Any]:
+    return {
+        "members": [
+            {
+                "member_id": member.id,
+                "full_name": member.full_name,
+                "standing": member.standing,
+                "status": result[member.id].status.value,  # type: ignore[index]
+                "present_seconds": result[member.id].present_seconds,  # type: ignore[index]
+                "excused": member.id in state.excused,
+                "intervals": [
+                    {"start": iso(i.start), "end": iso(i.end) if i.end is not None else None}
+                    for i in result[member.id].intervals  # type: ignore[index]
+                ],
+            }
+            for member in state.members
+        ],
+        "counts": {**att.attendance_counts(result), "summoned": len(state.members)},
+    }
+
+
+def _not_on_site(meeting: Meeting) -> None:
+    if MeetingMode(meeting.mode) not in ON_SITE_MODES:
+        raise conflict(
+            "not_on_site",
+            Text(
+                "Buổi sinh hoạt trực tuyến không điểm danh tại chỗ; "
+                "đảng viên tham dự qua phòng họp trực tuyến.",
+                "An online meeting takes no on-site check-ins; members attend through the online room.",
+            ),
+            mode=meeting.mode,
+        )
+
+
+def _not_closed(meeting: Meeting) -> None:
+    if meeting.status == MeetingStatus.CLOSED:
+        raise conflict(
+            "meeting_closed",
+            Text("Buổi sinh hoạt đã kết thúc.", "The meeting has closed."),
+            status=meeting.status,
+        )
+
+
+async def record_on_site(
+    session: AsyncSession,
+    meeting: Meeting,
+    org: Org,
+    member_id: int,
+    kind: att.EventKind,
+    *,
+    actor_user_id: int,
+    at: datetime,
+) -> tuple[bool, Situation]:
+    """A check-in or check-out; False when the member was already in that state (nothing written)."""
+    assert kind in (att.EventKind.CHECKIN, att.EventKind.CHECKOUT)
+    _not_on_site(meeting)
+    _not_closed(meeting)
+    state = await situation(session, meeting, org)
+    if member_id not in {f.member_id for f in state.facts}:
+        raise ApiError(
+            422,
+            "validation_error",
+            Text(
+                "'member_id' phải là một đảng viên được triệu tập (thuộc đơn vị).",
+                "'member_id' must be a summoned member (of the unit).",
+            ),
+            details={"fields": {"member_id": "not a member of the unit"}},
+        )
+    _, onsite = _current_states(state.events).get(member_id, (False, False))
+    if onsite == (kind is att.EventKind.CHECKIN):
+        return False, state
+    session.add(
+        PresenceEvent(
+            meeting_id=meeting.id,  # type: ignore[arg-type]
+            member_id=member_id,
+            kind=kind.value,
+            at=at,
+            recorded_by=actor_user_id,
+        )
+    )
+    await session.flush()
+    await append(
+        session,
+        at=at,
+        actor_user_id=actor_user_id,
+        org_id=meeting.org_id,
+        action=f"presence.{kind.value}",
+        target=f"meeting:{meeting.id}",
+        data={"member_id": member_id},
+    )
+    events = [*state.events, att.PresenceEvent(member_id, kind, at)]
+    return True, Situation(state.members, state.facts, events, state.excused, state.rule_set)
+
+
+def _decision_details(decision: Decision) -> dict[str, Any]:
+    return {
+        "outcome": decision.outcome,
+        "rule": decision.rule,
+        "rule_set": decision.rule_set,
+        "counts": dict(decision.counts),
+    }
+
+
+async def open_meeting(
+    session: AsyncSession,
+    meeting: Meeting,
+    org: Org,
+    override_reason: str | None,
+    *,
+    actor_user_id: int,
+    at: datetime,
+) -> Decision:
+    require_scheduled(meeting)
+    decision = quorum_decision(await situation(session, meeting, org))
+    if not decision.outcome and not override_reason:
+        raise ApiError(
+            409,
+            "not_quorate",
+            decision.explanation,
+            rule="R-QUOR-1",
+            details=_decision_details(decision),
+        )
+    overridden = not decision.outcome
+    meeting.status = MeetingStatus.OPEN.value
+    meeting.opened_at = at
+    meeting.quorum_override_reason = override_reason if overridden else None
+    session.add(meeting)
+    await session.flush()
+    await append(
+        session,
+        at=at,
+        actor_user_id=actor_user_id,
+        org_id=meeting.org_id,
+        action="meeting.opened",
+        target=f"meeting:{meeting.id}",
+        data={
+            "quorate": bool(decision.outcome),
+            "override": overridden,
+            "override_reason": meeting.quorum_override_reason,
+            "rule": decision.rule,
+            "counts": dict(decision.counts),
+        },
+    )
+    return decision
+
+
+async def close_meeting(
+    session: AsyncSession,
+    meeting: Meeting,
+    org: Org,
+    *,
+    actor_user_id: int,
+    at: datetime,
+) -> tuple[Situation, dict[int, att.MemberAttendance]]:
+    if meeting.status != MeetingStatus.OPEN:
+        raise conflict(
+            "meeting_not_open",
+            Text(
+                "Chỉ kết thúc được buổi sinh hoạt đang diễn ra.",
+                "Only an open meeting can be closed.",
+            ),
+            status=meeting.status,
+        )
+    state = await situation(session, meeting, org)
+    ending: list[att.PresenceEvent] = []
+    for member_id, (online, onsite) in sorted(_current_states(state.events).items()):
+        if online:
+            ending.append(att.PresenceEvent(member_id, att.EventKind.LEAVE, at))
+        if onsite:
+            ending.append(att.PresenceEvent(member_id, att.EventKind.CHECKOUT, at))
+    session.add_all(
+        PresenceEvent(
+            meeting_id=meeting.id,  # type: ignore[arg-type]
+            member_id=e.member_id,
+            kind=e.kind.value,
+            at=at,
+            recorded_by=actor_user_id,
+        )
+        for e in ending
+    )
+    meeting.status = MeetingStatus.CLOSED.value
+    meeting.closed_at = at
+    session.add(meeting)
+    await session.flush()
+    state = Situation(state.members, state.facts, [*state.events, *ending], state.excused, state.rule_set)
+    result = attendance_of(state, meeting, at)
+    await append(
+        session,
+        at=at,
+        actor_user_id=actor_user_id,
+        org_id=meeting.org_id,
+        action="meeting.closed",
+        target=f"meeting:{meeting.id}",
+        data={
+            "counts": att.attendance_counts(result),
+            "ended_presences": len(ending),
+            "opened_at": iso(meeting.opened_at) if meeting.opened_at else None,
+        },
+    )
+    return state, result

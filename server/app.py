@@ -14,7 +14,9 @@ from server.auth.throttle import LoginThrottle
 from server.clock import Clock, system_clock
 from server.db.engine import Database
 from server.db.migrate import upgrade
+from server.media.echo import echo_ctx
 from server.metrics import metrics_middleware
+from server.realtime.attach import attach_realtime
 from server.settings import Settings
 
 log = logging.getLogger("cellmeet")
@@ -40,6 +42,8 @@ def create_app(settings: Settings, *, clock: Clock = system_clock, migrate: bool
         await db.close()
 
     app.cleanup_ctx.append(database_ctx)
+    app.cleanup_ctx.append(echo_ctx)
+    attach_realtime(app, settings)
     add_routes(app)
     from server.pages import setup_pages
 

@@ -7,9 +7,11 @@ from aiohttp import web
 from server.auth.throttle import LoginThrottle
 from server.clock import Clock
 from server.db.engine import Database
+from server.realtime.hub import Hub
 from server.settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
 DATABASE = web.AppKey("database", Database)
 CLOCK = web.AppKey("clock", Clock)
 THROTTLE = web.AppKey("throttle", LoginThrottle)
+HUB = web.AppKey("hub", Hub)

@@ -43,6 +43,22 @@ class Settings:
     session_absolute_seconds: int = 12 * 3600
     max_body_bytes: int = 1024 * 1024
     max_import_bytes: int = 5 * 1024 * 1024
+    # The /room signalling namespace (architecture.md "Limits that are designed in").
+    room_max_message_bytes: int = 64 * 1024
+    room_events_per_second: float = 20.0
+    room_event_burst: int = 100
+    join_ticket_seconds: int = 120
+    # How long a dropped connection waits for its reconnect before the leave is written (backdated to
+    # the drop). None: the rule set's grace (R-ATT-2), so a reconnect within it writes nothing at all.
+    presence_confirm_seconds: float | None = None
+    # Engine.IO heartbeat: a half-open connection is noticed after ping_interval + ping_timeout.
+    ping_interval_seconds: float = 10.0
+    ping_timeout_seconds: float = 10.0
+    # Server-side aiortc (the pre-join echo check): the host addresses its ICE may offer (empty: all
+    # of the machine's), how many checks may run at once, and how long one may last.
+    media_host_addresses: tuple[str, ...] = ()
+    echo_max_sessions: int = 4
+    echo_session_seconds: int = 60
 
     @property
     def is_sqlite(self) -> bool:
@@ -93,4 +109,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         turn_secret=Secret(turn) if turn else None,
         public_url=env.get("CELLMEET_PUBLIC_URL") or None,
         lang=lang,
+        media_host_addresses=tuple(
+            a.strip() for a in env.get("CELLMEET_MEDIA_HOST_ADDRESSES", "").split(",") if a.strip()
+        ),
     )

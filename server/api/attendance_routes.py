@@ -15,10 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings.attendance import EventKind
 from meetings.policy import Action
-from server.api.context import actor, database, json_response, lang, now, path_id
+from server.api.context import actor, database, json_response, lang, now, path_id, room_changed
 from server.api.errors import not_found
 from server.api.routes import route
 from server.api.validation import Body, read_json
+from server.appkeys import HUB
 from server.auth.authz import authorize
 from server.auth.identity import Actor
 from server.db.tables import Meeting, Org
@@ -54,6 +55,12 @@ async def _meeting(
     return meeting, await get_org(session, meeting.org_id)
 
 
+async def _meeting_changed(request: web.Request, meeting: Meeting) -> None:
+    hub = request.app.get(HUB)
+    if hub is not None:
+        await hub.meeting_changed(meeting)
+
+
 async def _on_site(request: web.Request, kind: EventKind) -> web.StreamResponse:
     caller = actor(request)
     body = await read_json(request, PresenceBody)
@@ -71,6 +78,8 @@ async def _on_site(request: web.Request, kind: EventKind) -> web.StreamResponse:
             "at": at,
             "quorum": quorum_decision(state).to_json(lang(request)),
         }
+    if recorded:
+        room_changed(request, meeting.id)  # type: ignore[arg-type]
     return json_response(result, status=201 if recorded else 200)
 
 
@@ -126,6 +135,7 @@ async def post_open(request: web.Request) -> web.StreamResponse:
             session, meeting, org, body.override_reason, actor_user_id=caller.user_id, at=now(request)
         )
         result = {**meeting_json(meeting, org), "quorum": decision.to_json(lang(request))}
+    await _meeting_changed(request, meeting)
     return json_response(result)
 
 
@@ -143,6 +153,7 @@ async def post_close(request: web.Request) -> web.StreamResponse:
             session, meeting, org, actor_user_id=caller.user_id, at=now(request)
         )
         body = {**meeting_json(meeting, org), "attendance": attendance_json(state, result)}
+    await _meeting_changed(request, meeting)
     return json_response(body)
 
 

@@ -15,7 +15,7 @@ from server.api.context import actor, database, json_response, now
 from server.api.errors import ApiError
 from server.api.routes import route
 from server.api.validation import Body, read_json
-from server.appkeys import SETTINGS, THROTTLE
+from server.appkeys import HUB, SETTINGS, THROTTLE
 from server.audit.log import append
 from server.auth.identity import session_cookie_name
 from server.auth.passwords import MAX_PASSWORD_LENGTH, verify_password
@@ -136,6 +136,9 @@ async def logout(request: web.Request) -> web.StreamResponse:
     if caller.session is not None:
         async with database(request).write() as session:
             await session.execute(delete(WebSession).where(WebSession.id == caller.session.id))  # type: ignore[arg-type]
+        hub = request.app.get(HUB)
+        if hub is not None:
+            await hub.drop_session(caller.session.id)
     response = json_response({"ok": True})
     response.del_cookie(session_cookie_name(request.app[SETTINGS]), path="/")
     return response

@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from server.api.errors import not_found, unauthenticated
-from server.appkeys import CLOCK, DATABASE, SETTINGS
+from server.appkeys import CLOCK, DATABASE, HUB, SETTINGS
 from server.auth.identity import Actor
 from server.clock import iso
 from server.db.engine import Database
@@ -36,6 +36,14 @@ def actor(request: web.Request) -> Actor:
     if found is None:
         raise unauthenticated()
     return found
+
+
+def room_changed(request: web.Request, meeting_id: int) -> None:
+    """After a commit the live room shows (presence, chair, agenda, excuses): it reads its view of the
+    meeting again and pushes presence and quorum."""
+    hub = request.app.get(HUB)
+    if hub is not None:
+        hub.request_push(meeting_id, changed_elsewhere=True)
 
 
 def path_id(request: web.Request, name: str = "id") -> int:

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from meetings.decision import Text
 from meetings.enums import ItemType, MeetingKind, MeetingMode
 from meetings.policy import Action
-from server.api.context import actor, database, json_response, now, path_id
+from server.api.context import actor, database, json_response, now, path_id, room_changed
 from server.api.errors import ApiError, forbidden, not_found
 from server.api.routes import route
 from server.api.validation import Body, read_json
@@ -183,6 +183,7 @@ async def patch_meeting(request: web.Request) -> web.StreamResponse:
         meeting, org = await _meeting(session, caller, path_id(request), Action.MEETING_WRITE)
         meeting = await change(session, meeting, org, changes, actor_user_id=caller.user_id, at=now(request))
         result = meeting_json(meeting, org)
+    room_changed(request, path_id(request))
     return json_response(result)
 
 
@@ -212,6 +213,7 @@ async def put_agenda(request: web.Request) -> web.StreamResponse:
             session, meeting, org, entries, actor_user_id=caller.user_id, at=now(request)
         )
         result = {"meeting_id": meeting.id, "items": [agenda_item_json(i) for i in items]}
+    room_changed(request, path_id(request))
     return json_response(result)
 
 
@@ -252,6 +254,7 @@ async def post_excuse(request: web.Request) -> web.StreamResponse:
             session, meeting, member_id, body.reason, actor_user_id=caller.user_id, at=now(request)
         )
         result = excuse_json(excuse)
+    room_changed(request, path_id(request))
     return json_response(result, status=201 if created else 200)
 
 

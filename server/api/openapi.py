@@ -44,8 +44,14 @@ def openapi_document() -> dict[str, Any]:
         }
         params = re.findall(r"{(\w+)}", spec.path)
         if params:
+            # `{id}` is an integer id; other path parameters (a rule set's name, an echo session) are strings.
             operation["parameters"] = [
-                {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+                {
+                    "name": name,
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "integer" if name == "id" else "string"},
+                }
                 for name in params
             ]
         if spec.body is not None:

@@ -48,10 +48,12 @@ def add_routes(app: web.Application) -> None:
         audit_routes,
         auth_routes,
         eligibility_routes,
+        media_routes,
         meetings_routes,
         members_routes,
         orgs_routes,
         pilot_routes,
+        room_routes,
         system_routes,
         users_routes,
     )

@@ -11,7 +11,7 @@ import base64
 import hashlib
 import hmac
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 MAX_TTL_SECONDS = 600  # quality.md S10: TTL ≤ 10 min
@@ -56,3 +56,13 @@ def ice_servers_for(
         else:
             servers.append({"urls": url_list})
     return servers
+
+
+def member_ice_servers(
+    configured: list[dict[str, Any]], secret: str | None, *, member_id: int, meeting_id: int, now: datetime
+) -> tuple[list[dict[str, Any]], datetime | None]:
+    """A meeting member's ICE servers, TURN entries with a credential minted now, and its expiry."""
+    if not secret:
+        return ice_servers_for(configured, None), None
+    credential = mint_turn_credential(secret, member_id=member_id, meeting_id=meeting_id, now=now)
+    return ice_servers_for(configured, credential), datetime.fromtimestamp(credential.expires_at, UTC)

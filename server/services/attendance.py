@@ -127,7 +127,7 @@ def present_now(state: Situation) -> frozenset[int]:
     return frozenset(m for m, ivs in spans.items() if m in summoned and ivs and ivs[-1].end is None)
 
 
-def _current_states(events: Sequence[att.PresenceEvent]) -> dict[int, tuple[bool, bool]]:
+def current_states(events: Sequence[att.PresenceEvent]) -> dict[int, tuple[bool, bool]]:
     """Each member's (online, on site) state after the events, in their stored order."""
     states: dict[int, tuple[bool, bool]] = {}
     for event in events:
@@ -260,7 +260,7 @@ async def record_on_site(
             ),
             details={"fields": {"member_id": "not a member of the unit"}},
         )
-    _, onsite = _current_states(state.events).get(member_id, (False, False))
+    _, onsite = current_states(state.events).get(member_id, (False, False))
     if onsite == (kind is att.EventKind.CHECKIN):
         return False, state
     session.add(
@@ -357,7 +357,7 @@ async def close_meeting(
         )
     state = await situation(session, meeting, org)
     ending: list[att.PresenceEvent] = []
-    for member_id, (online, onsite) in sorted(_current_states(state.events).items()):
+    for member_id, (online, onsite) in sorted(current_states(state.events).items()):
         if online:
             ending.append(att.PresenceEvent(member_id, att.EventKind.LEAVE, at))
         if onsite:

@@ -1,0 +1,60 @@
+"""What a client needs before the live room: a join ticket and ICE servers (docs/api.md "The live room")."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from aiohttp import web
+
+from server.api.context import actor, database, json_response, now, path_id
+from server.api.routes import route
+from server.appkeys import SETTINGS
+from server.auth.tickets import Ticket, issue
+from server.media.turn import member_ice_servers
+from server.services.presence import admit
+
+
+@route(
+    "POST",
+    "/api/v1/meetings/{id}/join-ticket",
+    summary="A signed ticket (120 s) to connect to /room as the caller's member record, for this meeting",
+    tag="room",
+)
+async def post_join_ticket(request: web.Request) -> web.StreamResponse:
+    caller = actor(request)
+    settings = request.app[SETTINGS]
+    at = now(request)
+    async with database(request).read() as session:
+        attendee = await admit(session, caller.user, path_id(request), at)
+    expires_at = at + timedelta(seconds=settings.join_ticket_seconds)
+    ticket = Ticket(caller.user_id, attendee.member_id, path_id(request), int(expires_at.timestamp()))
+    body = {
+        "token": issue(settings.secret_key.value, ticket),
+        "expires_at": expires_at,
+        "member_id": attendee.member_id,
+        "meeting_id": ticket.meeting_id,
+    }
+    return json_response(body, status=201)
+
+
+@route(
+    "GET",
+    "/api/v1/meetings/{id}/ice-servers",
+    summary="The operator's ICE servers; TURN entries carry a credential for the caller and meeting (10 min)",
+    tag="room",
+)
+async def get_ice_servers(request: web.Request) -> web.StreamResponse:
+    caller = actor(request)
+    settings = request.app[SETTINGS]
+    at = now(request)
+    async with database(request).read() as session:
+        attendee = await admit(session, caller.user, path_id(request), at)
+    servers, expires_at = member_ice_servers(
+        settings.ice_servers,
+        settings.turn_secret.value if settings.turn_secret else None,
+        member_id=attendee.member_id,
+        meeting_id=path_id(request),
+        now=at,
+    )
+    body = {"ice_servers": servers, "expires_at": expires_at}
+    return json_response(body)

@@ -1,0 +1,207 @@
+"""The live state of every room in this process: peers, hands, cameras, the per-meeting lock, state pushes.
+
+The database holds every fact that ends up in a record (joins and leaves); this holds only what
+lives as long as the connections do. One `asyncio.Lock` per meeting serialises the room's mutations
+in arrival order (asyncio locks are fair), so `async_handlers=True` cannot reorder a join and a leave.
+Rooms are never dropped while the process runs (a few hundred bytes each): dropping one while a
+handler still waits on its lock would let two handlers of the same meeting run at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import socketio
+
+from server.clock import Clock, iso
+from server.db.engine import Database
+from server.db.tables import Meeting
+from server.i18n import SUPPORTED
+from server.services.presence import Snapshot, load_snapshot
+
+log = logging.getLogger("cellmeet.realtime")
+
+NAMESPACE = "/room"
+# At most one presence/quorum push per meeting per interval (tech-notes: bursts to big rooms queue).
+PUSH_INTERVAL_SECONDS = 0.1
+# How old the room's view of its meeting may grow before it is read again (services.presence.Snapshot):
+# a change made elsewhere (a member's standing, an excuse, a revoked approval) reaches the room within it.
+SNAPSHOT_MAX_AGE_SECONDS = 5.0
+
+
+def room_name(meeting_id: int, lang: str | None = None) -> str:
+    return f"meeting:{meeting_id}" if lang is None else f"meeting:{meeting_id}:{lang}"
+
+
+@dataclass
+class Peer:
+    """One joined connection."""
+
+    sid: str
+    peer_id: str
+    member_id: int
+    user_id: int
+    full_name: str
+    meeting_id: int
+    lang: str
+
+    def json(self) -> dict[str, Any]:
+        return {"peer_id": self.peer_id, "member_id": self.member_id, "full_name": self.full_name}
+
+
+@dataclass
+class Room:
+    meeting_id: int
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    peers: dict[str, Peer] = field(default_factory=dict)  # by sid
+    hands: dict[int, tuple[str, datetime]] = field(
+        default_factory=dict
+    )  # member -> (name, raised at), in order
+    cameras: list[int] = field(default_factory=list)  # members sending video, in order
+    pending_leaves: dict[int, asyncio.Task[None]] = field(default_factory=dict)
+    grace_seconds: float = 120.0  # the rule set's disconnect grace (R-ATT-2), set at each join
+    snapshot: Snapshot | None = None
+    snapshot_at: float = -math.inf  # event-loop time of its loading
+    # Bumped by each invalidation: a view whose loading overlapped one may predate the change.
+    snapshot_generation: int = 0
+    last_push: float = -math.inf
+    push_scheduled: bool = False
+
+    def sids_of(self, member_id: int) -> list[str]:
+        return [sid for sid, peer in self.peers.items() if peer.member_id == member_id]
+
+    def peer(self, peer_id: str) -> Peer | None:
+        return next((p for p in self.peers.values() if p.peer_id == peer_id), None)
+
+    def hands_json(self) -> dict[str, Any]:
+        return {
+            "hands": [
+                {"member_id": member_id, "full_name": name, "raised_at": iso(at)}
+                for member_id, (name, at) in self.hands.items()
+            ]
+        }
+
+    def cameras_json(self, max_cameras: int) -> dict[str, Any]:
+        return {"member_ids": list(self.cameras), "max_cameras": max_cameras}
+
+
+class Hub:
+    """The rooms of this process and the pushes to them."""
+
+    def __init__(self, sio: socketio.AsyncServer, database: Database, clock: Clock) -> None:
+        self.sio = sio
+        self.database = database
+        self.clock = clock
+        self.rooms: dict[int, Room] = {}
+        self.peers: dict[str, Peer] = {}  # by sid, joined connections only
+        self.sessions: dict[str, str] = {}  # sid -> web session id, for logout
+        self._tasks: set[asyncio.Task[Any]] = set()
+        # Set at shutdown: departures then write nothing (a restart is handled like a crash, by the
+        # members' reconnects and the sweep after the restart), and no new task starts.
+        self.closing = False
+
+    def room(self, meeting_id: int) -> Room:
+        found = self.rooms.get(meeting_id)
+        if found is None:
+            found = self.rooms[meeting_id] = Room(meeting_id)
+        return found
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """A background task that is kept referenced, logged if it fails, and cancelled at shutdown."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+        return task
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("realtime task failed", exc_info=task.exception())
+
+    async def close(self) -> None:
+        self.closing = True
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def emit(self, event: str, data: Any, *, to: str, skip_sid: str | None = None) -> None:
+        await self.sio.emit(event, data, to=to, skip_sid=skip_sid, namespace=NAMESPACE)
+
+    async def snapshot(self, room: Room) -> Snapshot | None:
+        """The room's view of its meeting, read again when older than its maximum age. Call it holding
+        room.lock: a view loaded then contains every join and leave the room has committed."""
+        loop = asyncio.get_running_loop()
+        while room.snapshot is None or loop.time() - room.snapshot_at > SNAPSHOT_MAX_AGE_SECONDS:
+            generation = room.snapshot_generation
+            async with self.database.read() as session:
+                loaded = await load_snapshot(session, room.meeting_id, self.clock())
+            if loaded is None:
+                return None
+            if generation == room.snapshot_generation:
+                room.snapshot, room.snapshot_at = loaded, loop.time()
+            # else: a change was committed while this was read (a REST close, say): read again.
+        return room.snapshot
+
+    def invalidate(self, meeting_id: int) -> None:
+        room = self.rooms.get(meeting_id)
+        if room is not None:
+            room.snapshot = None
+            room.snapshot_generation += 1
+
+    def request_push(self, meeting_id: int, *, changed_elsewhere: bool = False) -> None:
+        """Push presence and quorum: at once after a quiet interval, else at the end of the interval.
+        `changed_elsewhere`: presence changed outside the room (REST), so its view is read again."""
+        if changed_elsewhere:
+            self.invalidate(meeting_id)
+        room = self.rooms.get(meeting_id)
+        if room is None or room.push_scheduled or self.closing:
+            return
+        room.push_scheduled = True
+        loop = asyncio.get_running_loop()
+        delay = max(0.0, room.last_push + PUSH_INTERVAL_SECONDS - loop.time())
+        if delay == 0.0:
+            self.spawn(self._push(room))
+        else:
+            loop.call_later(delay, lambda: self.spawn(self._push(room)))
+
+    async def _push(self, room: Room) -> None:
+        # Changes from here on need another push: they may miss the state read below.
+        room.push_scheduled = False
+        room.last_push = asyncio.get_running_loop().time()
+        async with room.lock:
+            snapshot = await self.snapshot(room)
+            if snapshot is None:
+                return
+            state = snapshot.state(self.clock())
+        await self.emit("presence", state.presence, to=room_name(room.meeting_id))
+        for lang in SUPPORTED:
+            await self.emit("quorum", state.quorum.to_json(lang), to=room_name(room.meeting_id, lang))
+
+    async def meeting_changed(self, meeting: Meeting) -> None:
+        """After an opening or a closing (REST): the new status, then the attendance it changed."""
+        assert meeting.id is not None
+        if meeting.id not in self.rooms:
+            return
+        self.invalidate(meeting.id)
+        await self.emit(
+            "meeting-state",
+            {
+                "status": meeting.status,
+                "opened_at": iso(meeting.opened_at) if meeting.opened_at else None,
+                "closed_at": iso(meeting.closed_at) if meeting.closed_at else None,
+            },
+            to=room_name(meeting.id),
+        )
+        self.request_push(meeting.id)
+
+    async def drop_session(self, session_id: str) -> None:
+        """A logout ends the session's live connections too."""
+        for sid in [sid for sid, owner in self.sessions.items() if owner == session_id]:
+            await self.sio.disconnect(sid, namespace=NAMESPACE)

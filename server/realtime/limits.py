@@ -1,0 +1,27 @@
+"""The per-connection event budget: a token bucket (architecture.md "Limits that are designed in")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class TokenBucket:
+    """`rate` events a second on average, up to `burst` at once; time comes in from the caller."""
+
+    rate: float
+    burst: int
+    tokens: float = field(init=False)
+    last: float | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.tokens = float(self.burst)
+
+    def take(self, now: float) -> bool:
+        if self.last is not None:
+            self.tokens = min(float(self.burst), self.tokens + (now - self.last) * self.rate)
+        self.last = now
+        if self.tokens < 1.0:
+            return False
+        self.tokens -= 1.0
+        return True

@@ -1,0 +1,79 @@
+"""The payload of each client event of `/room`, checked before a handler sees it (docs/api.md)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from meetings.decision import Text
+from server.api.errors import ApiError
+
+MAX_ID = 2**31 - 1
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class JoinData(Payload):
+    meeting_id: int = Field(ge=1, le=MAX_ID)
+
+
+class Description(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    type: Literal["offer", "answer", "pranswer", "rollback"]
+    sdp: str = Field(default="", max_length=60_000)
+
+
+class SignalData(Payload):
+    to: str = Field(min_length=1, max_length=64)
+    description: Description | None = None
+    # A candidate is relayed as the browser wrote it (RTCIceCandidate.toJSON()); null ends gathering.
+    candidate: dict[str, Any] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_of(cls, data: Any) -> Any:
+        if isinstance(data, dict) and ("description" in data) == ("candidate" in data):
+            raise ValueError("exactly one of description and candidate")
+        return data
+
+
+class HandData(Payload):
+    raised: bool
+    member_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+
+
+class CameraData(Payload):
+    on: bool
+
+
+class BallotData(Payload):
+    vote_id: int = Field(ge=1, le=MAX_ID)
+    choice: Literal["for", "against", "abstain"]
+
+
+class LeaveData(Payload):
+    pass
+
+
+P = TypeVar("P", bound=Payload)
+
+
+def invalid(fields: dict[str, str]) -> ApiError:
+    return ApiError(
+        422,
+        "validation_error",
+        Text("Dữ liệu gửi lên không hợp lệ.", "The data sent is not valid."),
+        details={"fields": fields},
+    )
+
+
+def parse(model: type[P], data: Any) -> P:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise invalid(
+            {".".join(str(p) for p in err["loc"]) or "_": err["msg"] for err in exc.errors()}
+        ) from exc

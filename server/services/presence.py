@@ -1,0 +1,275 @@
+"""Online presence in the live room: who may join a meeting, and the join/leave events it writes (R-ATT-2).
+
+Decisions this module makes (documented in docs/api.md, "The live room"):
+
+- A caller joins as their own member record, which must be summoned to the meeting (the unit's
+  register as `unit_member_ids` gives it). A meeting that does not exist and a meeting the caller
+  may not see are the same 404 `not_found`; a user who sees the unit but is not summoned gets 403
+  `not_a_member`.
+- Closed meetings and in-person meetings have no room (409 `meeting_closed`, `not_online`). An
+  online or hybrid room needs the unit's approval to be valid on the day of joining (409 R-ELIG-6),
+  not only on the day of scheduling: a revoked approval stops the room.
+- A `join` event is written only when the member's last online event is not already a join (the
+  room asks its Snapshot), so a reconnect after a server restart does not start a second interval;
+  a `leave` only when it is.
+  Both are audited (`presence.join`, `presence.leave`) in the same transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from meetings import attendance as att
+from meetings.decision import Decision, Text
+from meetings.enums import MeetingMode, MeetingStatus
+from meetings.rulesets import RuleSet
+from server.api.errors import ApiError, conflict, not_found
+from server.audit.log import append
+from server.auth.authz import access_on, can_see
+from server.auth.identity import Actor
+from server.db.tables import Meeting, Member, Org, PresenceEvent, User
+from server.services.attendance import (
+    Situation,
+    attendance_of,
+    current_states,
+    quorum_decision,
+    situation,
+)
+from server.services.meetings import agenda_of, check_online_allowed, unit_member_ids
+from server.services.orgs import get_org
+
+LIVE_STATUSES = (MeetingStatus.SCHEDULED.value, MeetingStatus.OPEN.value)
+
+
+@dataclass(frozen=True)
+class Attendee:
+    """A member admitted to a meeting's room."""
+
+    meeting: Meeting
+    org: Org
+    member: Member
+
+    @property
+    def member_id(self) -> int:
+        assert self.member.id is not None
+        return self.member.id
+
+
+def not_a_member() -> ApiError:
+    return ApiError(
+        403,
+        "not_a_member",
+        Text(
+            "Bạn không thuộc danh sách đảng viên được triệu tập dự buổi sinh hoạt này.",
+            "You are not among the members summoned to this meeting.",
+        ),
+    )
+
+
+async def admit(session: AsyncSession, user: User, meeting_id: int, at: datetime) -> Attendee:
+    """The caller's member record for the meeting's room, or the refusal (see the module notes)."""
+    meeting = await session.get(Meeting, meeting_id)
+    if meeting is None:
+        raise not_found()
+    org = await get_org(session, meeting.org_id)
+    summoned = await unit_member_ids(session, org)
+    member = (
+        await session.execute(
+            select(Member).where(Member.user_id == user.id, Member.id.in_(summoned))  # type: ignore[union-attr]
+        )
+    ).scalar_one_or_none()
+    if member is None:
+        caller = Actor(user=user, via="room")
+        access = await access_on(session, caller, meeting.org_id)
+        if access is None or not can_see(access, caller):
+            raise not_found()
+        raise not_a_member()
+    if meeting.status == MeetingStatus.CLOSED:
+        raise conflict(
+            "meeting_closed",
+            Text("Buổi sinh hoạt đã kết thúc.", "The meeting has closed."),
+            status=meeting.status,
+        )
+    mode = MeetingMode(meeting.mode)
+    if mode is MeetingMode.IN_PERSON:
+        raise conflict(
+            "not_online",
+            Text(
+                "Buổi sinh hoạt này họp trực tiếp, không có phòng họp trực tuyến.",
+                "This meeting is held in person; it has no online room.",
+            ),
+            mode=meeting.mode,
+        )
+    await check_online_allowed(session, org, mode, at)
+    return Attendee(meeting, org, member)
+
+
+async def _online_now(session: AsyncSession, meeting_id: int, member_id: int) -> bool:
+    """Whether the member's last online event at the meeting is a join."""
+    last = (
+        await session.execute(
+            select(PresenceEvent.kind)
+            .where(
+                PresenceEvent.meeting_id == meeting_id,  # type: ignore[arg-type]
+                PresenceEvent.member_id == member_id,  # type: ignore[arg-type]
+                PresenceEvent.kind.in_([att.EventKind.JOIN.value, att.EventKind.LEAVE.value]),  # type: ignore[attr-defined]
+            )
+            .order_by(PresenceEvent.at.desc(), PresenceEvent.id.desc())  # type: ignore[attr-defined,union-attr]
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    return last == att.EventKind.JOIN.value
+
+
+async def record_online(
+    session: AsyncSession,
+    meeting: Meeting,
+    member_id: int,
+    kind: att.EventKind,
+    *,
+    user_id: int | None,
+    at: datetime,
+    why: str,
+) -> None:
+    session.add(
+        PresenceEvent(meeting_id=meeting.id, member_id=member_id, kind=kind.value, at=at, recorded_by=user_id)  # type: ignore[arg-type]
+    )
+    await session.flush()
+    await append(
+        session,
+        at=at,
+        actor_user_id=user_id,
+        org_id=meeting.org_id,
+        action=f"presence.{kind.value}",
+        target=f"meeting:{meeting.id}",
+        data={"member_id": member_id, "via": why},
+    )
+
+
+async def online_leave(
+    session: AsyncSession, meeting_id: int, member_id: int, *, user_id: int | None, at: datetime, why: str
+) -> bool:
+    """Write the member's leave if they are online (closing has already ended it); True when written."""
+    meeting = await session.get(Meeting, meeting_id)
+    if meeting is None or meeting.status not in LIVE_STATUSES:
+        return False
+    if not await _online_now(session, meeting_id, member_id):
+        return False
+    await record_online(session, meeting, member_id, att.EventKind.LEAVE, user_id=user_id, at=at, why=why)
+    return True
+
+
+async def online_members(session: AsyncSession) -> list[tuple[int, int]]:
+    """(meeting_id, member_id) of every member whose last online event at a live meeting is a join."""
+    latest = (
+        select(PresenceEvent.meeting_id, PresenceEvent.member_id, func.max(PresenceEvent.id).label("last_id"))
+        .join(Meeting, Meeting.id == PresenceEvent.meeting_id)  # type: ignore[arg-type]
+        .where(
+            Meeting.status.in_(LIVE_STATUSES),  # type: ignore[attr-defined]
+            PresenceEvent.kind.in_([att.EventKind.JOIN.value, att.EventKind.LEAVE.value]),  # type: ignore[attr-defined]
+        )
+        .group_by(PresenceEvent.meeting_id, PresenceEvent.member_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(latest.c.meeting_id, latest.c.member_id)
+        .join(
+            PresenceEvent,
+            PresenceEvent.id == latest.c.last_id,  # type: ignore[arg-type]
+        )
+        .where(PresenceEvent.kind == att.EventKind.JOIN.value)  # type: ignore[arg-type]
+    )
+    return [(int(m), int(p)) for m, p in rows.all()]
+
+
+@dataclass(frozen=True)
+class RoomState:
+    """What the room shows about attendance: the presence panel and the quorum decision."""
+
+    presence: dict[str, Any]
+    quorum: Decision
+
+
+def presence_json(state: Situation, meeting: Meeting, at: datetime) -> dict[str, Any]:
+    result = attendance_of(state, meeting, at)
+    live = current_states(state.events)
+    return {
+        "counts": {**att.attendance_counts(result), "summoned": len(state.members)},
+        "participants": [
+            {
+                "member_id": m.id,
+                "full_name": m.full_name,
+                "standing": m.standing,
+                "online": live.get(m.id, (False, False))[0],  # type: ignore[arg-type]
+                "on_site": live.get(m.id, (False, False))[1],  # type: ignore[arg-type]
+                "status": result[m.id].status.value,  # type: ignore[index]
+            }
+            for m in state.members
+        ],
+    }
+
+
+@dataclass
+class Snapshot:
+    """The live room's view of its meeting: the register, excuses, presence events, the approval and
+    the agenda, loaded at once and kept by the room so that a join costs one small write.
+
+    The room appends the presence events it writes; it reloads the view when REST changed presence
+    or the meeting's state, and whenever the view is older than its maximum age (hub.py), so other
+    changes (a member's standing, an excuse, a revoked approval) reach the room within that age.
+    """
+
+    meeting: Meeting
+    org: Org
+    situation: Situation
+    online_allowed: bool
+    agenda: list[dict[str, Any]]
+
+    @property
+    def rule_set(self) -> RuleSet:
+        return self.situation.rule_set
+
+    def attendee(self, user_id: int) -> Attendee | None:
+        """The user's member record when the view admits them at once; None: ask the database (admit)."""
+        if (
+            self.meeting.status not in LIVE_STATUSES
+            or MeetingMode(self.meeting.mode) is MeetingMode.IN_PERSON
+            or not self.online_allowed
+        ):
+            return None
+        member = next((m for m in self.situation.members if m.user_id == user_id), None)
+        return Attendee(self.meeting, self.org, member) if member is not None else None
+
+    def online(self, member_id: int) -> bool:
+        return current_states(self.situation.events).get(member_id, (False, False))[0]
+
+    def record(self, member_id: int, kind: att.EventKind, at: datetime) -> None:
+        self.situation.events.append(att.PresenceEvent(member_id, kind, at))
+
+    def state(self, at: datetime) -> RoomState:
+        return RoomState(presence_json(self.situation, self.meeting, at), quorum_decision(self.situation))
+
+
+async def load_snapshot(session: AsyncSession, meeting_id: int, at: datetime) -> Snapshot | None:
+    meeting = await session.get(Meeting, meeting_id)
+    if meeting is None:
+        return None
+    org = await get_org(session, meeting.org_id)
+    try:
+        await check_online_allowed(session, org, MeetingMode(meeting.mode), at)
+        allowed = True
+    except ApiError:
+        allowed = False
+    items = await agenda_of(session, meeting_id)
+    return Snapshot(
+        meeting=meeting,
+        org=org,
+        situation=await situation(session, meeting, org),
+        online_allowed=allowed,
+        agenda=[{"title": i.title, "item_type": i.item_type} for i in items],
+    )

@@ -1,0 +1,161 @@
+"""The server killed with SIGKILL mid-meeting and started again: every member's client reconnects and
+joins again within 10 s, and attendance stays one interval per member (R-ATT-2), on both databases."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import aiohttp
+import pytest
+from yarl import URL
+
+from server.appkeys import SETTINGS
+from server.auth.tickets import Ticket, issue
+from tests.integration import harness
+from tests.integration.harness import ApiClient, FakeClock, RunningServer
+from tests.integration.room_client import RoomClient, link_members
+from tests.integration.test_meetings import schedule
+from tests.integration.test_pilot import apply, decide, decision
+from tests.integration.world import PASSWORD, World, build_world
+
+RECONNECT_LIMIT_SECONDS = 10.0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class ServeProcess:
+    """`cellmeet serve` as operators run it, in its own process."""
+
+    def __init__(self, env: dict[str, str], port: int, log: Path) -> None:
+        self.env, self.port, self.log = env, port, log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    async def start(self) -> None:
+        cellmeet = Path(sys.executable).parent / "cellmeet"
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [str(cellmeet), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        async with aiohttp.ClientSession() as http:
+            for _ in range(300):
+                try:
+                    async with http.get(f"http://127.0.0.1:{self.port}/healthz") as reply:
+                        if reply.status == 200:
+                            return
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.05)
+        raise AssertionError("cellmeet serve did not start:\n" + self.log.read_text()[-3000:])
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+
+
+@pytest.fixture
+async def world(database_url: str, tmp_path: Path) -> AsyncIterator[World]:
+    # The served process runs on the real clock: the world is built at the real now.
+    clock = FakeClock()
+    clock.now = datetime.now(UTC).replace(microsecond=0)
+    running = await RunningServer.start(harness.test_settings(tmp_path, database_url), clock)
+    clients: list[ApiClient] = []
+
+    def make(lang: str = "vi") -> ApiClient:
+        client = ApiClient(running.url, lang=lang)
+        clients.append(client)
+        return client
+
+    built = await build_world(running, make)
+    yield built
+    for client in clients:
+        await client.close()
+    await running.stop()
+
+
+async def test_sigkill_and_restart_every_client_back_within_10_s_one_interval_each(
+    world: World, database_url: str, tmp_path: Path
+) -> None:
+    today = world.server.clock.now.date()
+    application = await apply(world, "sec_a", "A")
+    approval = decision(
+        str(today - timedelta(days=1)), str(today + timedelta(days=300)), decided_on=str(today)
+    )
+    assert (await decide(await world.as_user("approver_c"), application["id"], approval)).status == 200
+    people = await link_members(world, "A", 3)
+    created = await schedule(world, "sec_a", "A", mode="online")
+    assert created.status == 201, created.body
+    mid = created.body["id"]
+    settings = world.server.app[SETTINGS]
+    await world.server.stop()
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "CELLMEET_DATA_DIR": str(tmp_path),
+        "CELLMEET_DATABASE_URL": database_url,
+        "CELLMEET_SECRET_KEY": settings.secret_key.value,
+    }
+    served = ServeProcess(env, port, tmp_path / "serve.log")
+    await served.start()
+    base = f"http://127.0.0.1:{port}"
+    clients: list[RoomClient] = []
+    secretary = ApiClient(URL(base))
+    try:
+        assert (await secretary.login("sec_a", PASSWORD)).status == 200
+        expires = int((datetime.now(UTC) + timedelta(minutes=10)).timestamp())
+        for username, member_id in people:
+            token = issue(settings.secret_key.value, Ticket(world.users[username], member_id, mid, expires))
+            client = RoomClient(base, auth={"token": token}, reconnection=True, rejoin=mid)
+            await client.connect()
+            clients.append(client)
+        await wait_until(lambda: all(len(c.joins) == 1 and c.joins[0][1]["ok"] for c in clients), 5)
+        opened = await secretary.post(f"/api/v1/meetings/{mid}/open", {})
+        assert opened.status == 200, opened.body  # 3 of 5 official members online: quorate
+
+        await asyncio.sleep(1)
+        served.kill()
+        killed_at = asyncio.get_running_loop().time()
+        await served.start()
+        await wait_until(lambda: all(len(c.joins) == 2 for c in clients), RECONNECT_LIMIT_SECONDS + 5)
+        for client in clients:
+            at, ack = client.joins[1]
+            assert ack["ok"] is True, ack
+            assert at - killed_at <= RECONNECT_LIMIT_SECONDS, f"rejoined after {at - killed_at:.1f} s"
+        assert ack["state"]["quorum"]["outcome"] is True
+
+        await asyncio.sleep(1)
+        attendance = await secretary.get(f"/api/v1/meetings/{mid}/attendance")
+        assert attendance.status == 200, attendance.body
+        by_member = {m["member_id"]: m for m in attendance.body["members"]}
+        for _, member_id in people:
+            assert len(by_member[member_id]["intervals"]) == 1, by_member[member_id]
+            assert by_member[member_id]["status"] == "present"
+    finally:
+        for client in clients:
+            await client.close()
+        await secretary.close()
+        served.kill()
+
+
+async def wait_until(condition: Callable[[], bool], seconds: float) -> None:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)

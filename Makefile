@@ -3,10 +3,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell python3 -c "import hashlib,sys;print(hashlib.sha256(open('pyproject.toml','rb').read()).hexdigest()[:12])")
 PYTEST_FAST := -m "not slow"
+# Browser modules served from web/static/vendor (never from a CDN), re-copied when the lock file changes.
+VENDOR := web/static/vendor
+WEB_STAMP := $(VENDOR)/.installed-$(shell python3 -c "import hashlib,sys;print(hashlib.sha256(open('web/package-lock.json','rb').read()).hexdigest()[:12])")
+SIO_DIST := web/node_modules/socket.io-client/dist
 
 .PHONY: setup run test test-slow lint bench browser clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(WEB_STAMP)
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -14,6 +18,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
+
+$(WEB_STAMP): web/package.json web/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "npm is missing: apt-get install nodejs npm" >&2; exit 1; }
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(VENDOR)
+	cp $(SIO_DIST)/socket.io.esm.min.js $(SIO_DIST)/socket.io.esm.min.js.map $(VENDOR)/
+	rm -f $(VENDOR)/.installed-*
+	touch $(WEB_STAMP)
 
 # The browser tests drive Debian's Chromium (never a downloaded browser build).
 browser:
@@ -30,6 +42,11 @@ test: setup browser
 test-slow: setup browser
 	$(BIN)/pytest -m slow
 
+# The load benchmark (docs/performance.md): 500 members in 50 meetings; JSON on stdout and in var/bench.json.
+bench: setup
+	mkdir -p var
+	$(BIN)/cellmeet bench --members 500 --meetings 50 --out var/bench.json
+
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -37,4 +54,4 @@ lint: setup
 	$(BIN)/lint-imports
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache web/node_modules $(VENDOR)

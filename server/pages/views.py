@@ -1,4 +1,5 @@
-"""Page handlers: login, the organisation tree and one unit; each serves the shell its script module fills.
+"""Page handlers: login, the organisation tree, one unit and a meeting's live room; each serves the shell its
+script module fills.
 
 The caller is the one the identity middleware found (`request[ACTOR]`, the API's own check); a page
 that needs a session sends the anonymous visitor to /login. Which forms a unit page offers follows the
@@ -18,6 +19,7 @@ from server.api.context import ACTOR, lang
 from server.appkeys import DATABASE, SETTINGS
 from server.auth.authz import Access, access_on, can_see, permits
 from server.auth.identity import Actor
+from server.db.tables import Meeting
 from server.i18n import SUPPORTED
 from server.pages.rendering import LANGUAGE_COOKIE, render
 from server.services.orgs import get_org
@@ -118,15 +120,15 @@ async def org_page(request: web.Request) -> web.StreamResponse:
     caller: Actor | None = request.get(ACTOR)
     if caller is None:
         return _to_login(request)
-    raw = request.match_info["id"]
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10 or int(raw) > MAX_ID:
+    org_id = _path_id(request)
+    if org_id is None:
         return _not_found(request)
     async with request.app[DATABASE].read() as session:
-        access = await access_on(session, caller, int(raw))
+        access = await access_on(session, caller, org_id)
         # Same answer for "no such unit" and "not yours", as the API gives.
         if access is None or not can_see(access, caller):
             return _not_found(request)
-        org = await get_org(session, int(raw))
+        org = await get_org(session, org_id)
     kind = OrgKind(org.kind)
     return _page(
         request,
@@ -136,6 +138,36 @@ async def org_page(request: web.Request) -> web.StreamResponse:
         can=_abilities(access, caller, kind),
         page_script="org.js",
     )
+
+
+def _path_id(request: web.Request) -> int | None:
+    raw = request.match_info["id"]
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10 or int(raw) > MAX_ID:
+        return None
+    return int(raw)
+
+
+async def room_page(request: web.Request) -> web.StreamResponse:
+    """The live room's shell: the pre-join check, then everything live comes over the /room socket."""
+    caller: Actor | None = request.get(ACTOR)
+    if caller is None:
+        return _to_login(request)
+    meeting_id = _path_id(request)
+    if meeting_id is None:
+        return _not_found(request)
+    async with request.app[DATABASE].read() as session:
+        meeting = await session.get(Meeting, meeting_id)
+        access = None if meeting is None else await access_on(session, caller, meeting.org_id)
+        # As the API answers: no such meeting and a meeting of a unit the caller cannot read look the same.
+        if (
+            meeting is None
+            or access is None
+            or not can_see(access, caller)
+            or not permits(access, caller, Action.MEETING_READ)
+        ):
+            return _not_found(request)
+        org = await get_org(session, meeting.org_id)
+    return _page(request, "room.html", meeting=meeting, org=org, page_script="room.js")
 
 
 async def set_language(request: web.Request) -> web.StreamResponse:

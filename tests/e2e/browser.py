@@ -18,6 +18,12 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--disable-default-apps",
+    # The room: a fake microphone and camera (a beep and a test pattern) granted without a prompt, and
+    # WebRTC between two pages of this machine on loopback addresses, not hidden behind mDNS names.
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    "--allow-loopback-in-peer-connection",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
 ]
 # Runs before any page script; the CSP cannot block it (it is injected by the browser's debugger).
 CSP_WATCH = """

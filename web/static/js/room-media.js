@@ -1,0 +1,291 @@
+// The room's media: this device's microphone, camera and screen, and the mesh of peer connections
+// (docs/api.md "The live room"): the newcomer offers to every peer already in the room, the others
+// answer. Every connection carries one audio and one video transceiver from its first offer, so turning
+// the camera on, off or to a shared screen is a replaceTrack and never a renegotiation.
+
+const STATS_EVERY_MS = 1000;
+const SPEAKING_LEVEL = 0.02;
+
+/** This device's media: the microphone (always, if allowed), the camera or a shared screen (on demand). */
+export class LocalMedia {
+  constructor() {
+    this.audioTrack = null;
+    this.cameraTrack = null;
+    this.screenTrack = null;
+    this.context = null;
+    this.analyser = null;
+    this.meters = new Set();
+    this.level = 0;
+  }
+
+  async startMicrophone() {
+    const stream = await navigator.mediaDevices.getUserMedia({
+      audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true },
+    });
+    this.audioTrack = stream.getAudioTracks()[0] || null;
+    this.startMeter(stream);
+    return this.audioTrack;
+  }
+
+  startMeter(stream) {
+    const Context = window.AudioContext || window.webkitAudioContext;
+    if (!Context) return;
+    this.context = new Context();
+    this.analyser = this.context.createAnalyser();
+    this.analyser.fftSize = 512;
+    this.context.createMediaStreamSource(stream).connect(this.analyser);
+    const samples = new Float32Array(this.analyser.fftSize);
+    const tick = () => {
+      if (!this.analyser) return;
+      this.analyser.getFloatTimeDomainData(samples);
+      let sum = 0;
+      for (const sample of samples) sum += sample * sample;
+      // RMS of speech is small; scale it so normal speech fills about half the meter.
+      const enabled = this.audioTrack && this.audioTrack.enabled;
+      this.level = enabled ? Math.min(1, Math.sqrt(sum / samples.length) * 4) : 0;
+      for (const meter of this.meters) meter.value = this.level;
+      window.requestAnimationFrame(tick);
+    };
+    window.requestAnimationFrame(tick);
+  }
+
+  /** Browsers start an audio context suspended until the user acts on the page. */
+  resume() {
+    if (this.context && this.context.state === "suspended") this.context.resume().catch(() => {});
+  }
+
+  setMuted(muted) {
+    if (this.audioTrack) this.audioTrack.enabled = !muted;
+  }
+
+  async startCamera() {
+    const stream = await navigator.mediaDevices.getUserMedia({
+      video: { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { max: 24 } },
+    });
+    this.cameraTrack = stream.getVideoTracks()[0];
+    return this.cameraTrack;
+  }
+
+  stopCamera() {
+    if (this.cameraTrack) this.cameraTrack.stop();
+    this.cameraTrack = null;
+  }
+
+  async startScreen(onEnded) {
+    const stream = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
+    this.screenTrack = stream.getVideoTracks()[0];
+    // The browser's own "stop sharing" bar ends the track.
+    this.screenTrack.addEventListener("ended", onEnded, { once: true });
+    return this.screenTrack;
+  }
+
+  stopScreen() {
+    if (this.screenTrack) this.screenTrack.stop();
+    this.screenTrack = null;
+  }
+
+  /** What this device sends as video: a shared screen wins over the camera. */
+  get videoTrack() {
+    return this.screenTrack || this.cameraTrack;
+  }
+
+  stopAll() {
+    this.stopScreen();
+    this.stopCamera();
+    if (this.audioTrack) this.audioTrack.stop();
+    this.audioTrack = null;
+    this.analyser = null;
+    if (this.context) this.context.close().catch(() => {});
+    this.context = null;
+  }
+}
+
+/** One remote participant's connection. */
+class Peer {
+  constructor({ peer_id, member_id, full_name }, offerer) {
+    this.id = peer_id;
+    this.memberId = member_id;
+    this.name = full_name;
+    this.offerer = offerer;
+    this.pc = null;
+    this.pending = [];
+    this.queue = Promise.resolve();
+    this.videoTrack = null;
+    this.state = "new";
+    this.packetsReceived = 0;
+    this.speaking = false;
+    this.audio = document.createElement("audio");
+    this.audio.autoplay = true;
+    this.audio.dataset.peerId = peer_id;
+    this.audio.dataset.memberId = String(member_id);
+    this.audio.dataset.packetsReceived = "0";
+  }
+}
+
+export class Mesh {
+  /**
+   * iceServers: from the join ack (never a hard-coded STUN); local: LocalMedia; sink: where the audio
+   * elements go; send(to, payload): relays a description or candidate; onChange(): peers changed.
+   */
+  constructor({ iceServers, local, sink, send, onChange }) {
+    this.iceServers = iceServers || [];
+    this.local = local;
+    this.sink = sink;
+    this.send = send;
+    this.onChange = onChange;
+    this.peers = new Map();
+    this.closed = false;
+    this.timer = window.setInterval(() => this.readStats(), STATS_EVERY_MS);
+  }
+
+  /** A peer of the room: the newcomer (`offer` true) offers at once; the others wait for its offer. */
+  add(info, { offer }) {
+    if (this.closed || this.peers.has(info.peer_id)) return this.peers.get(info.peer_id);
+    const peer = new Peer(info, offer);
+    this.peers.set(peer.id, peer);
+    this.sink.append(peer.audio);
+    this.connect(peer);
+    if (offer) this.offer(peer).catch((error) => this.fail(peer, error));
+    this.onChange();
+    return peer;
+  }
+
+  connect(peer) {
+    const pc = new RTCPeerConnection({ iceServers: this.iceServers });
+    peer.pc = pc;
+    pc.addEventListener("icecandidate", (event) => {
+      this.send(peer.id, { candidate: event.candidate ? event.candidate.toJSON() : null });
+    });
+    pc.addEventListener("track", (event) => {
+      if (event.track.kind === "audio") {
+        peer.audio.srcObject = new MediaStream([event.track]);
+        peer.audio.play().catch(() => {});
+      } else {
+        peer.videoTrack = event.track;
+        this.onChange();
+      }
+    });
+    pc.addEventListener("connectionstatechange", () => {
+      peer.state = pc.connectionState;
+      peer.audio.dataset.state = peer.state;
+      // Only the side that offered restarts ICE, so both sides never offer at once.
+      if (pc.connectionState === "failed" && peer.offerer && !this.closed) {
+        pc.restartIce();
+        this.offer(peer).catch((error) => this.fail(peer, error));
+      }
+      this.onChange();
+    });
+  }
+
+  async offer(peer) {
+    const { pc } = peer;
+    if (pc.getTransceivers().length === 0) {
+      pc.addTransceiver("audio", { direction: "sendrecv" });
+      pc.addTransceiver("video", { direction: "sendrecv" });
+      await this.attachTracks(peer);
+    }
+    await pc.setLocalDescription(await pc.createOffer());
+    this.send(peer.id, { description: pc.localDescription.toJSON() });
+  }
+
+  /** Our microphone and current video on this peer's senders (an answerer's come from the offer). */
+  async attachTracks(peer) {
+    for (const transceiver of peer.pc.getTransceivers()) {
+      const kind = transceiver.receiver.track.kind;
+      if (transceiver.direction !== "sendrecv") transceiver.direction = "sendrecv";
+      const track = kind === "audio" ? this.local.audioTrack : this.local.videoTrack;
+      if (transceiver.sender.track !== track) await transceiver.sender.replaceTrack(track || null);
+    }
+  }
+
+  /** Signals of one peer are handled one after the other, in the order they came. */
+  handleSignal(signal) {
+    if (this.closed) return Promise.resolve();
+    // A signal can outrun its peer-joined event: take the peer from the signal then.
+    const peer =
+      this.peers.get(signal.from) || this.add({ peer_id: signal.from, member_id: null, full_name: "" }, { offer: false });
+    peer.queue = peer.queue.then(() => this.apply(peer, signal)).catch((error) => this.fail(peer, error));
+    return peer.queue;
+  }
+
+  async apply(peer, { description, candidate }) {
+    if (this.closed) return;
+    if (description) {
+      await peer.pc.setRemoteDescription(description);
+      if (description.type === "offer") {
+        await this.attachTracks(peer);
+        await peer.pc.setLocalDescription(await peer.pc.createAnswer());
+        this.send(peer.id, { description: peer.pc.localDescription.toJSON() });
+      }
+      for (const waiting of peer.pending.splice(0)) await peer.pc.addIceCandidate(waiting);
+    } else if (candidate) {
+      if (peer.pc.remoteDescription) await peer.pc.addIceCandidate(candidate);
+      else peer.pending.push(candidate);
+    }
+  }
+
+  fail(peer, error) {
+    peer.state = "failed";
+    peer.audio.dataset.state = "failed";
+    peer.audio.dataset.error = String((error && error.message) || error);
+    this.onChange();
+  }
+
+  /** Fill in who a peer is once its peer-joined arrives after its first signal. */
+  identify(info) {
+    const peer = this.peers.get(info.peer_id);
+    if (!peer) return false;
+    peer.memberId = info.member_id;
+    peer.name = info.full_name;
+    peer.audio.dataset.memberId = String(info.member_id);
+    this.onChange();
+    return true;
+  }
+
+  /** The camera, the screen or nothing, sent to every peer. */
+  async setVideo(track) {
+    await Promise.all(
+      [...this.peers.values()].map(async (peer) => {
+        const sender = peer.pc.getTransceivers().find((t) => t.receiver.track.kind === "video");
+        if (sender && sender.sender.track !== track) await sender.sender.replaceTrack(track || null);
+      }),
+    );
+  }
+
+  remove(peerId) {
+    const peer = this.peers.get(peerId);
+    if (!peer) return;
+    this.peers.delete(peerId);
+    peer.pc.close();
+    peer.audio.srcObject = null;
+    peer.audio.remove();
+    this.onChange();
+  }
+
+  close() {
+    this.closed = true;
+    window.clearInterval(this.timer);
+    for (const id of [...this.peers.keys()]) this.remove(id);
+  }
+
+  async readStats() {
+    for (const peer of this.peers.values()) {
+      if (peer.pc.connectionState === "closed") continue;
+      try {
+        const report = await peer.pc.getStats();
+        report.forEach((entry) => {
+          if (entry.type !== "inbound-rtp" || entry.kind !== "audio") return;
+          peer.packetsReceived = entry.packetsReceived || 0;
+          peer.audio.dataset.packetsReceived = String(peer.packetsReceived);
+          const speaking = (entry.audioLevel || 0) > SPEAKING_LEVEL;
+          if (speaking !== peer.speaking) {
+            peer.speaking = speaking;
+            this.onChange();
+          }
+        });
+      } catch {
+        // A connection closed while reading: the next round skips it.
+      }
+    }
+  }
+}

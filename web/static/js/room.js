@@ -1,0 +1,368 @@
+// The live room of one meeting: the pre-join check, then the /room socket (docs/api.md "The live room")
+// and the mesh of peer connections. Every (re)connection joins again as a new peer and rebuilds the mesh.
+import { io } from "/static/vendor/socket.io.esm.min.js";
+import { el, say } from "./common.js";
+import { checkNetwork, startMicrophone, togglePreview } from "./room-devices.js";
+import { LocalMedia, Mesh } from "./room-media.js";
+import { $, reason, showAgenda, showHands, showMeetingStatus, showParticipants, showQuorum, t } from "./room-panels.js";
+
+const root = $("room");
+const meetingId = Number(root.dataset.meetingId);
+const ACK_TIMEOUT_MS = 10000;
+
+const local = new LocalMedia();
+const room = {
+  socket: null,
+  mesh: null,
+  self: null,
+  joinedOnce: false,
+  finished: false,
+  muted: false,
+  sendingVideo: false,
+  maxCameras: 4,
+  cameras: new Set(),
+  hands: [],
+  presence: null,
+  chairId: null,
+};
+
+function setState(state) {
+  root.dataset.state = state;
+}
+
+/* ---- the socket ---- */
+
+function connect() {
+  const socket = io("/room", { path: "/socket.io", transports: ["websocket"] });
+  room.socket = socket;
+  socket.on("connect", join);
+  socket.on("disconnect", dropped);
+  socket.on("connect_error", (error) => {
+    // Refused by the server (no session, ...): socket.io does not retry; a network failure it retries.
+    if (!socket.active) refuse((error.data && error.data.message) || reason(error));
+    else showConnection(t("reconnecting"));
+  });
+  socket.on("peer-joined", (peer) => {
+    if (room.mesh && !room.mesh.identify(peer)) room.mesh.add(peer, { offer: false });
+  });
+  socket.on("peer-left", ({ peer_id }) => room.mesh && room.mesh.remove(peer_id));
+  socket.on("signal", (signal) => room.mesh && room.mesh.handleSignal(signal));
+  socket.on("presence", (presence) => {
+    room.presence = presence;
+    drawParticipants();
+  });
+  socket.on("quorum", showQuorum);
+  socket.on("hands", ({ hands }) => setHands(hands));
+  socket.on("cameras", setCameras);
+  socket.on("meeting-state", meetingState);
+  socket.on("error", (error) => say($("controls-error"), error && error.message));
+}
+
+async function join() {
+  setState("joining");
+  let reply;
+  try {
+    reply = await room.socket.timeout(ACK_TIMEOUT_MS).emitWithAck("join", { meeting_id: meetingId });
+  } catch {
+    // No answer in time: start this connection again.
+    room.socket.disconnect().connect();
+    return;
+  }
+  if (!reply.ok) {
+    const { message, rule } = reply.error;
+    refuse(rule && !message.includes(rule) ? `${message} (${rule})` : message);
+    return;
+  }
+  room.self = reply.self;
+  room.maxCameras = reply.media.max_cameras;
+  const { state } = reply;
+  room.chairId = state.meeting.chair_id;
+  showMeetingStatus(state.meeting);
+  showQuorum(state.quorum);
+  showAgenda(state.agenda);
+  room.presence = state.presence;
+  setCameras(state.cameras);
+  setHands(state.hands);
+  room.mesh = new Mesh({
+    iceServers: reply.media.ice_servers,
+    local,
+    sink: $("audio-sinks"),
+    send: (to, payload) => room.socket.emit("signal", { to, ...payload }, () => {}),
+    onChange: drawTiles,
+  });
+  for (const peer of reply.peers) room.mesh.add(peer, { offer: true });
+  if (room.sendingVideo) await announceVideo(true);
+  room.joinedOnce = true;
+  $("prejoin").hidden = true;
+  $("in-room").hidden = false;
+  showConnection("");
+  drawTiles();
+  setState("joined");
+  if (state.meeting.status === "closed") meetingState(state.meeting);
+}
+
+function closeMesh() {
+  if (room.mesh) room.mesh.close();
+  room.mesh = null;
+}
+
+function dropped(why) {
+  closeMesh();
+  if (room.finished) return;
+  setState("reconnecting");
+  showConnection(t("reconnecting"));
+  // The server closed this connection (not the network): socket.io waits to be told to come back.
+  if (why === "io server disconnect") room.socket.connect();
+}
+
+/** The server refused us: its message, already in our language; nothing retries. */
+function refuse(message) {
+  if (room.joinedOnce) {
+    finish(message, "refused");
+    return;
+  }
+  room.finished = true;
+  closeMesh();
+  if (room.socket) room.socket.disconnect();
+  setState("refused");
+  say($("join-error"), message);
+  $("join").disabled = false;
+}
+
+function showConnection(text) {
+  const notice = $("connection");
+  notice.hidden = !text;
+  say(notice, text);
+}
+
+function meetingState(meeting) {
+  showMeetingStatus(meeting);
+  if (meeting.status !== "closed") return;
+  finish(t("status_closed_now"), "closed");
+}
+
+function finish(message, state) {
+  room.finished = true;
+  closeMesh();
+  if (room.socket) room.socket.disconnect();
+  local.stopAll();
+  $("in-room").hidden = true;
+  $("prejoin").hidden = true;
+  $("left").hidden = false;
+  say($("left-message"), message);
+  setState(state);
+}
+
+/* ---- in the room ---- */
+
+function drawParticipants() {
+  if (!room.presence || !room.self) return;
+  const speaking = new Set();
+  if (room.mesh) for (const peer of room.mesh.peers.values()) if (peer.speaking) speaking.add(peer.memberId);
+  showParticipants(room.presence, { selfId: room.self.member_id, chairId: room.chairId, hands: room.hands, speaking });
+}
+
+function setHands(hands) {
+  room.hands = hands || [];
+  showHands(room.hands, { selfId: room.self.member_id, isChair: room.self.is_chair, lower: lowerOther });
+  drawParticipants();
+}
+
+function setCameras(cameras) {
+  room.cameras = new Set((cameras && cameras.member_ids) || []);
+  if (cameras && cameras.max_cameras) room.maxCameras = cameras.max_cameras;
+  drawTiles();
+}
+
+/** Ask the server for a video slot (or give it back); false when refused. */
+async function announceVideo(on) {
+  const reply = await room.socket.timeout(ACK_TIMEOUT_MS).emitWithAck("camera", { on });
+  if (reply.ok) {
+    setCameras(reply.cameras);
+    return true;
+  }
+  const limit = reply.error.code === "camera_limit";
+  say($("controls-error"), limit ? t("camera_limit", { max: room.maxCameras }) : reply.error.message);
+  if (on) stopVideo();
+  return false;
+}
+
+async function stopVideo() {
+  local.stopCamera();
+  local.stopScreen();
+  room.sendingVideo = false;
+  if (room.mesh) await room.mesh.setVideo(null);
+  drawControls();
+  drawTiles();
+}
+
+async function useVideo(start, failedKey) {
+  const button = failedKey === "share_failed" ? $("share") : $("camera");
+  button.disabled = true;
+  say($("controls-error"), "");
+  try {
+    if (!room.sendingVideo && !(await announceVideo(true))) return;
+    room.sendingVideo = true;
+    await start();
+    if (room.mesh) await room.mesh.setVideo(local.videoTrack);
+  } catch (error) {
+    say($("controls-error"), t(failedKey, { reason: reason(error) }));
+    if (!local.videoTrack) await giveBackVideo();
+  } finally {
+    button.disabled = false;
+    drawControls();
+    drawTiles();
+  }
+}
+
+async function giveBackVideo() {
+  await stopVideo();
+  await announceVideo(false).catch(() => {});
+}
+
+async function toggleCamera() {
+  if (local.cameraTrack) {
+    local.stopCamera();
+    if (!local.videoTrack) await giveBackVideo();
+    drawControls();
+    return;
+  }
+  await useVideo(() => local.startCamera(), "camera_failed");
+}
+
+async function toggleShare() {
+  if (local.screenTrack) {
+    await endShare();
+    return;
+  }
+  await useVideo(() => local.startScreen(endShare), "share_failed");
+}
+
+async function endShare() {
+  local.stopScreen();
+  // Back to the camera if it was on, else no video at all.
+  if (local.videoTrack && room.mesh) await room.mesh.setVideo(local.videoTrack);
+  if (!local.videoTrack) await giveBackVideo();
+  drawControls();
+  drawTiles();
+}
+
+function toggleMute() {
+  room.muted = !room.muted;
+  local.setMuted(room.muted);
+  drawControls();
+  drawTiles();
+}
+
+async function toggleHand() {
+  const button = $("hand");
+  const raised = button.getAttribute("aria-pressed") !== "true";
+  button.disabled = true;
+  await sendHand({ raised });
+  button.disabled = false;
+}
+
+async function lowerOther(memberId, button) {
+  button.disabled = true;
+  await sendHand({ raised: false, member_id: memberId });
+}
+
+async function sendHand(payload) {
+  try {
+    const reply = await room.socket.timeout(ACK_TIMEOUT_MS).emitWithAck("hand", payload);
+    if (reply.ok) setHands(reply.hands);
+    else say($("controls-error"), reply.error.message);
+  } catch {
+    say($("controls-error"), t("reconnecting"));
+  }
+}
+
+async function leave() {
+  $("leave").disabled = true;
+  try {
+    await room.socket.timeout(3000).emitWithAck("leave", {});
+  } catch {
+    // Not connected: the server counts the drop after its grace.
+  }
+  finish(t("left"), "left");
+}
+
+function drawControls() {
+  const set = (id, pressed, on, off) => {
+    const button = $(id);
+    button.setAttribute("aria-pressed", pressed ? "true" : "false");
+    say(button, pressed ? on : off);
+  };
+  set("mute", room.muted, t("unmute"), t("mute"));
+  set("camera", Boolean(local.cameraTrack), t("camera_off"), t("camera_on"));
+  set("share", Boolean(local.screenTrack), t("share_off"), t("share_on"));
+  $("mute").disabled = !local.audioTrack;
+}
+
+/** Own tile always; a remote tile only for a member the server lists as sending video. */
+function drawTiles() {
+  const tiles = $("tiles");
+  const wanted = [];
+  if (room.self) {
+    wanted.push({ key: "self", name: t("you", { name: room.self.full_name }), track: local.videoTrack, muted: room.muted });
+  }
+  if (room.mesh) {
+    for (const peer of room.mesh.peers.values()) {
+      if (room.cameras.has(peer.memberId) && peer.videoTrack) {
+        wanted.push({ key: peer.id, name: peer.name, track: peer.videoTrack, muted: false, state: peer.state });
+      }
+    }
+  }
+  const keep = new Set(wanted.map((tile) => tile.key));
+  for (const tile of [...tiles.children]) if (!keep.has(tile.dataset.key)) tile.remove();
+  for (const want of wanted) {
+    let tile = tiles.querySelector(`[data-key="${CSS.escape(want.key)}"]`);
+    if (!tile) {
+      const video = el("video", { autoplay: true, playsinline: true, "aria-hidden": "true" });
+      video.muted = true;
+      tile = el("figure", { class: "tile", "data-key": want.key }, video, el("figcaption", {}));
+      tiles.append(tile);
+    }
+    const video = tile.querySelector("video");
+    if ((video.srcObject && video.srcObject.getVideoTracks()[0]) !== want.track) {
+      video.srcObject = want.track ? new MediaStream([want.track]) : null;
+    }
+    video.hidden = !want.track;
+    tile.dataset.muted = want.muted ? "true" : "false";
+    tile.dataset.video = want.track ? "true" : "false";
+    const caption = tile.querySelector("figcaption");
+    caption.replaceChildren(want.name, want.muted ? el("span", { class: "muted-mark" }, ` · ${t("muted")}`) : "");
+  }
+  root.dataset.peers = String(room.mesh ? room.mesh.peers.size : 0);
+  drawParticipants();
+}
+
+function start() {
+  $("preview-camera").addEventListener("click", () => togglePreview(local));
+  $("network-check").addEventListener("click", () => checkNetwork(local));
+  $("join").addEventListener("click", () => {
+    $("join").disabled = true;
+    say($("join-error"), "");
+    local.resume();
+    // The room starts audio only: the preview camera goes off until turned on in the room.
+    if (local.cameraTrack) togglePreview(local);
+    room.finished = false;
+    setState("connecting");
+    connect();
+  });
+  $("mute").addEventListener("click", toggleMute);
+  $("hand").addEventListener("click", toggleHand);
+  $("camera").addEventListener("click", toggleCamera);
+  $("share").addEventListener("click", toggleShare);
+  $("leave").addEventListener("click", leave);
+  document.addEventListener("pointerdown", () => local.resume(), { once: true });
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getDisplayMedia) $("share").hidden = true;
+  drawControls();
+  say($("hand"), t("hand_raise"));
+  startMicrophone(local).then(() => {
+    drawControls();
+    root.dataset.ready = "true";
+  });
+}
+
+start();

@@ -1,4 +1,4 @@
-"""The `cellmeet` command: serve, db upgrade, admin create-user, import members, audit verify."""
+"""The `cellmeet` command: serve, db upgrade, admin create-user, import members, audit verify, bench."""
 
 from __future__ import annotations
 
@@ -50,6 +50,10 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_subparsers(dest="audit_command", required=True).add_parser(
         "verify", help="recompute the hash chain"
     )
+
+    from server.bench.run import add_arguments as bench_arguments
+
+    bench_arguments(commands.add_parser("bench", help="the load benchmark of the live room; prints JSON"))
     return parser
 
 
@@ -149,6 +153,12 @@ def _audit_verify(_: argparse.Namespace) -> int:
     return int(asyncio.run(_with_database(run)))
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from server.bench.run import main as bench_main
+
+    return bench_main(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.Formatter.converter = time.gmtime  # log times in UTC (ASVS 7.1.4)
@@ -159,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         "admin": _create_user,
         "import": _import_members,
         "audit": _audit_verify,
+        "bench": _bench,
     }
     try:
         return handlers[args.command](args)

@@ -78,6 +78,11 @@ async def seed_demo(db: Database, clock: Clock) -> list[tuple[str, str, str]] | 
     approver = await user("pheduyet", "Lý Thị Phê", "approver (đảng ủy cấp trên)")
     auditor = await user("kiemtra", "Trịnh Văn Kiểm", "auditor of the province (ban tổ chức)")
     domestic_secretary = await user("bithu2", "Bùi Văn Khoa", "secretary of the domestic cell")
+    # Two more members of the cell abroad, so that the demo meeting's room can be tried from several browsers.
+    abroad_members = [
+        await user("dangvien1", "Trần Thị Bình", "member of the cell abroad, minute-taker (đảng viên)"),
+        await user("dangvien2", "Lê Văn Cường", "member of the cell abroad (đảng viên)"),
+    ]
 
     async with db.write() as session:
         orgs: dict[str, Org] = {}
@@ -103,9 +108,9 @@ async def seed_demo(db: Database, clock: Clock) -> list[tuple[str, str, str]] | 
         ):
             await add_grant(session, org=org, user_id=user_id, role=role, actor_user_id=operator, at=at)
         seeded: dict[str, list[int]] = {}
-        for cell, rows, linked in (
-            (abroad, ABROAD_MEMBERS, secretary),
-            (domestic, DOMESTIC_MEMBERS, domestic_secretary),
+        for cell, rows, accounts in (
+            (abroad, ABROAD_MEMBERS, [secretary, *abroad_members]),
+            (domestic, DOMESTIC_MEMBERS, [domestic_secretary]),
         ):
             for index, (name, standing, reason) in enumerate(rows):
                 member = await add_member(
@@ -116,7 +121,7 @@ async def seed_demo(db: Database, clock: Clock) -> list[tuple[str, str, str]] | 
                         "standing": standing,
                         "activity": "active",
                         "remote_reason": reason,
-                        "user_id": linked if index == 0 else None,
+                        "user_id": accounts[index] if index < len(accounts) else None,
                     },
                     actor_user_id=operator,
                     at=at,

@@ -131,3 +131,22 @@ async def test_demo_has_an_online_meeting_scheduled_for_the_cell_abroad(demo_ser
         async with http.get(f"{url}/api/v1/meetings/{meeting['id']}/agenda") as response:
             items = (await response.json())["items"]
         assert len(items) == 4 and items[0]["title"].startswith("Khai mạc")
+
+
+async def test_demo_members_can_enter_the_meeting_room(demo_server: tuple[str, str]) -> None:
+    url, logins = demo_server
+    for username in ("bithu", "dangvien1", "dangvien2"):
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            login = {"username": username, "password": _password(logins, username)}
+            async with http.post(url + "/api/v1/auth/login", json=login) as response:
+                assert response.status == 200
+                csrf = (await response.json())["csrf_token"]
+            async with http.get(url + "/api/v1/orgs") as response:
+                [cell] = [org for org in (await response.json())["orgs"] if org["kind"] == "cell"]
+            async with http.get(f"{url}/api/v1/orgs/{cell['id']}/meetings") as response:
+                [meeting] = (await response.json())["meetings"]
+            async with http.get(f"{url}/meetings/{meeting['id']}/room") as response:
+                assert response.status == 200
+            ticket_path = f"{url}/api/v1/meetings/{meeting['id']}/join-ticket"
+            async with http.post(ticket_path, json={}, headers={"X-CSRF-Token": csrf}) as response:
+                assert response.status == 201, await response.text()

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import aioice.ice
 import pytest

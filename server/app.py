@@ -17,6 +17,7 @@ from server.db.migrate import upgrade
 from server.media.echo import echo_ctx
 from server.metrics import metrics_middleware
 from server.realtime.attach import attach_realtime
+from server.services.agenda_templates import sync_builtins
 from server.settings import Settings
 
 log = logging.getLogger("cellmeet")
@@ -37,6 +38,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock, migrate: bool
         db = Database(settings.database_url)
         if migrate:
             await upgrade(db.engine)
+        await sync_builtins(db, clock())
         app[DATABASE] = db
         yield
         await db.close()

@@ -9,11 +9,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from meetings.enums import ApplicationKind, ItemType, OrgKind, Role
+from meetings.enums import ApplicationKind, OrgKind, Role
 from server.clock import Clock
 from server.db.engine import Database
 from server.db.tables import Org
-from server.services.meetings import AgendaEntry, replace_agenda, schedule
+from server.services.agenda_templates import builtin_template_id, sync_builtins
+from server.services.meetings import schedule
 from server.services.orgs import add_grant, create_org
 from server.services.pilot import apply, decide, local_today
 from server.services.register import add_member
@@ -36,12 +37,6 @@ DEMO_TREE: list[tuple[str, str, OrgKind, str | None, str | None]] = [
     ("abroad", "Chi bộ Lao động tại Hàn Quốc", OrgKind.CELL, "grassroots", "Asia/Seoul"),
     ("domestic", "Chi bộ Văn phòng Công ty", OrgKind.CELL, "grassroots", None),
 ]
-DEMO_AGENDA = [
-    "Khai mạc: lý do, đại biểu; cử thư ký; điểm danh; thông qua chương trình",
-    "Báo cáo kết quả tháng và nhiệm vụ tháng tới",
-    "Thảo luận, góp ý",
-    "Kết luận; biểu quyết nghị quyết; thông qua biên bản; bế mạc",
-]
 DOMESTIC_MEMBERS = [
     ("Bùi Văn Khoa", "official", None),
     ("Đỗ Thị Lan", "official", None),
@@ -56,6 +51,7 @@ async def seed_demo(db: Database, clock: Clock) -> list[tuple[str, str, str]] | 
         if (await session.execute(select(func.count()).select_from(Org))).scalar_one():
             return None
     at = clock()
+    await sync_builtins(db, at)  # the demo meeting's agenda comes from the regular template
     logins: list[tuple[str, str, str]] = []
 
     async def user(username: str, full_name: str, role: str, is_admin: bool = False) -> int:
@@ -146,7 +142,7 @@ async def seed_demo(db: Database, clock: Clock) -> list[tuple[str, str, str]] | 
         chair, minute_taker = seeded[abroad.name][0], seeded[abroad.name][1]
         seoul = ZoneInfo(abroad.timezone)
         next_week = datetime.combine(today + timedelta(days=7), time(20, 0), tzinfo=seoul)
-        meeting = await schedule(
+        await schedule(
             session,
             abroad,
             {
@@ -157,15 +153,9 @@ async def seed_demo(db: Database, clock: Clock) -> list[tuple[str, str, str]] | 
                 "duration_minutes": 120,
                 "chair_id": chair,
                 "minute_taker_id": minute_taker,
+                # The agenda of the regular monthly meeting (R-AGENDA-1..4), from its built-in template.
+                "agenda_template_id": await builtin_template_id(session, "regular"),
             },
-            actor_user_id=secretary,
-            at=at,
-        )
-        await replace_agenda(
-            session,
-            meeting,
-            abroad,
-            [AgendaEntry(title, ItemType.ORDINARY) for title in DEMO_AGENDA],
             actor_user_id=secretary,
             at=at,
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -14,6 +14,9 @@ from server.auth.identity import Actor
 from server.clock import iso
 from server.db.engine import Database
 from server.i18n import request_language
+
+if TYPE_CHECKING:
+    from server.realtime.hub import Hub
 
 ACTOR = web.RequestKey("actor", Actor)
 MAX_ID = 2**31 - 1
@@ -36,6 +39,11 @@ def actor(request: web.Request) -> Actor:
     if found is None:
         raise unauthenticated()
     return found
+
+
+def hub(request: web.Request) -> Hub | None:
+    """The live rooms of this process (None in an app without realtime)."""
+    return request.app.get(HUB)
 
 
 def room_changed(request: web.Request, meeting_id: int) -> None:

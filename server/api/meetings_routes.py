@@ -29,12 +29,11 @@ from server.clock import as_utc
 from server.db.tables import Meeting, Member, Org
 from server.db.tree import subtree_ids
 from server.exports.ics import invitation
+from server.services.agenda_templates import AgendaEntry
 from server.services.meetings import (
-    AgendaEntry,
     agenda_item_json,
     agenda_of,
     change,
-    check_template,
     excuse_json,
     meeting_json,
     replace_agenda,
@@ -56,6 +55,7 @@ class MeetingCreate(Body):
     agenda_template_id: int | None = None
     chair_id: int | None = None
     minute_taker_id: int | None = None
+    place: str = Field(default="", max_length=300)
 
 
 class MeetingUpdate(Body):
@@ -66,6 +66,7 @@ class MeetingUpdate(Body):
     chair_id: int | None = None
     minute_taker_id: int | None = None
     agenda_template_id: int | None = None
+    place: str | None = Field(default=None, max_length=300)
 
 
 class AgendaItemBody(Body):
@@ -170,7 +171,7 @@ async def patch_meeting(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
     body = await read_json(request, MeetingUpdate)
     changes = body.model_dump(exclude_unset=True)
-    for required in ("title", "starts_at", "duration_minutes", "mode"):
+    for required in ("title", "starts_at", "duration_minutes", "mode", "place"):
         if required in changes and changes[required] is None:
             raise ApiError(
                 422,
@@ -178,7 +179,6 @@ async def patch_meeting(request: web.Request) -> web.StreamResponse:
                 Text(f"Trường '{required}' không được để trống.", f"'{required}' cannot be null."),
                 details={"fields": {required: "null"}},
             )
-    check_template(changes.pop("agenda_template_id", None))
     async with database(request).write() as session:
         meeting, org = await _meeting(session, caller, path_id(request), Action.MEETING_WRITE)
         meeting = await change(session, meeting, org, changes, actor_user_id=caller.user_id, at=now(request))

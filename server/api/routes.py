@@ -47,15 +47,18 @@ def add_routes(app: web.Application) -> None:
         attendance_routes,
         audit_routes,
         auth_routes,
+        conduct_routes,
         eligibility_routes,
         media_routes,
         meetings_routes,
         members_routes,
+        minutes_routes,
         orgs_routes,
         pilot_routes,
         room_routes,
         system_routes,
         users_routes,
+        votes_routes,
     )
 
     for spec in ROUTES:

@@ -145,7 +145,7 @@ class Meeting(SQLModel, table=True):
     duration_minutes: int
     chair_id: int | None = Field(default=None, foreign_key="members.id")
     minute_taker_id: int | None = Field(default=None, foreign_key="members.id")
-    # Agenda templates come later; the column is there, only null is accepted for now.
+    # The template the agenda was copied from (agenda_templates.id), kept for the record.
     agenda_template_id: int | None = None
     created_by: int = Field(foreign_key="users.id")
     created_at: datetime = Field(sa_type=UTC_DATETIME)
@@ -154,6 +154,10 @@ class Meeting(SQLModel, table=True):
     closed_at: datetime | None = Field(default=None, sa_type=UTC_DATETIME)
     # The chair's reason for opening below quorum (R-QUOR-1), flagged in the audit log.
     quorum_override_reason: str | None = Field(default=None, max_length=1000)
+    # The on-site place of a hybrid or in-person meeting (R-MIN-4); migration 0004.
+    place: str = Field(default="", max_length=300)
+    # The agenda item being discussed while the meeting is open (position), migration 0004.
+    current_item: int | None = None
 
 
 class AgendaItem(SQLModel, table=True):
@@ -167,6 +171,9 @@ class AgendaItem(SQLModel, table=True):
     title: str = Field(max_length=300)
     item_type: str = Field(max_length=20)
     notes: str = Field(default="", max_length=4000)
+    # When the chair made it current and moved on (POST /agenda/current), migration 0004.
+    started_at: datetime | None = Field(default=None, sa_type=UTC_DATETIME)
+    ended_at: datetime | None = Field(default=None, sa_type=UTC_DATETIME)
 
 
 class Excuse(SQLModel, table=True):
@@ -196,3 +203,151 @@ class PresenceEvent(SQLModel, table=True):
     at: datetime = Field(sa_type=UTC_DATETIME)
     # The user who recorded it: the secretary checking someone in, or the member's own session.
     recorded_by: int | None = Field(default=None, foreign_key="users.id")
+
+
+class AgendaTemplate(SQLModel, table=True):
+    """An agenda template: built-in (org_id null, `code` set, synced from meetings.agenda_templates at
+    start-up, read-only) or a unit's own. `items` is JSON: [{title: {vi, en}, item_type, notes: {vi, en}}]."""
+
+    __tablename__ = "agenda_templates"
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int | None = Field(default=None, foreign_key="orgs.id", index=True)
+    code: str | None = Field(default=None, max_length=40, unique=True)
+    kind: str = Field(max_length=20)
+    name_vi: str = Field(max_length=300)
+    name_en: str = Field(max_length=300)
+    items: str = Field(sa_type=sa.Text)
+    created_by: int | None = Field(default=None, foreign_key="users.id")
+    created_at: datetime = Field(sa_type=UTC_DATETIME)
+
+
+class Speech(SQLModel, table=True):
+    """A member holding the floor (given by the chair) on an agenda item; ended_at null while speaking."""
+
+    __tablename__ = "speeches"
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meetings.id", index=True)
+    member_id: int = Field(foreign_key="members.id")
+    agenda_position: int | None = None
+    started_at: datetime = Field(sa_type=UTC_DATETIME)
+    ended_at: datetime | None = Field(default=None, sa_type=UTC_DATETIME)
+
+
+class Vote(SQLModel, table=True):
+    """A vote (biểu quyết) of an open meeting. The result is kept as counts; its decision is recomputed
+    from them by meetings.votes.vote_result, so it always explains itself with the current wording."""
+
+    __tablename__ = "votes"
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meetings.id", index=True)
+    agenda_position: int | None = None
+    question: str = Field(max_length=1000)
+    kind: str = Field(max_length=20)
+    method: str = Field(default="open", max_length=20)
+    status: str = Field(max_length=10)
+    opened_at: datetime = Field(sa_type=UTC_DATETIME)
+    opened_by: int = Field(foreign_key="users.id")
+    override_reason: str | None = Field(default=None, max_length=1000)
+    closed_at: datetime | None = Field(default=None, sa_type=UTC_DATETIME)
+    voting_base: int | None = None
+    count_for: int | None = None
+    count_against: int | None = None
+    count_abstain: int | None = None
+    outcome: str | None = Field(default=None, max_length=10)
+
+
+class Ballot(SQLModel, table=True):
+    """One member's ballot; the unique constraint is what makes "each votes once" (R-VOTE-2) hold even
+    for ballots racing from two connections."""
+
+    __tablename__ = "ballots"
+    __table_args__ = (sa.UniqueConstraint("vote_id", "member_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    vote_id: int = Field(foreign_key="votes.id", index=True)
+    member_id: int = Field(foreign_key="members.id")
+    choice: str = Field(max_length=10)
+    cast_at: datetime = Field(sa_type=UTC_DATETIME)
+    recorded_by: int = Field(foreign_key="users.id")
+    on_site: bool = False
+
+
+class ReservedOpinion(SQLModel, table=True):
+    """A minority member's reserved opinion on a vote (bảo lưu ý kiến, R-VOTE-4)."""
+
+    __tablename__ = "reserved_opinions"
+    __table_args__ = (sa.UniqueConstraint("vote_id", "member_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    vote_id: int = Field(foreign_key="votes.id", index=True)
+    member_id: int = Field(foreign_key="members.id")
+    opinion: str = Field(max_length=4000)
+    recorded_at: datetime = Field(sa_type=UTC_DATETIME)
+    recorded_by: int = Field(foreign_key="users.id")
+
+
+class Minutes(SQLModel, table=True):
+    """The minutes (biên bản) of a meeting: the text version and its lifecycle. The texts themselves
+    are the latest `minutes_edits` row of each field. `document` and `hash` are set at locking."""
+
+    __tablename__ = "minutes"
+    meeting_id: int = Field(foreign_key="meetings.id", primary_key=True)
+    version: int = 0
+    adopted_vote_id: int | None = Field(default=None, foreign_key="votes.id")
+    adopted_at: datetime | None = Field(default=None, sa_type=UTC_DATETIME)
+    locked_at: datetime | None = Field(default=None, sa_type=UTC_DATETIME)
+    document: str | None = Field(default=None, sa_type=sa.Text)
+    hash: str | None = Field(default=None, max_length=64)
+
+
+class MinutesEdit(SQLModel, table=True):
+    """One field's text after an accepted edit (append-only): the field's text at version v is its
+    latest row with version <= v. `edit_id` (the client's key) makes retries idempotent."""
+
+    __tablename__ = "minutes_edits"
+    __table_args__ = (sa.UniqueConstraint("meeting_id", "version", "field"),)
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meetings.id", index=True)
+    version: int
+    field: str = Field(max_length=20)
+    text: str = Field(sa_type=sa.Text)
+    edit_id: str | None = Field(default=None, max_length=64)
+    base_version: int
+    user_id: int = Field(foreign_key="users.id")
+    at: datetime = Field(sa_type=UTC_DATETIME)
+
+
+class MinutesEditKey(SQLModel, table=True):
+    """The outcome of each client edit key, so a retried PUT answers as the first one did."""
+
+    __tablename__ = "minutes_edit_keys"
+    __table_args__ = (sa.UniqueConstraint("meeting_id", "edit_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meetings.id", index=True)
+    edit_id: str = Field(max_length=64)
+    version: int  # the version the edit produced (or found, when it changed nothing)
+    merged: str = Field(default="", max_length=2000)  # comma-separated merged field names
+
+
+class MinutesSignature(SQLModel, table=True):
+    """A signature of the chair or the minute-taker (R-MIN-2); both lock the minutes (R-MIN-5)."""
+
+    __tablename__ = "minutes_signatures"
+    __table_args__ = (sa.UniqueConstraint("meeting_id", "role"),)
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meetings.id", index=True)
+    role: str = Field(max_length=20)
+    member_id: int = Field(foreign_key="members.id")
+    user_id: int = Field(foreign_key="users.id")
+    signed_at: datetime = Field(sa_type=UTC_DATETIME)
+
+
+class MinutesAddendum(SQLModel, table=True):
+    """A signed correction after locking (R-MIN-5): refers to the original by its hash."""
+
+    __tablename__ = "minutes_addenda"
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meetings.id", index=True)
+    text: str = Field(sa_type=sa.Text)
+    member_id: int = Field(foreign_key="members.id")
+    user_id: int = Field(foreign_key="users.id")
+    created_at: datetime = Field(sa_type=UTC_DATETIME)
+    hash: str = Field(max_length=64)

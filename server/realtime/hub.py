@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -200,6 +200,26 @@ class Hub:
             to=room_name(meeting.id),
         )
         self.request_push(meeting.id)
+
+    async def push(self, meeting_id: int, event: str, data: Any) -> None:
+        """An event to everyone in the meeting's room (REST changes: agenda, votes, minutes)."""
+        if meeting_id in self.rooms:
+            await self.emit(event, data, to=room_name(meeting_id))
+
+    async def push_by_language(self, meeting_id: int, event: str, data: Callable[[str], Any]) -> None:
+        """An event whose text depends on the language (decisions explain themselves in it)."""
+        if meeting_id in self.rooms:
+            for lang in SUPPORTED:
+                await self.emit(event, data(lang), to=room_name(meeting_id, lang))
+
+    async def lower_hand(self, meeting_id: int, member_id: int) -> None:
+        """The chair gave the member the floor: their hand is answered."""
+        room = self.rooms.get(meeting_id)
+        if room is None:
+            return
+        async with room.lock:
+            if room.hands.pop(member_id, None) is not None:
+                await self.emit("hands", room.hands_json(), to=room_name(meeting_id))
 
     async def drop_session(self, session_id: str) -> None:
         """A logout ends the session's live connections too."""

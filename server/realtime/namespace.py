@@ -22,6 +22,7 @@ from aiohttp import web
 
 from meetings.attendance import EventKind
 from meetings.decision import Text
+from meetings.enums import Choice
 from server.api.context import ACTOR
 from server.api.errors import ApiError
 from server.auth.identity import Actor
@@ -33,7 +34,9 @@ from server.media.turn import member_ice_servers
 from server.realtime import schemas
 from server.realtime.hub import NAMESPACE, Hub, Peer, Room, room_name
 from server.realtime.limits import TokenBucket
+from server.realtime.pushes import push_vote
 from server.services.presence import admit, online_leave, record_online
+from server.services.votes import ballot_as
 from server.settings import Settings
 
 log = logging.getLogger("cellmeet.realtime")
@@ -340,9 +343,30 @@ class RoomNamespace(socketio.AsyncNamespace):
         return snapshot.rule_set.mesh_video_max_cameras if snapshot is not None else 0
 
     async def on_ballot(self, sid: str, data: Any) -> dict[str, Any]:
-        self._joined(sid)
-        schemas.parse(schemas.BallotData, data)
-        raise ApiError(404, "vote_not_found", Text("Không có biểu quyết này.", "No such vote."))
+        """The connection's own member votes (R-VOTE-2), in a vote of the joined meeting only."""
+        peer = self._joined(sid)
+        body = schemas.parse(schemas.BallotData, data)
+        user, _, lang = self.callers[sid]
+        try:
+            async with self.hub.database.write() as session:
+                vote = await ballot_as(
+                    session,
+                    Actor(user=user, via="room"),
+                    body.vote_id,
+                    Choice(body.choice),
+                    None,
+                    self.hub.clock(),
+                    lang,
+                    meeting_id=peer.meeting_id,
+                )
+        except ApiError as error:
+            if error.code == "not_found":
+                raise ApiError(
+                    404, "vote_not_found", Text("Không có biểu quyết này.", "No such vote.")
+                ) from None
+            raise
+        await push_vote(self.hub.database, self.hub, "vote-progress", body.vote_id)
+        return {"ok": True, "vote": vote}
 
     async def on_leave(self, sid: str, data: Any) -> dict[str, Any]:
         peer = self._joined(sid)

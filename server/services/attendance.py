@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings import attendance as att
@@ -53,7 +53,7 @@ from meetings.rulesets import RuleSet, get_rule_set
 from server.api.errors import ApiError, conflict
 from server.audit.log import append
 from server.clock import as_utc, iso
-from server.db.tables import Excuse, Meeting, Member, Org, PresenceEvent
+from server.db.tables import AgendaItem, Excuse, Meeting, Member, Org, PresenceEvent, Speech
 from server.services.meetings import require_scheduled, unit_member_ids
 
 ON_SITE_MODES = frozenset({MeetingMode.HYBRID, MeetingMode.IN_PERSON})
@@ -375,6 +375,7 @@ async def close_meeting(
     meeting.status = MeetingStatus.CLOSED.value
     meeting.closed_at = at
     session.add(meeting)
+    await end_agenda(session, meeting, at)
     await session.flush()
     state = Situation(state.members, state.facts, [*state.events, *ending], state.excused, state.rule_set)
     result = attendance_of(state, meeting, at)
@@ -392,3 +393,18 @@ async def close_meeting(
         },
     )
     return state, result
+
+
+async def end_agenda(session: AsyncSession, meeting: Meeting, at: datetime) -> None:
+    """At the close the current item and any speech end (their times go into the minutes)."""
+    await session.execute(
+        update(Speech)
+        .where(Speech.meeting_id == meeting.id, Speech.ended_at.is_(None))  # type: ignore[arg-type,union-attr]
+        .values(ended_at=at)
+    )
+    if meeting.current_item is not None:
+        await session.execute(
+            update(AgendaItem)
+            .where(AgendaItem.meeting_id == meeting.id, AgendaItem.position == meeting.current_item)  # type: ignore[arg-type]
+            .values(ended_at=at)
+        )

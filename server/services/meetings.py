@@ -12,7 +12,10 @@ Decisions this module makes (documented for docs/api.md):
   `meeting_not_scheduled`.
 - The chair and the minute-taker are members of the unit: a cell's own register, a grassroots
   committee's subtree, a party group's members (`group_id`); anyone else is 422.
-- `agenda_template_id` accepts only null until templates exist (else 422).
+- `agenda_template_id` names a built-in template or one of the unit's or its ancestors' (else 422);
+  scheduling with it, or setting it by PATCH, copies the template's items into the agenda
+  (server.services.agenda_templates), checked against R-CONTENT-1 like any agenda.
+- `place`: the on-site place of a hybrid or in-person meeting, printed in the minutes (R-MIN-4).
 - Excuses: one per member and meeting. A repeated excuse for the same member replaces the
   reason (200, audited as `excuse.submitted` with `"updated": true`); the first one is 201.
   Excuses are taken only while the meeting is scheduled, because the opening states who is
@@ -22,7 +25,6 @@ Decisions this module makes (documented for docs/api.md):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -39,17 +41,11 @@ from server.audit.log import append
 from server.clock import as_utc, iso
 from server.db.tables import AgendaItem, Excuse, Meeting, Member, Org
 from server.db.tree import subtree_ids
+from server.services.agenda_templates import AgendaEntry, template_entries
 from server.services.pilot import valid_approval
 
 MEETING_ORG_KINDS = frozenset({OrgKind.CELL, OrgKind.GRASSROOTS, OrgKind.GROUP})
 REMOTE_MODES = frozenset({MeetingMode.ONLINE, MeetingMode.HYBRID})
-
-
-@dataclass(frozen=True)
-class AgendaEntry:
-    title: str
-    item_type: ItemType
-    notes: str = ""
 
 
 def meeting_json(meeting: Meeting, org: Org) -> dict[str, Any]:
@@ -70,6 +66,8 @@ def meeting_json(meeting: Meeting, org: Org) -> dict[str, Any]:
         "chair_id": meeting.chair_id,
         "minute_taker_id": meeting.minute_taker_id,
         "agenda_template_id": meeting.agenda_template_id,
+        "place": meeting.place,
+        "current_item": meeting.current_item,
         "created_by": meeting.created_by,
         "created_at": as_utc(meeting.created_at),
         "opened_at": as_utc(meeting.opened_at) if meeting.opened_at is not None else None,
@@ -184,15 +182,6 @@ async def check_people(session: AsyncSession, org: Org, values: dict[str, Any]) 
             )
 
 
-def check_template(template_id: int | None) -> None:
-    if template_id is not None:
-        raise _invalid(
-            "agenda_template_id",
-            "Chưa có mẫu chương trình sinh hoạt; để trống trường này.",
-            "Agenda templates are not available yet; leave this null.",
-        )
-
-
 def require_scheduled(meeting: Meeting) -> None:
     if meeting.status != MeetingStatus.SCHEDULED:
         raise conflict(
@@ -215,7 +204,9 @@ async def schedule(
 ) -> Meeting:
     kind, mode = MeetingKind(values["kind"]), MeetingMode(values["mode"])
     check_org_for_kind(org, kind)
-    check_template(values.get("agenda_template_id"))
+    template_id = values.get("agenda_template_id")
+    entries = await template_entries(session, template_id, org) if template_id is not None else []
+    check_agenda(org, mode, [entry.item_type for entry in entries])
     await check_people(session, org, values)
     await check_online_allowed(session, org, mode, at)
     meeting = Meeting(
@@ -228,12 +219,14 @@ async def schedule(
         duration_minutes=values["duration_minutes"],
         chair_id=values.get("chair_id"),
         minute_taker_id=values.get("minute_taker_id"),
-        agenda_template_id=None,
+        agenda_template_id=template_id,
+        place=values.get("place") or "",
         created_by=actor_user_id,
         created_at=at,
     )
     session.add(meeting)
     await session.flush()
+    session.add_all(_agenda_rows(meeting, entries))
     await append(
         session,
         at=at,
@@ -249,9 +242,24 @@ async def schedule(
             "duration_minutes": meeting.duration_minutes,
             "chair_id": meeting.chair_id,
             "minute_taker_id": meeting.minute_taker_id,
+            "agenda_template_id": template_id,
         },
     )
     return meeting
+
+
+def _agenda_rows(meeting: Meeting, entries: Sequence[AgendaEntry]) -> list[AgendaItem]:
+    assert meeting.id is not None
+    return [
+        AgendaItem(
+            meeting_id=meeting.id,
+            position=position,
+            title=entry.title,
+            item_type=entry.item_type.value,
+            notes=entry.notes,
+        )
+        for position, entry in enumerate(entries)
+    ]
 
 
 async def change(
@@ -265,6 +273,13 @@ async def change(
 ) -> Meeting:
     require_scheduled(meeting)
     await check_people(session, org, changes)
+    template_id = changes.get("agenda_template_id")
+    if template_id is not None and template_id != meeting.agenda_template_id:
+        entries = await template_entries(session, template_id, org)
+        mode = MeetingMode(changes.get("mode") or meeting.mode)
+        check_agenda(org, mode, [entry.item_type for entry in entries])
+        await session.execute(delete(AgendaItem).where(AgendaItem.meeting_id == meeting.id))  # type: ignore[arg-type]
+        session.add_all(_agenda_rows(meeting, entries))
     if "mode" in changes:
         mode = MeetingMode(changes["mode"])
         if mode.value != meeting.mode:
@@ -309,16 +324,7 @@ async def replace_agenda(
     check_agenda(org, MeetingMode(meeting.mode), [entry.item_type for entry in entries])
     assert meeting.id is not None
     await session.execute(delete(AgendaItem).where(AgendaItem.meeting_id == meeting.id))  # type: ignore[arg-type]
-    items = [
-        AgendaItem(
-            meeting_id=meeting.id,
-            position=position,
-            title=entry.title,
-            item_type=entry.item_type.value,
-            notes=entry.notes,
-        )
-        for position, entry in enumerate(entries)
-    ]
+    items = _agenda_rows(meeting, entries)
     session.add_all(items)
     await session.flush()
     await append(

@@ -119,6 +119,9 @@ class ApiClient:
     async def post(self, path: str, json: Any = None, **kw: Any) -> Reply:
         return await self.request("POST", path, json, **kw)
 
+    async def put(self, path: str, json: Any = None, **kw: Any) -> Reply:
+        return await self.request("PUT", path, json, **kw)
+
     async def patch(self, path: str, json: Any = None, **kw: Any) -> Reply:
         return await self.request("PATCH", path, json, **kw)
 

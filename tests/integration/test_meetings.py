@@ -78,7 +78,7 @@ async def test_scheduling_follows_the_online_approval(world: World) -> None:
         {"duration_minutes": 10},
         {"duration_minutes": 601},
         {"chair_id": world.members["A"][0]},
-        {"agenda_template_id": 1},
+        {"agenda_template_id": 999_999},
         {"kind": "group"},
         {"title": "x" * 201},
     ):

@@ -159,3 +159,74 @@ async def wait_until(condition: Callable[[], bool], seconds: float) -> None:
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.05)
+
+
+async def test_acknowledged_minutes_edits_and_ballots_survive_a_sigkill(
+    world: World, database_url: str, tmp_path: Path
+) -> None:
+    """What the minute-taker and a voter were told is saved is there after a crash, once."""
+    today = world.server.clock.now.date()
+    application = await apply(world, "sec_a", "A")
+    approval = decision(
+        str(today - timedelta(days=1)), str(today + timedelta(days=300)), decided_on=str(today)
+    )
+    assert (await decide(await world.as_user("approver_c"), application["id"], approval)).status == 200
+    people = await link_members(world, "A", 3)
+    created = await schedule(world, "sec_a", "A", mode="online", minute_taker_id=people[1][1])
+    assert created.status == 201, created.body
+    mid = created.body["id"]
+    settings = world.server.app[SETTINGS]
+    await world.server.stop()
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "CELLMEET_DATA_DIR": str(tmp_path),
+        "CELLMEET_DATABASE_URL": database_url,
+        "CELLMEET_SECRET_KEY": settings.secret_key.value,
+    }
+    served = ServeProcess(env, port, tmp_path / "serve.log")
+    await served.start()
+    base = f"http://127.0.0.1:{port}"
+    clients: list[RoomClient] = []
+    secretary, taker = ApiClient(URL(base)), ApiClient(URL(base))
+    try:
+        assert (await secretary.login("sec_a", PASSWORD)).status == 200
+        assert (await taker.login(people[1][0], PASSWORD)).status == 200
+        expires = int((datetime.now(UTC) + timedelta(minutes=10)).timestamp())
+        for username, member_id in people:
+            token = issue(settings.secret_key.value, Ticket(world.users[username], member_id, mid, expires))
+            client = RoomClient(base, auth={"token": token}, reconnection=True, rejoin=mid)
+            await client.connect()
+            clients.append(client)
+        await wait_until(lambda: all(len(c.joins) == 1 and c.joins[0][1]["ok"] for c in clients), 5)
+        assert (await secretary.post(f"/api/v1/meetings/{mid}/open", {})).status == 200
+        vote = await secretary.post(f"/api/v1/meetings/{mid}/votes", {"question": "Thông qua kế hoạch"})
+        assert vote.status == 201, vote.body
+        cast = await clients[0].call("ballot", {"vote_id": vote.body["id"], "choice": "for"})
+        assert cast["ok"] is True, cast
+
+        version, text, last = 0, "", {}
+        for step in range(20):
+            text += f"Ý kiến {step}. "
+            last = {"version": version, "fields": {"opening": text}, "edit_id": f"edit-{step}"}
+            saved = await taker.put(f"/api/v1/meetings/{mid}/minutes", last)
+            assert saved.status == 200, saved.body
+            version = saved.body["version"]
+        served.kill()
+        await served.start()
+
+        retried = await taker.put(f"/api/v1/meetings/{mid}/minutes", last)  # the answer was "lost"
+        assert retried.status == 200, retried.body
+        assert (retried.body["version"], retried.body["fields"]["opening"]) == (20, text)
+        after = await secretary.get(f"/api/v1/votes/{vote.body['id']}")
+        assert (after.body["status"], after.body["counts"]["ballots"]) == ("open", 1)
+        await wait_until(lambda: all(len(c.joins) == 2 for c in clients), RECONNECT_LIMIT_SECONDS + 5)
+        again = await clients[0].call("ballot", {"vote_id": vote.body["id"], "choice": "against"})
+        assert again["error"]["details"]["reason"] == "already_voted"
+    finally:
+        for client in clients:
+            await client.close()
+        await secretary.close()
+        await taker.close()
+        served.kill()

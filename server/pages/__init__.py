@@ -5,7 +5,16 @@ from __future__ import annotations
 from aiohttp import web
 
 from server.pages.rendering import PAGES, STATIC_DIR, Pages
-from server.pages.views import home_page, login_page, login_without_script, org_page, room_page, set_language
+from server.pages.views import (
+    home_page,
+    login_page,
+    login_without_script,
+    meeting_page,
+    minutes_page,
+    org_page,
+    room_page,
+    set_language,
+)
 
 
 async def _revalidate_static(request: web.Request, response: web.StreamResponse) -> None:
@@ -20,7 +29,9 @@ def setup_pages(app: web.Application) -> None:
     app.router.add_get("/login", login_page, name="page_login")
     app.router.add_post("/login", login_without_script)
     app.router.add_get("/orgs/{id}", org_page, name="page_org")
+    app.router.add_get("/meetings/{id}", meeting_page, name="page_meeting")
     app.router.add_get("/meetings/{id}/room", room_page, name="page_room")
+    app.router.add_get("/meetings/{id}/minutes", minutes_page, name="page_minutes")
     app.router.add_get("/language/{code}", set_language, name="page_language")
     app.router.add_static("/static/", STATIC_DIR, name="static", follow_symlinks=False)
     app.on_response_prepare.append(_revalidate_static)

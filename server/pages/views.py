@@ -1,5 +1,5 @@
-"""Page handlers: login, the organisation tree, one unit and a meeting's live room; each serves the shell its
-script module fills.
+"""Page handlers: login, the organisation tree, one unit, a meeting, its live room and its minutes;
+each serves the shell its script module fills.
 
 The caller is the one the identity middleware found (`request[ACTOR]`, the API's own check); a page
 that needs a session sends the anonymous visitor to /login. Which forms a unit page offers follows the
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
@@ -19,9 +20,11 @@ from server.api.context import ACTOR, lang
 from server.appkeys import DATABASE, SETTINGS
 from server.auth.authz import Access, access_on, can_see, permits
 from server.auth.identity import Actor
-from server.db.tables import Meeting
+from server.clock import as_utc, iso
+from server.db.tables import Meeting, Member, Org
 from server.i18n import SUPPORTED
 from server.pages.rendering import LANGUAGE_COOKIE, render
+from server.services.meeting_roles import MeetingRoles, meeting_roles
 from server.services.orgs import get_org
 from server.services.pilot import approver_org_above
 
@@ -147,27 +150,89 @@ def _path_id(request: web.Request) -> int | None:
     return int(raw)
 
 
-async def room_page(request: web.Request) -> web.StreamResponse:
-    """The live room's shell: the pre-join check, then everything live comes over the /room socket."""
-    caller: Actor | None = request.get(ACTOR)
-    if caller is None:
-        return _to_login(request)
-    meeting_id = _path_id(request)
-    if meeting_id is None:
-        return _not_found(request)
+async def _visible_meeting(
+    request: web.Request, caller: Actor, meeting_id: int
+) -> tuple[Meeting, Org, Access, MeetingRoles, dict[int, str]] | None:
+    """The meeting, its unit, the caller's access and roles, and the names of its chair and minute-taker;
+    None when the caller may not see it (no such meeting and another unit's meeting look the same)."""
     async with request.app[DATABASE].read() as session:
         meeting = await session.get(Meeting, meeting_id)
         access = None if meeting is None else await access_on(session, caller, meeting.org_id)
-        # As the API answers: no such meeting and a meeting of a unit the caller cannot read look the same.
         if (
             meeting is None
             or access is None
             or not can_see(access, caller)
             or not permits(access, caller, Action.MEETING_READ)
         ):
-            return _not_found(request)
+            return None
         org = await get_org(session, meeting.org_id)
+        roles = await meeting_roles(session, caller, meeting)
+        names: dict[int, str] = {}
+        for member_id in {meeting.chair_id, meeting.minute_taker_id} - {None}:
+            member = await session.get(Member, member_id)
+            if member is not None and member_id is not None:
+                names[member_id] = member.full_name
+    return meeting, org, access, roles, names
+
+
+async def room_page(request: web.Request) -> web.StreamResponse:
+    """The live room's shell: the pre-join check, then everything live comes over the /room socket."""
+    caller: Actor | None = request.get(ACTOR)
+    if caller is None:
+        return _to_login(request)
+    meeting_id = _path_id(request)
+    found = None if meeting_id is None else await _visible_meeting(request, caller, meeting_id)
+    if found is None:
+        return _not_found(request)
+    meeting, org, *_ = found
     return _page(request, "room.html", meeting=meeting, org=org, page_script="room.js")
+
+
+async def meeting_page(request: web.Request) -> web.StreamResponse:
+    """One meeting: its facts, the links to the room, the minutes and the invitation, and its agenda (an
+    editor for the unit's leaders while it is scheduled; the API still decides every change)."""
+    caller: Actor | None = request.get(ACTOR)
+    if caller is None:
+        return _to_login(request)
+    meeting_id = _path_id(request)
+    found = None if meeting_id is None else await _visible_meeting(request, caller, meeting_id)
+    if found is None:
+        return _not_found(request)
+    meeting, org, access, _roles, names = found
+    starts_at = as_utc(meeting.starts_at)
+    return _page(
+        request,
+        "meeting.html",
+        meeting=meeting,
+        org=org,
+        names=names,
+        starts_at_utc=iso(starts_at),
+        starts_at_local=starts_at.astimezone(ZoneInfo(org.timezone)).strftime("%H:%M %d/%m/%Y"),
+        edit_agenda=meeting.status == "scheduled" and permits(access, caller, Action.MEETING_WRITE),
+        page_script="meeting.js",
+    )
+
+
+async def minutes_page(request: web.Request) -> web.StreamResponse:
+    """A meeting's minutes as the document reads, with the chair's and minute-taker's actions."""
+    caller: Actor | None = request.get(ACTOR)
+    if caller is None:
+        return _to_login(request)
+    meeting_id = _path_id(request)
+    found = None if meeting_id is None else await _visible_meeting(request, caller, meeting_id)
+    if found is None:
+        return _not_found(request)
+    meeting, org, _access, roles, _names = found
+    signer = roles.is_chair_member or roles.is_minute_taker_member
+    return _page(
+        request,
+        "minutes.html",
+        meeting=meeting,
+        org=org,
+        member_id=roles.member_id,
+        can={"adopt": roles.chairs, "sign": signer, "addendum": signer},
+        page_script="minutes.js",
+    )
 
 
 async def set_language(request: web.Request) -> web.StreamResponse:

@@ -4,11 +4,16 @@ import { io } from "/static/vendor/socket.io.esm.min.js";
 import { el, say } from "./common.js";
 import { checkNetwork, startMicrophone, togglePreview } from "./room-devices.js";
 import { LocalMedia, Mesh } from "./room-media.js";
+import * as chair from "./room-chair.js";
+import * as minutes from "./room-minutes.js";
+import * as votes from "./room-votes.js";
 import { $, reason, showAgenda, showHands, showMeetingStatus, showParticipants, showQuorum, t } from "./room-panels.js";
 
 const root = $("room");
 const meetingId = Number(root.dataset.meetingId);
 const ACK_TIMEOUT_MS = 10000;
+// Votes, the chair's controls and the minutes: each listens to the socket and loads its state on every join.
+const extras = [votes, chair, minutes];
 
 const local = new LocalMedia();
 const room = {
@@ -56,6 +61,7 @@ function connect() {
   socket.on("cameras", setCameras);
   socket.on("meeting-state", meetingState);
   socket.on("error", (error) => say($("controls-error"), error && error.message));
+  for (const extra of extras) extra.listen(socket);
 }
 
 async function join() {
@@ -98,6 +104,7 @@ async function join() {
   showConnection("");
   drawTiles();
   setState("joined");
+  for (const extra of extras) extra.joined(reply, { meetingId, socket: room.socket });
   if (state.meeting.status === "closed") meetingState(state.meeting);
 }
 

@@ -1,0 +1,141 @@
+// The vote panel for everyone (docs/api.md "Votes"): the open vote's question and three buttons that send
+// the `ballot` socket event, the ballots counted so far, and the decision when the vote closes.
+import { api, el, errorText, say } from "./common.js";
+import { $, t } from "./room-panels.js";
+
+const ACK_TIMEOUT_MS = 10000;
+const state = { socket: null, selfId: null, vote: null, listeners: new Set() };
+
+/** The vote shown (open, or the last one closed), or null. */
+export function shownVote() {
+  return state.vote;
+}
+
+/** Called with the shown vote whenever it changes (the chair's panel follows it). */
+export function onVoteChange(listener) {
+  state.listeners.add(listener);
+}
+
+export function outcomeText(outcome) {
+  return outcome === true || outcome === "passed" ? t("outcome_passed") : t("outcome_failed");
+}
+
+export function countsText(counts = {}) {
+  return t("vote_counts", {
+    for: counts.for ?? 0,
+    against: counts.against ?? 0,
+    abstain: counts.abstain ?? 0,
+    base: counts.voting_base ?? "?",
+    needed: counts.needed ?? "?",
+  });
+}
+
+function setVote(vote) {
+  const previous = state.vote;
+  if (!vote) {
+    state.vote = null;
+  } else if (previous && previous.id === vote.id && previous.status === "closed" && vote.status === "open") {
+    return; // a late `vote-progress` after the close
+  } else {
+    if (!previous || previous.id !== vote.id) {
+      say($("vote-message"), "");
+      say($("vote-error"), "");
+    }
+    state.vote = vote;
+  }
+  draw();
+  for (const listener of state.listeners) listener(state.vote);
+}
+
+function draw() {
+  const vote = state.vote;
+  const panel = $("vote-panel");
+  panel.dataset.state = vote ? vote.status : "none";
+  $("vote-none").hidden = Boolean(vote);
+  $("vote-current").hidden = !vote;
+  if (!vote) return;
+  panel.dataset.voteId = String(vote.id);
+  const kind = t(`vote_kind_${vote.kind}`);
+  say($("vote-state"), `${vote.status === "open" ? t("vote_open") : t("vote_closed")} · ${kind}`);
+  say($("vote-question"), vote.question);
+  const voted = (vote.voted || []).includes(state.selfId);
+  for (const button of panel.querySelectorAll("[data-choice]")) {
+    button.hidden = vote.status !== "open";
+    button.disabled = voted;
+  }
+  if (voted && vote.status === "open" && !$("vote-message").textContent) say($("vote-message"), t("vote_already"));
+  say($("vote-progress"), t("vote_ballots", { ballots: (vote.counts && vote.counts.ballots) || 0 }));
+  const box = $("vote-result");
+  const result = vote.status === "closed" ? vote.result : null;
+  box.hidden = !result;
+  if (!result) return;
+  const field = (name) => box.querySelector(`[data-field=${name}]`);
+  const passed = result.outcome === true || result.outcome === "passed";
+  box.dataset.outcome = passed ? "passed" : "failed";
+  field("outcome").replaceChildren(
+    el("span", { class: passed ? "badge ok" : "badge no" }, `${passed ? "✓" : "✗"} ${outcomeText(result.outcome)}`),
+  );
+  say(field("counts"), countsText(result.counts));
+  say(field("explanation"), result.explanation);
+  say(field("rule"), t("rule_id", { rule: result.rule_set ? `${result.rule} · ${result.rule_set}` : result.rule }));
+}
+
+async function cast(choice, button) {
+  const vote = state.vote;
+  if (!vote || vote.status !== "open" || !state.socket) return;
+  const buttons = [...$("vote-panel").querySelectorAll("[data-choice]")];
+  for (const other of buttons) other.disabled = true;
+  say($("vote-error"), "");
+  say($("vote-message"), "");
+  let reply;
+  try {
+    reply = await state.socket.timeout(ACK_TIMEOUT_MS).emitWithAck("ballot", { vote_id: vote.id, choice });
+  } catch {
+    // No answer: the ballot may or may not be counted; the server refuses a second one (already_voted).
+    say($("vote-error"), t("reconnecting"));
+    for (const other of buttons) other.disabled = false;
+    return;
+  }
+  if (reply.ok) {
+    say($("vote-message"), t("vote_sent"));
+    button.setAttribute("aria-pressed", "true");
+    if (reply.vote) setVote(reply.vote);
+    return;
+  }
+  const { message, rule } = reply.error;
+  say($("vote-error"), rule && !message.includes(rule) ? `${message} (${rule})` : message);
+  const refusedForGood = reply.error.details && reply.error.details.reason;
+  for (const other of buttons) other.disabled = Boolean(refusedForGood);
+}
+
+export function listen(socket) {
+  socket.on("vote-opened", (vote) => {
+    for (const button of $("vote-panel").querySelectorAll("[data-choice]")) button.removeAttribute("aria-pressed");
+    setVote(vote);
+  });
+  socket.on("vote-progress", (vote) => {
+    if (!state.vote || state.vote.id === vote.id) setVote(vote);
+  });
+  socket.on("vote-closed", setVote);
+}
+
+export async function joined(reply, { meetingId, socket }) {
+  state.socket = socket;
+  state.selfId = reply.self.member_id;
+  try {
+    const listed = await api("GET", `/api/v1/meetings/${meetingId}/votes`);
+    const all = listed.votes || listed.items || (Array.isArray(listed) ? listed : []);
+    const open = all.find((vote) => vote.status === "open");
+    setVote(open || all[all.length - 1] || null);
+  } catch (error) {
+    say($("vote-error"), errorText(error));
+  }
+}
+
+function start() {
+  for (const button of $("vote-panel").querySelectorAll("[data-choice]")) {
+    button.addEventListener("click", () => cast(button.dataset.choice, button));
+  }
+}
+
+start();

@@ -328,6 +328,48 @@ async def test_votes_refused_by_the_rules(world: World, rooms: list[RoomClient])
     ] == "vote_not_found"
 
 
+async def test_the_chair_records_ballots_of_members_on_site(world: World, rooms: list[RoomClient]) -> None:
+    """Hybrid meeting: the chair records the ballot of a member checked in on site, and only of one."""
+    people = await link_members(world, "A", 2)  # Một chairs online, Hai has an account but stays away
+    await approve_a(world)
+    created = await schedule(world, "sec_a", "A", mode="hybrid", chair_id=people[0][1])
+    assert created.status == 201, created.body
+    mid = created.body["id"]
+    online, _ = await joined(world, people[0][0], mid)
+    rooms.append(online)
+    sec_a = await world.as_user("sec_a")
+    bon, nam, sau = world.members["A"][3], world.members["A"][4], world.members["A"][5]
+    for member_id in (bon, nam, sau):  # two official members and the probationary one on site
+        assert (await sec_a.post(f"/api/v1/meetings/{mid}/checkins", {"member_id": member_id})).status == 201
+    assert (await sec_a.post(f"/api/v1/meetings/{mid}/open", {})).status == 200  # 3 of 5 officials
+    chair = await world.as_user(people[0][0])
+    vote = await chair.post(
+        f"/api/v1/meetings/{mid}/votes", {"question": "Tán thành kế hoạch", "kind": "ordinary"}
+    )
+    assert vote.status == 201, vote.body
+    ballots = f"/api/v1/votes/{vote.body['id']}/ballots"
+
+    assert (await chair.post(ballots, {"member_id": bon, "choice": "for"})).status == 201
+    probationary = await chair.post(ballots, {"member_id": nam, "choice": "for"})
+    assert (probationary.status, probationary.body["error"]["rule"]) == (409, "R-VOTE-2")
+    away = await chair.post(ballots, {"member_id": people[1][1], "choice": "for"})
+    assert (away.status, away.error_code) == (409, "not_on_site")
+    not_chair = await (await world.as_user(people[1][0])).post(ballots, {"member_id": sau, "choice": "for"})
+    assert not_chair.status == 403
+    assert (await chair.post(ballots, {"member_id": sau, "choice": "for"})).status == 201
+    twice = await chair.post(ballots, {"member_id": sau, "choice": "against"})
+    assert (twice.status, twice.body["error"]["details"]["reason"]) == (409, "already_voted")
+    assert (await chair.post(ballots, {"choice": "against"})).status == 201  # the chair's own ballot
+
+    closed = await chair.post(f"/api/v1/votes/{vote.body['id']}/close", {})
+    assert closed.status == 200, closed.body
+    assert closed.body["voted"] == sorted([people[0][1], bon, sau])
+    assert (closed.body["counts"]["for"], closed.body["counts"]["against"]) == (2, 1)
+    assert closed.body["result"]["outcome"] == "failed"  # 2 for is not more than half of 5 (R-VOTE-1)
+    cast = {e["data"]["member_id"]: e["data"]["on_site"] for e in await audit_entries(world, "ballot.cast")}
+    assert cast == {bon: True, sau: True, people[0][1]: False}
+
+
 async def test_one_ballot_however_many_are_sent_at_once(world: World, rooms: list[RoomClient]) -> None:
     """S14: 30 ballots of one member racing over two connections and REST count once."""
     mid, people = await scheduled_from_template(world)

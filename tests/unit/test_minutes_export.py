@@ -294,7 +294,7 @@ def test_pdf_hostile_text_is_literal() -> None:
 
 def test_pdf_fetches_nothing_but_the_font(tmp_path: Path) -> None:
     fonts = minutes_pdf.font_urls()
-    fetcher = minutes_pdf._fetcher(set(fonts.values()))
+    fetcher = minutes_pdf.local_fetcher(set(fonts.values()))
     for url in ["https://fonts.googleapis.com/css?family=Roboto", "file:///etc/passwd", "http://127.0.0.1/x"]:
         with pytest.raises(ValueError):
             fetcher(url)

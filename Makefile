@@ -47,6 +47,12 @@ bench: setup
 	mkdir -p var
 	$(BIN)/cellmeet bench --members 500 --meetings 50 --out var/bench.json
 
+# The audit verification benchmark (docs/performance.md): `cellmeet audit verify` over 100,000 entries.
+.PHONY: bench-audit
+bench-audit: setup
+	mkdir -p var
+	$(BIN)/cellmeet bench audit --entries 100000 --out var/bench-audit.json
+
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

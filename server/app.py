@@ -10,6 +10,8 @@ from aiohttp import web
 from server.api.middleware import errors_middleware, identity_middleware, security_headers_middleware
 from server.api.routes import add_routes
 from server.appkeys import CLOCK, DATABASE, SETTINGS, THROTTLE
+from server.audit.checkpoints import audit_checkpoints
+from server.audit.keys import load_signer
 from server.auth.throttle import LoginThrottle
 from server.clock import Clock, system_clock
 from server.db.engine import Database
@@ -44,6 +46,14 @@ def create_app(settings: Settings, *, clock: Clock = system_clock, migrate: bool
         await db.close()
 
     app.cleanup_ctx.append(database_ctx)
+
+    async def audit_checkpoints_ctx(app: web.Application) -> AsyncIterator[None]:
+        async with audit_checkpoints(
+            app[DATABASE], load_signer(settings), clock, settings.checkpoint_minutes
+        ):
+            yield
+
+    app.cleanup_ctx.append(audit_checkpoints_ctx)
     app.cleanup_ctx.append(echo_ctx)
     attach_realtime(app, settings)
     add_routes(app)

@@ -1,9 +1,11 @@
-"""The `cellmeet` command: serve, db upgrade, admin create-user, import members, audit verify, bench."""
+"""The `cellmeet` command: serve, db upgrade, admin create-user, import members, audit (verify, checkpoints,
+public-key), bench."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sys
 import time
@@ -13,6 +15,8 @@ from typing import TypeVar
 
 from aiohttp import web
 
+from meetings.audit_chain import SignedCheckpoint
+from meetings.decision import Text
 from server.api.errors import ApiError
 from server.clock import system_clock
 from server.db.engine import Database
@@ -47,13 +51,36 @@ def _parser() -> argparse.ArgumentParser:
     members.add_argument("file", type=Path)
 
     audit = commands.add_parser("audit", help="the audit log")
-    audit.add_subparsers(dest="audit_command", required=True).add_parser(
-        "verify", help="recompute the hash chain"
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_commands.add_parser(
+        "verify", help="recompute the hash chain, and check it against exported signed checkpoints"
     )
+    verify.add_argument(
+        "--checkpoints",
+        type=Path,
+        default=None,
+        help="a file written earlier by `cellmeet audit checkpoints`",
+    )
+    verify.add_argument(
+        "--public-key",
+        default=None,
+        help="the public key you hold (a file, or its base64); default: the one in the checkpoints file",
+    )
+    export = audit_commands.add_parser("checkpoints", help="export the signed checkpoints as JSON")
+    export.add_argument("--out", type=Path, default=None, help="write here (default: standard output)")
+    export.add_argument("--after", type=int, default=0, help="only checkpoints of heads after this seq")
+    audit_commands.add_parser("public-key", help="print the public key that verifies the checkpoints")
 
+    from server.bench.audit import add_arguments as bench_audit_arguments
     from server.bench.run import add_arguments as bench_arguments
 
-    bench_arguments(commands.add_parser("bench", help="the load benchmark of the live room; prints JSON"))
+    bench = commands.add_parser("bench", help="the load benchmark of the live room; prints JSON")
+    bench_arguments(bench)
+    bench_audit_arguments(
+        bench.add_subparsers(dest="bench_command").add_parser(
+            "audit", help="time `cellmeet audit verify` over a large log; prints JSON"
+        )
+    )
     return parser
 
 
@@ -139,21 +166,136 @@ def _import_members(args: argparse.Namespace) -> int:
     return int(asyncio.run(_with_database(run)))
 
 
-def _audit_verify(_: argparse.Namespace) -> int:
-    from server.audit.verify import verify_database
+def _audit(args: argparse.Namespace) -> int:
+    handlers = {"verify": _audit_verify, "checkpoints": _audit_checkpoints, "public-key": _audit_public_key}
+    return handlers[args.audit_command](args)
+
+
+def _audit_verify(args: argparse.Namespace) -> int:
+    """Exit 0: intact (and every checkpoint matched); 1: broken or a bad signature; 2: unusable input."""
+    from server.audit.keys import parse_public_key
+    from server.audit.verify import bad_signatures, fault_text, read_checkpoint_file, verify_database
+
+    lang = load_settings().lang
+
+    def say(vi: str, en: str, *, to_stderr: bool = False) -> None:
+        print(Text(vi, en).in_language(lang), file=sys.stderr if to_stderr else sys.stdout)
+
+    checkpoints: list[SignedCheckpoint] = []
+    if args.public_key is not None and args.checkpoints is None:
+        say("--public-key cần đi cùng --checkpoints.", "--public-key needs --checkpoints.", to_stderr=True)
+        return 2
+    if args.checkpoints is not None:
+        try:
+            exported = read_checkpoint_file(args.checkpoints)
+        except ValueError as exc:
+            say(
+                f"Không đọc được tệp điểm kiểm tra: {exc}",
+                f"Cannot read the checkpoints: {exc}",
+                to_stderr=True,
+            )
+            return 2
+        given = args.public_key if args.public_key is not None else exported.public_key
+        if given is None:
+            say(
+                "Tệp không có khóa công khai: dùng --public-key.",
+                "No public key: use --public-key.",
+                to_stderr=True,
+            )
+            return 2
+        try:
+            public_key = parse_public_key(given)
+        except ValueError as exc:
+            say(f"Khóa công khai không dùng được: {exc}", f"Unusable public key: {exc}", to_stderr=True)
+            return 2
+        if args.public_key is None:
+            say(
+                "Lưu ý: khóa công khai lấy từ chính tệp điểm kiểm tra; hãy đối chiếu mã khóa "
+                f"{exported.key_id} với khóa bạn giữ riêng, hoặc dùng --public-key.",
+                f"Note: the public key comes from the checkpoints file itself; compare its key id "
+                f"{exported.key_id} with the key you hold, or use --public-key.",
+                to_stderr=True,
+            )
+        bad = bad_signatures(exported.checkpoints, public_key)
+        if bad:
+            for checkpoint in bad:
+                say(
+                    f"điểm kiểm tra {checkpoint.seq}: chữ ký không hợp lệ",
+                    f"checkpoint {checkpoint.seq}: bad signature",
+                )
+            return 1
+        checkpoints = exported.checkpoints
 
     async def run(db: Database) -> int:
-        verdict = await verify_database(db)
-        if verdict.ok:
-            print(f"ok: {verdict.count} entries, head {verdict.head_hash}")
-            return 0
-        print(f"BROKEN at entry {verdict.first_bad_seq}: {verdict.reason}")
-        return 1
+        verdict = await verify_database(db, [c.head for c in checkpoints])
+        if not verdict.ok:
+            reason = fault_text(verdict, max((c.seq for c in checkpoints), default=0))
+            say(
+                f"HỎNG tại mục {verdict.first_bad_seq}: {reason.vi} ({verdict.reason}).",
+                f"BROKEN at entry {verdict.first_bad_seq}: {reason.en} ({verdict.reason}: {verdict.detail}).",
+            )
+            return 1
+        say(
+            f"Nhật ký kiểm tra nguyên vẹn: {verdict.count} mục, mã băm đầu chuỗi {verdict.head_hash}.",
+            f"ok: {verdict.count} entries, head {verdict.head_hash}",
+        )
+        if args.checkpoints is not None:
+            matched, upto = verdict.checkpoints_matched, verdict.last_matched_seq
+            say(
+                f"Khớp {matched} điểm kiểm tra đã ký (đến mục {upto}).",
+                f"{matched} signed checkpoints matched (up to seq {upto}).",
+            )
+        return 0
 
     return int(asyncio.run(_with_database(run)))
 
 
+def _audit_checkpoints(args: argparse.Namespace) -> int:
+    from server.audit.checkpoints import export_document, list_checkpoints
+    from server.audit.keys import load_signer
+
+    settings = load_settings()
+    signer = load_signer(settings)
+
+    async def run(db: Database) -> int:
+        async with db.read() as session:
+            checkpoints = await list_checkpoints(session, after=args.after)
+        document = json.dumps(export_document(signer, checkpoints), indent=2, ensure_ascii=False) + "\n"
+        if args.out is None:
+            sys.stdout.write(document)
+            return 0
+        try:
+            args.out.write_text(document, encoding="utf-8")
+        except OSError as exc:
+            failed = Text(
+                f"Không ghi được {args.out}: {exc.strerror}", f"Cannot write {args.out}: {exc.strerror}"
+            )
+            print(failed.in_language(settings.lang), file=sys.stderr)
+            return 2
+        message = Text(
+            f"Đã ghi {len(checkpoints)} điểm kiểm tra (khóa {signer.key_id}) vào {args.out}. "
+            "Hãy cất tệp này ở nơi khác, ngoài máy chủ.",
+            f"Wrote {len(checkpoints)} checkpoints (key {signer.key_id}) to {args.out}. "
+            "Keep the file somewhere else, off this server.",
+        )
+        print(message.in_language(settings.lang), file=sys.stderr)
+        return 0
+
+    return int(asyncio.run(_with_database(run)))
+
+
+def _audit_public_key(_: argparse.Namespace) -> int:
+    from server.audit.keys import load_signer
+
+    print(json.dumps(load_signer(load_settings()).public_json()))
+    return 0
+
+
 def _bench(args: argparse.Namespace) -> int:
+    if args.bench_command == "audit":
+        from server.bench.audit import main as bench_audit_main
+
+        return bench_audit_main(args)
     from server.bench.run import main as bench_main
 
     return bench_main(args)
@@ -168,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
         "db": _db_upgrade,
         "admin": _create_user,
         "import": _import_members,
-        "audit": _audit_verify,
+        "audit": _audit,
         "bench": _bench,
     }
     try:

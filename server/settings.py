@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -59,6 +60,10 @@ class Settings:
     media_host_addresses: tuple[str, ...] = ()
     echo_max_sessions: int = 4
     echo_session_seconds: int = 60
+    # The Ed25519 key that signs audit checkpoints (None: DATA_DIR/audit_signing_key.pem, generated),
+    # and how often a checkpoint of a head that moved is taken besides every vote close and minutes lock.
+    audit_key_file: Path | None = None
+    checkpoint_minutes: float = 60.0
 
     @property
     def is_sqlite(self) -> bool:
@@ -67,6 +72,10 @@ class Settings:
     @property
     def https(self) -> bool:
         return bool(self.public_url and self.public_url.startswith("https://"))
+
+    @property
+    def audit_key_path(self) -> Path:
+        return self.audit_key_file or self.data_dir / "audit_signing_key.pem"
 
 
 def _load_or_create_secret(data_dir: Path) -> str:
@@ -100,6 +109,17 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     if lang not in ("vi", "en"):
         raise UnsafeSettings("CELLMEET_LANG must be vi or en")
     turn = env.get("CELLMEET_TURN_SECRET")
+    key_file = env.get("CELLMEET_AUDIT_KEY_FILE")
+    audit_key_file = Path(key_file).expanduser().resolve() if key_file else None
+    if audit_key_file is not None and not audit_key_file.is_file():
+        # Never generate a key where the operator pointed: a typo would silently start a new key.
+        raise UnsafeSettings(f"CELLMEET_AUDIT_KEY_FILE: no key file at {audit_key_file}")
+    try:
+        checkpoint_minutes = float(env.get("CELLMEET_CHECKPOINT_MINUTES") or 60)
+    except ValueError:
+        checkpoint_minutes = math.nan
+    if not 0 < checkpoint_minutes <= 24 * 60:
+        raise UnsafeSettings("CELLMEET_CHECKPOINT_MINUTES must be more than 0 and at most 1440 (minutes)")
     return Settings(
         data_dir=data_dir,
         database_url=database_url,
@@ -112,4 +132,6 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         media_host_addresses=tuple(
             a.strip() for a in env.get("CELLMEET_MEDIA_HOST_ADDRESSES", "").split(",") if a.strip()
         ),
+        audit_key_file=audit_key_file,
+        checkpoint_minutes=checkpoint_minutes,
     )

@@ -1,18 +1,24 @@
-"""The audit log as its entries and hashes, for auditors of a subtree and operators."""
+"""The audit log as its entries and hashes, for auditors of a subtree and operators; its signed
+checkpoints and the public key that verifies them."""
 
 from __future__ import annotations
 
 from aiohttp import web
 from sqlalchemy import select
 
+from meetings.decision import Text
 from meetings.enums import Role
 from server.api.context import actor, database, json_response
+from server.api.errors import ApiError, forbidden
 from server.api.routes import route
+from server.audit.checkpoints import export_document, installed_signer, list_checkpoints
+from server.audit.keys import AuditSigner
 from server.audit.log import event_body
 from server.db.tables import AuditEvent, Grant
 from server.db.tree import subtree_ids
 
 PAGE = 500
+CHECKPOINT_PAGE = 1000
 
 
 @route(
@@ -47,3 +53,53 @@ async def get_audit_log(request: web.Request) -> web.StreamResponse:
     return json_response(
         {"entries": [{**event_body(r), "prev_hash": r.prev_hash, "hash": r.hash} for r in rows]}
     )
+
+
+def _signer(request: web.Request) -> AuditSigner:
+    signer = installed_signer(database(request))
+    if signer is None:  # only between the app's start-up steps
+        raise ApiError(503, "unavailable", Text("Máy chủ đang khởi động.", "The server is starting."))
+    return signer
+
+
+@route(
+    "GET",
+    "/api/v1/audit/public-key",
+    summary="The Ed25519 public key that verifies audit checkpoints: {key_id, public_key} (base64, raw)",
+    tag="audit",
+    public=True,
+)
+async def get_audit_public_key(request: web.Request) -> web.StreamResponse:
+    # Public on purpose: it verifies and cannot sign. An auditor should still compare the key_id
+    # with the one the operator handed over, since whoever controls the server controls this answer.
+    return json_response(_signer(request).public_json())
+
+
+@route(
+    "GET",
+    "/api/v1/audit/checkpoints",
+    summary="Signed checkpoints of the audit chain after a sequence number, with the public key",
+    tag="audit",
+)
+async def get_audit_checkpoints(request: web.Request) -> web.StreamResponse:
+    caller = actor(request)
+    after = request.query.get("after", "0")
+    after_seq = int(after) if after.isascii() and after.isdigit() and len(after) < 10 else 0
+    async with database(request).read() as session:
+        if not caller.user.is_admin:
+            # Heads commit to the whole chain but reveal none of it: any auditor (or unit admin) may
+            # keep them, as they may read their part of the log.
+            holds = (
+                await session.execute(
+                    select(Grant.id)
+                    .where(
+                        Grant.user_id == caller.user_id,
+                        Grant.role.in_([Role.AUDITOR.value, Role.ADMIN.value]),  # type: ignore[attr-defined]
+                    )
+                    .limit(1)
+                )
+            ).first()
+            if holds is None:
+                raise forbidden()
+        checkpoints = await list_checkpoints(session, after=after_seq, limit=CHECKPOINT_PAGE)
+    return json_response(export_document(_signer(request), checkpoints))

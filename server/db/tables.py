@@ -351,3 +351,17 @@ class MinutesAddendum(SQLModel, table=True):
     user_id: int = Field(foreign_key="users.id")
     created_at: datetime = Field(sa_type=UTC_DATETIME)
     hash: str = Field(max_length=64)
+
+
+class AuditCheckpoint(SQLModel, table=True):
+    """A signed head of the audit chain (server/audit/checkpoints.py): not an audit row, a commitment to
+    the chain up to `seq` that auditors export and keep off the box (quality.md B4)."""
+
+    __tablename__ = "audit_checkpoint"
+    id: int | None = Field(default=None, primary_key=True)
+    seq: int = Field(sa_column_kwargs={"unique": True})
+    head_hash: str = Field(max_length=64)
+    at: str = Field(max_length=40)  # the signed ISO text, stored exactly as signed
+    reason: str = Field(max_length=40)
+    key_id: str = Field(max_length=16)
+    signature: str = Field(max_length=100)  # base64 of the 64-byte Ed25519 signature

@@ -26,6 +26,7 @@ from meetings import minutes as m
 from meetings.decision import Text
 from meetings.enums import AttendanceStatus, MeetingMode, MeetingStatus, Role, Standing, VoteKind
 from server.api.errors import ApiError, conflict
+from server.audit.checkpoints import MINUTES_LOCKED, MINUTES_SIGNED, write_checkpoint
 from server.audit.log import append
 from server.clock import as_utc
 from server.db.tables import (
@@ -490,6 +491,8 @@ async def sign(
             target=f"meeting:{meeting.id}",
             data={"role": role, "member_id": roles.member_id},
         )
+        # Every signature is a moment the record must be provable later (issue 5): a signed checkpoint.
+        await write_checkpoint(session, at=at, reason=MINUTES_SIGNED)
     signatures = await _signatures(session, meeting.id)
     if _status(row, signatures) is not m.MinutesStatus.LOCKED:
         return False
@@ -509,6 +512,7 @@ async def sign(
         target=f"meeting:{meeting.id}",
         data={"hash": row.hash, "version": row.version},
     )
+    await write_checkpoint(session, at=at, reason=MINUTES_LOCKED)
     return True
 
 

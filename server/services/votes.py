@@ -27,6 +27,7 @@ from meetings.enums import Activity, Choice, ItemType, MeetingMode, Standing, Vo
 from meetings.rulesets import get_rule_set
 from meetings.votes import ballot_allowed, vote_result
 from server.api.errors import ApiError, conflict, forbidden, not_found
+from server.audit.checkpoints import VOTE_CLOSED, write_checkpoint
 from server.audit.log import append
 from server.auth.identity import Actor
 from server.clock import as_utc, iso
@@ -245,6 +246,7 @@ async def close_vote(
             "counts": dict(result.counts),
         },
     )
+    await write_checkpoint(session, at=at, reason=VOTE_CLOSED)
     return vote
 
 

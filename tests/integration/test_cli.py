@@ -122,13 +122,13 @@ async def test_audit_verify_prints_the_head_and_names_an_altered_entry(
     intact = await cellmeet(tmp_path, database_url, "audit", "verify")
     assert intact.code == 0, intact
     assert entries[-1]["hash"] in intact.stdout
-    assert f"{len(entries)} entries" in intact.stdout
+    assert f"{len(entries)} mục" in intact.stdout
 
     altered = next(e for e in entries if e["action"] == "member.created")["seq"]
     await sql(database_url, "UPDATE audit_events SET target = $1 WHERE seq = $2", "member:999", altered)
     broken = await cellmeet(tmp_path, database_url, "audit", "verify")
     assert broken.code == 1, broken
-    assert f"entry {altered}:" in broken.stdout, broken
+    assert f"HỎNG tại mục {altered}:" in broken.stdout, broken
     assert entries[-1]["hash"] not in broken.stdout
 
 

@@ -113,7 +113,7 @@ async def test_audit_verify_passes_on_the_demo_database(demo_server: tuple[str, 
     )
     out, _ = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 0, out.decode()
-    assert re.search(r"ok: \d+ entries, head [0-9a-f]{64}", out.decode())
+    assert re.search(r"nguyên vẹn: \d+ mục, mã băm đầu chuỗi [0-9a-f]{64}", out.decode())
 
 
 async def test_demo_has_an_online_meeting_scheduled_for_the_cell_abroad(demo_server: tuple[str, str]) -> None:

@@ -44,6 +44,7 @@ def route(
 def add_routes(app: web.Application) -> None:
     # Importing the handler modules fills ROUTES.
     from server.api import (  # noqa: F401
+        access_routes,
         attendance_routes,
         audit_routes,
         auth_routes,

@@ -3,10 +3,18 @@
 Deny by default. A caller who holds nothing on a unit gets 404 — the same answer as for a unit that
 does not exist — so nobody learns what other units have; a caller who sees the unit but lacks the
 right gets 403.
+
+The decision point also notes, for the access log (issue 5: every auditor's read of a unit is logged and
+visible to that unit's secretary), each unit that the current request reaches through an auditor grant
+only; server.api.access_log appends one `access.read` audit row per such unit for a successful read, so
+no handler has to remember it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -23,6 +31,10 @@ from server.db.tree import ancestor_ids
 MEMBER_ACTIONS = frozenset({Action.ORG_READ, Action.ELIGIBILITY_READ, Action.MEETING_READ})
 # An operator (is_admin) manages the structure and accounts, and reads no meeting content.
 OPERATOR_ACTIONS = frozenset({Action.ORG_READ, Action.ORG_CREATE, Action.ORG_UPDATE, Action.GRANT_CREATE})
+
+# The units the current request reached under an auditor-only grant. None outside a request that keeps
+# the access log (the CLI, socket events, writes): then nothing is noted.
+_AUDITOR_READS: ContextVar[set[int] | None] = ContextVar("auditor_reads", default=None)
 
 
 @dataclass(frozen=True)
@@ -55,13 +67,44 @@ async def access_on(session: AsyncSession, actor: Actor, org_id: int) -> Access 
         await session.execute(select(Member.org_id, Member.group_id).where(Member.user_id == actor.user_id))
     ).first()
     is_member = member_org is not None and org_id in (member_org[0], member_org[1])
-    return Access(
+    access = Access(
         org_id=org_id,
         ancestors=ancestors,
         roles=frozenset(grant_orgs),
         grant_orgs={role: frozenset(orgs) for role, orgs in grant_orgs.items()},
         is_member=is_member,
     )
+    if by_auditor_grant_only(access):
+        reads = _AUDITOR_READS.get()
+        if reads is not None:
+            reads.add(org_id)
+    return access
+
+
+def by_auditor_grant_only(access: Access) -> bool:
+    """The caller reaches the unit through an auditor grant and no other grant (secretary, deputy,
+    approver, admin): what such a caller reads of the unit goes into its access log. Membership does
+    not exempt: an auditor who is also a member of the cell is logged there too (the safe side)."""
+    return access.roles == {Role.AUDITOR}
+
+
+@contextmanager
+def noting_auditor_reads() -> Iterator[set[int]]:
+    """While open, `access_on` adds to the yielded set every unit reached by an auditor grant only."""
+    reads: set[int] = set()
+    token = _AUDITOR_READS.set(reads)
+    try:
+        yield reads
+    finally:
+        _AUDITOR_READS.reset(token)
+
+
+def not_an_access_read(org_id: int) -> None:
+    """Drop a unit from the current request's noted reads: reading the access log itself is not logged,
+    or every look at the log would add to it (docs/decisions.md)."""
+    reads = _AUDITOR_READS.get()
+    if reads is not None:
+        reads.discard(org_id)
 
 
 def permits(access: Access, actor: Actor, action: Action) -> bool:

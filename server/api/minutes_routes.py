@@ -8,16 +8,17 @@ Decisions are listed in server.services.minutes.
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from aiohttp import web
 from pydantic import ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from meetings.decision import Text
 from meetings.minutes import FIELD_MAX_CHARS
 from server.api.context import actor, database, hub, json_response, now, path_id
-from server.api.errors import not_found
+from server.api.errors import ApiError, not_found
 from server.api.routes import route
 from server.api.validation import Body, read_json
 from server.db.tables import Meeting, Org
@@ -64,11 +65,25 @@ async def _meeting(
     return meeting, await get_org(session, meeting.org_id), roles
 
 
+def _readable(roles: MeetingRoles, minutes: dict[str, Any]) -> dict[str, Any]:
+    """An auditor reads adopted minutes only: a draft is the minute-taker's work in progress."""
+    if roles.auditor_only and minutes["status"] == "draft":
+        raise ApiError(
+            403,
+            "minutes_not_adopted",
+            Text(
+                "Cán bộ kiểm tra chỉ xem biên bản đã được hội nghị thông qua.",
+                "Auditors read the minutes once the meeting has adopted them.",
+            ),
+        )
+    return minutes
+
+
 @route("GET", "/api/v1/meetings/{id}/minutes", summary="The minutes: texts, facts, status", tag="minutes")
 async def get_minutes(request: web.Request) -> web.StreamResponse:
     async with database(request).read() as session:
-        meeting, org, _ = await _meeting(request, session, lock=False)
-        result = await minutes_json(session, meeting, org, now(request))
+        meeting, org, roles = await _meeting(request, session, lock=False)
+        result = _readable(roles, await minutes_json(session, meeting, org, now(request)))
     return json_response(result)
 
 
@@ -152,8 +167,8 @@ async def post_addendum(request: web.Request) -> web.StreamResponse:
 
 async def _document(request: web.Request, suffix: str, content_type: str) -> web.StreamResponse:
     async with database(request).read() as session:
-        meeting, org, _ = await _meeting(request, session, lock=False)
-        minutes = await minutes_json(session, meeting, org, now(request))
+        meeting, org, roles = await _meeting(request, session, lock=False)
+        minutes = _readable(roles, await minutes_json(session, meeting, org, now(request)))
     # Rendering takes a CPU for a moment (PDF layout): off the event loop, so rooms stay live.
     render = render_docx if suffix == "docx" else render_pdf
     data = await asyncio.to_thread(render, minutes)

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings.policy import Action
 from server.api.errors import forbidden
-from server.auth.authz import authorize, permits
+from server.auth.authz import authorize, by_auditor_grant_only, permits
 from server.auth.identity import Actor
 from server.db.tables import Meeting, Member
 
@@ -25,6 +25,9 @@ class MeetingRoles:
     leader: bool  # secretary or deputy secretary of the unit (meeting.write)
     is_chair_member: bool
     is_minute_taker_member: bool
+    # Reaches the unit through an auditor grant alone (not a member of it): reads the record, takes no
+    # part, and reads the minutes only once the meeting adopted them (issue 5: drafts are work in progress).
+    auditor_only: bool = False
 
     @property
     def chairs(self) -> bool:
@@ -56,4 +59,5 @@ async def meeting_roles(session: AsyncSession, caller: Actor, meeting: Meeting) 
         leader=permits(access, caller, Action.MEETING_WRITE),
         is_chair_member=member_id is not None and member_id == meeting.chair_id,
         is_minute_taker_member=member_id is not None and member_id == meeting.minute_taker_id,
+        auditor_only=by_auditor_grant_only(access) and not access.is_member,
     )

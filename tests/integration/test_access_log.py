@@ -1,6 +1,6 @@
 """Issue 5: every auditor's read of a unit's records is itself logged, and the unit's secretary sees it.
 
-The province's auditor reads cell A's meetings, minutes and votes; the cell's secretary then finds
+The province's auditor reads cell A's meetings, attendance and votes; the cell's secretary then finds
 exactly those reads (who, what, when) in the unit's access log, newest first, while her own reads,
 a member's, a refused read and an attempted write by the auditor left nothing there.
 """
@@ -43,7 +43,7 @@ async def test_the_secretary_sees_exactly_the_auditors_reads(world: World) -> No
 
     reads = [
         f"/api/v1/orgs/{world.orgs['A']}/meetings",
-        f"/api/v1/meetings/{mid}/minutes",
+        f"/api/v1/meetings/{mid}/attendance",
         f"/api/v1/meetings/{mid}/votes",
         f"/api/v1/votes/{vid}",
     ]
@@ -53,13 +53,16 @@ async def test_the_secretary_sees_exactly_the_auditors_reads(world: World) -> No
         reply = await auditor.get(path)
         assert reply.status == 200, reply.body
         read_at.append(iso(world.server.clock()))
-    assert (await auditor.get(f"/api/v1/meetings/{mid}/minutes")).body["fields"]["opening"] == "Khai mạc."
+    attendance = (await auditor.get(f"/api/v1/meetings/{mid}/attendance")).body
+    assert "Nguyễn Văn Một" in repr(attendance)
     read_at.append(iso(world.server.clock()))
-    reads.append(f"/api/v1/meetings/{mid}/minutes")
+    reads.append(f"/api/v1/meetings/{mid}/attendance")
 
     # what leaves no trace: a refused read, a refused write, the unit's own people reading
     world.server.clock.advance(minutes=3)
     assert (await auditor.get(f"/api/v1/orgs/{world.orgs['A']}/grants")).status == 403
+    draft = await auditor.get(f"/api/v1/meetings/{mid}/minutes")  # a draft: read once adopted
+    assert (draft.status, draft.error_code) == (403, "minutes_not_adopted")
     assert (await auditor.post(f"/api/v1/votes/{vid}/close")).status == 403
     for username in ("sec_a", "deputy_a", "member_a"):
         client = await world.as_user(username)
@@ -135,7 +138,7 @@ async def test_a_subtree_read_is_one_row_for_the_unit_asked_about(world: World) 
 
 async def test_no_data_leaves_when_the_read_cannot_be_logged(world: World) -> None:
     """The row is written before the answer is sent: if the database refuses it, the auditor gets a
-    500 without the minutes, and the unit's own people are not affected."""
+    500 without the record, and the unit's own people are not affected."""
     _, mid, _ = await running_meeting(world, "sec_a", "A", 3)
     db = world.server.app[DATABASE]
     refuse = (
@@ -156,20 +159,22 @@ async def test_no_data_leaves_when_the_read_cannot_be_logged(world: World) -> No
         for statement in refuse:
             await session.execute(text(statement))
     auditor = await world.as_user("auditor_p")
-    failed = await auditor.get(f"/api/v1/meetings/{mid}/minutes")
+    failed = await auditor.get(f"/api/v1/meetings/{mid}/attendance")
     assert (failed.status, failed.error_code) == (500, "internal_error")
-    assert "Khai mạc." not in repr(failed.body)
-    pdf = await auditor.get(f"/api/v1/meetings/{mid}/minutes.pdf")
-    assert (pdf.status, pdf.error_code) == (500, "internal_error")
-    secretary = await (await world.as_user("sec_a")).get(f"/api/v1/meetings/{mid}/minutes")
-    assert secretary.status == 200 and secretary.body["fields"]["opening"] == "Khai mạc."
+    assert "Nguyễn Văn Một" not in repr(failed.body)
+    votes = await auditor.get(f"/api/v1/meetings/{mid}/votes")
+    assert (votes.status, votes.error_code) == (500, "internal_error")
+    secretary = await (await world.as_user("sec_a")).get(f"/api/v1/meetings/{mid}/attendance")
+    assert secretary.status == 200 and "Nguyễn Văn Một" in repr(secretary.body)
 
     async with db.write() as session:
         await session.execute(
             text("DROP TRIGGER refuse_access_rows" + ("" if db.is_sqlite else " ON audit_events"))
         )
-    assert (await auditor.get(f"/api/v1/meetings/{mid}/minutes")).status == 200
-    assert [e["path"] for e in await access_log(world, "sec_a", "A")] == [f"/api/v1/meetings/{mid}/minutes"]
+    assert (await auditor.get(f"/api/v1/meetings/{mid}/attendance")).status == 200
+    assert [e["path"] for e in await access_log(world, "sec_a", "A")] == [
+        f"/api/v1/meetings/{mid}/attendance"
+    ]
     assert (await verify_database(db)).ok
 
 

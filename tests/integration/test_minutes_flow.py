@@ -241,8 +241,14 @@ async def test_from_the_regular_template_to_signed_minutes(world: World, rooms: 
     # adoption needs the passed adoption vote; then the texts are final
     wrong = await chair.post(f"/api/v1/meetings/{mid}/minutes/adopt", {"vote_id": vote_id})
     assert (wrong.status, wrong.error_code) == (409, "vote_not_passed")
+    auditor = await world.as_user("auditor_p")  # the province's auditor reads adopted minutes only
+    for suffix in ("", ".pdf"):
+        draft = await auditor.get(f"/api/v1/meetings/{mid}/minutes{suffix}")
+        assert (draft.status, draft.error_code) == (403, "minutes_not_adopted")
     adopted = await chair.post(f"/api/v1/meetings/{mid}/minutes/adopt", {"vote_id": adoption.body["id"]})
     assert adopted.status == 200 and adopted.body["status"] == "adopted", adopted.body
+    read = await auditor.get(f"/api/v1/meetings/{mid}/minutes")
+    assert read.status == 200 and read.body["fields"]["conclusions"] == minutes["fields"]["conclusions"]
     late_edit = await taker.put(
         f"/api/v1/meetings/{mid}/minutes",
         {"version": adopted.body["version"], "fields": {"opening": "Sửa muộn"}},

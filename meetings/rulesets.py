@@ -91,6 +91,7 @@ _SCHEMA: Mapping[str, tuple[type, type | None]] = MappingProxyType(
         "two_thirds_fraction": (Fraction, None),
         "two_thirds_vote_kinds": (frozenset, VoteKind),
         "mesh_video_max_cameras": (int, None),
+        "minutes_adoption_days_max": (int, None),
     }
 )
 
@@ -285,6 +286,11 @@ class RuleSet:
     def mesh_video_max_cameras(self) -> int:
         return self._typed("mesh_video_max_cameras", int)
 
+    # R-MIN-1: the audit view flags minutes not adopted within this many days of the meeting
+    @property
+    def minutes_adoption_days_max(self) -> int:
+        return self._typed("minutes_adoption_days_max", int)
+
 
 def _check_type(rule_set: str, name: str, value: Any, kind: type, element: type | None) -> None:
     # bool is an int in Python; a True where a count is expected is a mistake, not a 1.
@@ -409,6 +415,7 @@ _HD03_PARAMETERS = (
         _C,
     ),
     _p("mesh_video_max_cameras", 4, "architecture.md", f"{_PLATFORM}: mạng lưới ngang hàng", _D),
+    _p("minutes_adoption_days_max", 7, "R-MIN-1", f"{_PLATFORM}: thời hạn thông qua biên bản", _D),
 )
 
 HD03_2022 = RuleSet(

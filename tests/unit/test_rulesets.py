@@ -82,6 +82,7 @@ EXPECTED_VALUES = [
         id="R-VOTE-3 admission, recognition",
     ),
     pytest.param("mesh_video_max_cameras", 4, id="architecture mesh video at most 4 cameras"),
+    pytest.param("minutes_adoption_days_max", 7, id="R-MIN-1 minutes adopted within 7 days"),
 ]
 
 
@@ -102,6 +103,7 @@ def test_built_in_value(name: str, expected: Any) -> None:
         pytest.param("group_pilot_min_members", Confidence.SECONDARY, id="R-GROUP-2 secondary"),
         pytest.param("excused_stay_in_voting_base", Confidence.PLATFORM_DEFAULT, id="R-BASE-3 default"),
         pytest.param("vote_pass_fraction", Confidence.CONFIRMED, id="R-VOTE-1 confirmed"),
+        pytest.param("minutes_adoption_days_max", Confidence.PLATFORM_DEFAULT, id="R-MIN-1 default"),
     ],
 )
 def test_confidence_follows_rules_md(name: str, confidence: Confidence) -> None:

@@ -514,6 +514,9 @@ async def _sweep(log: Log, mutations: list[Mutation], tmp_path: Path, parallel: 
     return [r for r in results if r is not None]
 
 
+# 24 runs of the command (~15 s): the fast suite keeps one case of each kind on both databases
+# (test_the_command_on_either_database) and the whole sweep in process; this sample runs with -m slow.
+@pytest.mark.slow
 async def test_the_command_names_the_first_bad_seq_of_a_spread_sample(
     sqlite_log: Log, tmp_path: Path
 ) -> None:

@@ -18,6 +18,7 @@ from aiohttp import web
 from meetings.audit_chain import SignedCheckpoint
 from meetings.decision import Text
 from server.api.errors import ApiError
+from server.cli_report import add_report_parser, write_report
 from server.clock import system_clock
 from server.db.engine import Database
 from server.db.migrate import upgrade
@@ -49,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     members = imports.add_subparsers(dest="import_command", required=True).add_parser("members")
     members.add_argument("--org", type=int, required=True)
     members.add_argument("file", type=Path)
+
+    add_report_parser(commands)
 
     audit = commands.add_parser("audit", help="the audit log")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)
@@ -291,6 +294,10 @@ def _audit_public_key(_: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    return int(asyncio.run(_with_database(lambda db: write_report(db, args))))
+
+
 def _bench(args: argparse.Namespace) -> int:
     if args.bench_command == "audit":
         from server.bench.audit import main as bench_audit_main
@@ -311,6 +318,7 @@ def main(argv: list[str] | None = None) -> int:
         "admin": _create_user,
         "import": _import_members,
         "audit": _audit,
+        "report": _report,
         "bench": _bench,
     }
     try:

@@ -56,8 +56,10 @@ def add_routes(app: web.Application) -> None:
         minutes_routes,
         orgs_routes,
         pilot_routes,
+        report_routes,
         room_routes,
         system_routes,
+        usage_routes,
         users_routes,
         votes_routes,
     )

@@ -116,6 +116,8 @@ def _abilities(access: Access, caller: Actor, kind: OrgKind) -> dict[str, bool]:
         # An approver decides only for units strictly below the grant (services.pilot.approver_org_above).
         "decide_here": approver_org_above(access) is not None,
         "decide_below": access.org_id in access.grant_orgs.get(Role.APPROVER, frozenset()),
+        "read_access_log": permits(access, caller, Action.AUDIT_READ),  # the auditors' reads (access_routes)
+        "read_usage": permits(access, caller, Action.AUDIT_READ),  # the pilot dashboard (usage_view)
     }
 
 

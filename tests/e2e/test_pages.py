@@ -59,6 +59,9 @@ async def test_secretary_keeps_the_register_and_an_approver_approves(world: Worl
     await page.wait_for_url(f"{base}/orgs/{cell}")
     await expect(page.locator("#unit")).to_have_attribute("data-ready", "true")
     await expect(page.get_by_role("heading", level=1)).to_have_text("Chi bộ Tàu Biển Đông 01")
+    # No auditor has read the cell yet: the access section says so.
+    await expect(page.get_by_role("heading", name="Truy cập của cán bộ kiểm tra")).to_be_visible()
+    await expect(page.locator("#access-log-empty")).to_be_visible()
 
     # The eligibility decision explained in Vietnamese, with the counts and the rule.
     api = await world.as_user("sec_a")
@@ -147,8 +150,15 @@ async def test_secretary_keeps_the_register_and_an_approver_approves(world: Worl
     ).to_be_visible()
     await expect(decider.locator("#pilot-online")).to_contain_text("quyết định số 15-QĐ/ĐU")
 
+    # The province's auditor reads the register: the secretary sees that read in the unit's access log.
+    assert (await (await world.as_user("auditor_p")).get(f"/api/v1/orgs/{cell}/members")).status == 200
     # The secretary sees the decision; she has no decision form of her own.
     await open_unit(page, base, cell)
+    access = page.locator("#access-log tr")
+    await expect(access).to_have_count(1)
+    await expect(access.first).to_contain_text("auditor_p")
+    await expect(access.first).to_contain_text(f"GET /api/v1/orgs/{cell}/members")
+    await expect(page.locator("#access-log-empty")).to_be_hidden()
     await expect(application.locator(".status")).to_have_text("đã phê duyệt")
     await expect(page.locator("#pilot-online")).to_have_text(
         "Đã phê duyệt: quyết định số 15-QĐ/ĐU, hiệu lực đến ngày 19/11/2027"

@@ -39,6 +39,8 @@ ABILITIES = (
     "apply",
     "decide_here",
     "decide_below",
+    "read_access_log",
+    "read_usage",
 )
 
 

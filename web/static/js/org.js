@@ -1,6 +1,6 @@
-// One unit's page: pilot status and eligibility explained; the register and the applications have their
-// own modules. Everything shown comes from the REST API, as text.
-import { api, el, errorText, formatDay, say, setBusy, t } from "./common.js";
+// One unit's page: pilot status and eligibility explained, and the auditors' reads of the unit; the
+// register and the applications have their own modules. Everything shown comes from the REST API, as text.
+import { api, el, errorText, formatDay, formatTime, say, setBusy, t } from "./common.js";
 import { loadApplicationsAndFlags, wireApplications } from "./applications.js";
 import { fillPartyGroups, loadMembers, wireRegister } from "./register.js";
 import { $, can, loadTree, unit } from "./unit.js";
@@ -59,6 +59,38 @@ function loadEligibility() {
   ]);
 }
 
+/** One row of a table whose cells carry their column's name (the phone layout shows it). */
+function row(table, values) {
+  const names = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
+  return el(
+    "tr",
+    { role: "row" },
+    ...values.map((value, index) => el("td", { role: "cell", "data-label": names[index] }, value)),
+  );
+}
+
+/** The latest reads of this unit's records by auditors (GET /api/v1/orgs/{id}/access-log), newest first. */
+async function loadAccessLog() {
+  if (!can("read-access-log")) return;
+  const section = $("access-log-section");
+  const rows = $("access-log");
+  section.hidden = false;
+  try {
+    const { entries } = await api("GET", `/api/v1/orgs/${unit.id}/access-log`);
+    const table = $("access-log-table");
+    rows.replaceChildren(
+      ...entries.map((entry) =>
+        row(table, [formatTime(entry.at), entry.actor.name, el("code", {}, `${entry.method} ${entry.path}`)]),
+      ),
+    );
+    $("access-log-empty").hidden = entries.length > 0;
+    say($("access-log-error"), "");
+  } catch (error) {
+    say($("access-log-error"), errorText(error));
+  }
+  setBusy(rows, false);
+}
+
 async function start() {
   wireRegister(() => Promise.all([loadMembers(), loadEligibility(), loadPilot()]));
   wireApplications(loadPilot);
@@ -68,7 +100,7 @@ async function start() {
   } catch (error) {
     say($("pilot-error"), errorText(error));
   }
-  await Promise.all([loadPilot(), loadEligibility(), loadMembers(), loadApplicationsAndFlags()]);
+  await Promise.all([loadPilot(), loadEligibility(), loadMembers(), loadApplicationsAndFlags(), loadAccessLog()]);
   unit.root.dataset.ready = "true";
 }
 

@@ -1,0 +1,43 @@
+"""The pilot review report as a download (`GET /api/v1/audit/usage/report`): the usage figures of
+`GET /api/v1/audit/usage`, same query, same rights, rendered as XLSX, CSV or PDF."""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import quote
+
+from aiohttp import web
+
+from meetings.decision import Text
+from server.api.errors import ApiError
+from server.api.routes import route
+from server.api.usage_routes import read_usage
+from server.exports.report import FORMATS, render_report
+
+
+@route(
+    "GET",
+    "/api/v1/audit/usage/report",
+    summary="The pilot review report of a subtree for a period (?org=&from=&to=&format=xlsx|csv|pdf)",
+    tag="audit",
+)
+async def get_usage_report(request: web.Request) -> web.StreamResponse:
+    fmt = request.query.get("format", "xlsx")
+    if fmt not in FORMATS:
+        raise ApiError(
+            422,
+            "validation_error",
+            Text("'format' phải là xlsx, csv hoặc pdf.", "'format' must be xlsx, csv or pdf."),
+            details={"fields": {"format": "xlsx, csv or pdf"}},
+        )
+    usage = await read_usage(request)
+    # Rendering a PDF takes about a second of CPU: off the event loop, so the rooms keep talking.
+    report = await asyncio.to_thread(render_report, usage, fmt)
+    return web.Response(
+        body=report.data,
+        headers={
+            "Content-Type": report.content_type,
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(report.filename)}",
+            "Cache-Control": "no-store",
+        },
+    )

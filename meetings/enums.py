@@ -128,3 +128,10 @@ class ApplicationStatus(StrEnum):
     APPROVED = "approved"
     REJECTED = "rejected"
     REVOKED = "revoked"
+
+
+class GroupRole(StrEnum):
+    """An officer of a party group: its leader (tổ trưởng) or deputy (tổ phó), R-GROUP-1."""
+
+    LEADER = "leader"
+    DEPUTY = "deputy"

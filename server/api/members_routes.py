@@ -131,10 +131,13 @@ async def patch_member(request: web.Request) -> web.StreamResponse:
     tag="members",
 )
 async def post_import(request: web.Request) -> web.StreamResponse:
-    """The file is the body (text/csv or the XLSX type) with ?filename=, or a multipart field `file`."""
+    """The file is the body (text/csv or the XLSX type) with ?filename=, or a multipart field `file`.
+    `create_groups=true` (query, or a multipart field before the file) creates the party groups the file
+    names that the cell does not have; without it such a row is an error."""
     caller, org_id = actor(request), path_id(request)
     limit = request.app[SETTINGS].max_import_bytes
     filename = request.query.get("filename", "members.csv")
+    create_groups = _flag(request.query.get("create_groups"))
     # Check the right before reading up to 5 MiB from someone who may not have it.
     async with database(request).read() as session:
         await authorize(session, caller, Action.MEMBER_IMPORT, org_id)
@@ -144,6 +147,9 @@ async def post_import(request: web.Request) -> web.StreamResponse:
         reader = await request.multipart()
         part = await reader.next()
         while part is not None and getattr(part, "name", None) != "file":
+            if getattr(part, "name", None) == "create_groups":
+                # One chunk is plenty for "true"; the rest of an oversized field is skipped, never kept.
+                create_groups = _flag((await part.read_chunk()).decode("utf-8", "replace"))  # type: ignore[union-attr]
             part = await reader.next()
         if part is None:
             raise ApiError(422, "validation_error", Text("Thiếu tệp cần nhập.", "No file was sent."))
@@ -162,9 +168,20 @@ async def post_import(request: web.Request) -> web.StreamResponse:
         await authorize(session, caller, Action.MEMBER_IMPORT, org_id)
         org = await get_org(session, org_id)
         count = await import_members(
-            session, org, content, filename, actor_user_id=caller.user_id, at=now(request)
+            session,
+            org,
+            content,
+            filename,
+            actor_user_id=caller.user_id,
+            at=now(request),
+            create_groups=create_groups,
         )
     return json_response({"imported": count}, status=201)
+
+
+def _flag(value: str | None) -> bool:
+    """An HTML checkbox sends "on"; scripts send true or 1."""
+    return (value or "").strip().lower() in ("1", "true", "on", "yes")
 
 
 @route("GET", "/api/v1/members", summary="Members linked to the caller", tag="members")

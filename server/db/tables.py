@@ -56,6 +56,8 @@ class Org(SQLModel, table=True):
     timezone: str = Field(max_length=64)
     rule_set: str = Field(default="hd03-2022", max_length=40)
     created_at: datetime = Field(sa_type=UTC_DATETIME)
+    # A dissolved party group keeps its row for the history (its meetings, minutes); migration 0006.
+    dissolved_at: datetime | None = Field(default=None, sa_type=UTC_DATETIME)
 
 
 class Grant(SQLModel, table=True):
@@ -82,6 +84,19 @@ class Member(SQLModel, table=True):
     external_id: str | None = Field(default=None, max_length=40)
     created_at: datetime = Field(sa_type=UTC_DATETIME)
     updated_at: datetime = Field(sa_type=UTC_DATETIME)
+
+
+class GroupOfficer(SQLModel, table=True):
+    """The leader (tổ trưởng) or deputy (tổ phó) of a party group: one member per role and group, who is
+    assigned to that group (server.services.groups keeps it so)."""
+
+    __tablename__ = "group_officers"
+    __table_args__ = (sa.UniqueConstraint("group_id", "role"),)
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: int = Field(foreign_key="orgs.id")
+    role: str = Field(max_length=10)
+    member_id: int = Field(foreign_key="members.id", index=True)
+    assigned_at: datetime = Field(sa_type=UTC_DATETIME)
 
 
 class PilotApplication(SQLModel, table=True):
@@ -365,3 +380,37 @@ class AuditCheckpoint(SQLModel, table=True):
     reason: str = Field(max_length=40)
     key_id: str = Field(max_length=16)
     signature: str = Field(max_length=100)  # base64 of the 64-byte Ed25519 signature
+
+
+class Breakout(SQLModel, table=True):
+    """A split of an open meeting into groups (meetings.breakout); `ended_at` null while it lasts.
+    At most one lasts per meeting (checked with the meeting row locked)."""
+
+    __tablename__ = "breakouts"
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meetings.id", index=True)
+    # The agenda item under discussion: the groups' notes are attached to it in the minutes.
+    agenda_position: int | None = None
+    source: str = Field(max_length=20)  # "party_groups" or "ad_hoc"
+    started_at: datetime = Field(sa_type=UTC_DATETIME)
+    ends_at: datetime = Field(sa_type=UTC_DATETIME)
+    ended_at: datetime | None = Field(default=None, sa_type=UTC_DATETIME)
+    started_by: int = Field(foreign_key="users.id")
+    # The chair's broadcasts to every group: [{text, at}], in order.
+    messages: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
+
+
+class BreakoutGroup(SQLModel, table=True):
+    """One group of a breakout: its members (JSON list of member ids) and its shared notes."""
+
+    __tablename__ = "breakout_groups"
+    __table_args__ = (sa.UniqueConstraint("breakout_id", "position"),)
+    id: int | None = Field(default=None, primary_key=True)
+    breakout_id: int = Field(foreign_key="breakouts.id", index=True)
+    position: int
+    name: str = Field(max_length=200)
+    party_group_id: int | None = Field(default=None, foreign_key="orgs.id")
+    member_ids: list[int] = Field(default_factory=list, sa_type=sa.JSON)
+    notes: str = Field(default="", sa_type=sa.Text)
+    notes_version: int = 0
+    notes_updated_at: datetime | None = Field(default=None, sa_type=UTC_DATETIME)

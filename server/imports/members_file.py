@@ -30,7 +30,7 @@ from typing import Final, TypeVar
 
 import openpyxl  # type: ignore[import-untyped]
 
-from meetings.enums import Activity, RemoteReason, Standing
+from meetings.enums import Activity, GroupRole, RemoteReason, Standing
 
 MAX_ROWS: Final = 5000
 MAX_BYTES: Final = 5 * 1024 * 1024
@@ -57,6 +57,8 @@ class MemberRow:
     group: str | None
     username: str | None
     external_id: str | None
+    # The member's office in the group named on the row (chức vụ trong tổ).
+    group_role: GroupRole | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,10 @@ REMOTE_REASON_LABELS_VI: Final[Mapping[RemoteReason, str]] = MappingProxyType(
     }
 )
 
+GROUP_ROLE_LABELS_VI: Final[Mapping[GroupRole, str]] = MappingProxyType(
+    {GroupRole.LEADER: "tổ trưởng", GroupRole.DEPUTY: "tổ phó"}
+)
+
 # Spellings accepted besides the enum code and the label above.
 _STANDING_EXTRA: Final[Mapping[Standing, tuple[str, ...]]] = {
     Standing.OFFICIAL: ("đảng viên chính thức",),
@@ -123,6 +129,7 @@ class _Field(StrEnum):
     GROUP = "group"
     USERNAME = "username"
     EXTERNAL_ID = "external_id"
+    GROUP_ROLE = "group_role"
 
 
 # The first alias is the column's name in messages about a missing column.
@@ -134,6 +141,7 @@ _HEADER_ALIASES: Final[Mapping[_Field, tuple[str, ...]]] = {
     _Field.GROUP: ("Tổ đảng", "group"),
     _Field.USERNAME: ("Tài khoản", "Tên đăng nhập", "username"),
     _Field.EXTERNAL_ID: ("Số thẻ đảng", "Số thẻ đảng viên", "Mã", "Mã đảng viên", "external_id"),
+    _Field.GROUP_ROLE: ("Chức vụ trong tổ", "Chức vụ trong tổ đảng", "group_role"),
 }
 _REQUIRED_COLUMNS: Final = (_Field.FULL_NAME, _Field.STANDING)
 # Lengths of the matching database columns.
@@ -175,6 +183,7 @@ def _lookup(labels: Mapping[_E, str], extra: Mapping[_E, tuple[str, ...]]) -> Ma
 _STANDING_LOOKUP: Final = _lookup(STANDING_LABELS_VI, _STANDING_EXTRA)
 _ACTIVITY_LOOKUP: Final = _lookup(ACTIVITY_LABELS_VI, _ACTIVITY_EXTRA)
 _REMOTE_REASON_LOOKUP: Final = _lookup(REMOTE_REASON_LABELS_VI, {})
+_GROUP_ROLE_LOOKUP: Final = _lookup(GROUP_ROLE_LABELS_VI, {})
 _HEADER_LOOKUP: Final = _lookup(
     {field: aliases[0] for field, aliases in _HEADER_ALIASES.items()},
     {field: aliases[1:] for field, aliases in _HEADER_ALIASES.items()},
@@ -446,7 +455,8 @@ def _parse_records(records: list[list[str]]) -> ParsedFile:
         return ParsedFile(rows=[], errors=errors)
 
     rows: list[MemberRow] = []
-    seen: dict[_Field, dict[str, int]] = {field: {} for field in _UNIQUE_COLUMNS}
+    # The unique columns' values, and the (role, group) pairs already given: one leader per group.
+    seen: dict[_Field, dict[str, int]] = {field: {} for field in (*_UNIQUE_COLUMNS, _Field.GROUP_ROLE)}
     count = 0
     for index in range(header_index + 1, len(records)):
         record = records[index]
@@ -535,6 +545,10 @@ def _check_row(
     activity = choice(_Field.ACTIVITY, _ACTIVITY_LOOKUP, ACTIVITY_LABELS_VI)
     remote_reason = choice(_Field.REMOTE_REASON, _REMOTE_REASON_LOOKUP, REMOTE_REASON_LABELS_VI)
     group = text(_Field.GROUP)
+    group_role = choice(_Field.GROUP_ROLE, _GROUP_ROLE_LOOKUP, GROUP_ROLE_LABELS_VI)
+    if group_role is not None:
+        named_group = values.get(_Field.GROUP) or None  # a bad group name is reported on its own
+        errors += _check_office(line, group_role, named_group, columns, seen[_Field.GROUP_ROLE])
     unique = {field: text(field) for field in _UNIQUE_COLUMNS}
     for field, value in unique.items():
         if value is None:
@@ -565,8 +579,45 @@ def _check_row(
         group=group,
         username=unique[_Field.USERNAME],
         external_id=unique[_Field.EXTERNAL_ID],
+        group_role=group_role,
     )
     return row, errors
+
+
+def _check_office(
+    line: int, role: GroupRole, group: str | None, columns: Mapping[_Field, _Column], seen: dict[str, int]
+) -> list[RowError]:
+    """An office needs the row's group, and a group has one leader and one deputy in the file."""
+    title = columns[_Field.GROUP_ROLE].title
+    office_vi = GROUP_ROLE_LABELS_VI[role]
+    if group is None:
+        group_title = (
+            columns[_Field.GROUP].title if _Field.GROUP in columns else _HEADER_ALIASES[_Field.GROUP][0]
+        )
+        return [
+            RowError(
+                line,
+                _Field.GROUP_ROLE.value,
+                "group_required",
+                f"Dòng {line}: cột '{title}' ghi {office_vi} nhưng chưa điền cột '{group_title}'.",
+                f"Line {line}: column '{title}' names a {role.value} but column '{group_title}' is empty.",
+            )
+        ]
+    # Group names match as the register matches them: inner spaces collapsed, case folded.
+    earlier = seen.setdefault(f"{role.value}:{group.casefold()}", line)
+    if earlier == line:
+        return []
+    return [
+        RowError(
+            line,
+            _Field.GROUP_ROLE.value,
+            "duplicate",
+            f"Dòng {line}: tổ '{_echo(group)}' đã có {office_vi} ở dòng {earlier};"
+            f" mỗi tổ chỉ có một {office_vi}.",
+            f"Line {line}: group '{_echo(group)}' already has a {role.value} on line {earlier};"
+            f" a group has one {role.value}.",
+        )
+    ]
 
 
 def _required(line: int, field: _Field, columns: Mapping[_Field, _Column]) -> RowError:

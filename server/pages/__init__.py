@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from server.pages.record_view import record_page
 from server.pages.rendering import PAGES, STATIC_DIR, Pages
 from server.pages.usage_view import usage_page
 from server.pages.views import (
@@ -31,6 +32,7 @@ def setup_pages(app: web.Application) -> None:
     app.router.add_post("/login", login_without_script)
     app.router.add_get("/orgs/{id}", org_page, name="page_org")
     app.router.add_get("/orgs/{id}/usage", usage_page, name="page_usage")
+    app.router.add_get("/orgs/{id}/record", record_page, name="page_record")
     app.router.add_get("/meetings/{id}", meeting_page, name="page_meeting")
     app.router.add_get("/meetings/{id}/room", room_page, name="page_room")
     app.router.add_get("/meetings/{id}/minutes", minutes_page, name="page_minutes")

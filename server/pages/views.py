@@ -118,6 +118,8 @@ def _abilities(access: Access, caller: Actor, kind: OrgKind) -> dict[str, bool]:
         "decide_below": access.org_id in access.grant_orgs.get(Role.APPROVER, frozenset()),
         "read_access_log": permits(access, caller, Action.AUDIT_READ),  # the auditors' reads (access_routes)
         "read_usage": permits(access, caller, Action.AUDIT_READ),  # the pilot dashboard (usage_view)
+        # a cell's monthly record, its party groups' meetings included (record_view)
+        "read_record": kind is OrgKind.CELL and permits(access, caller, Action.MEETING_READ),
     }
 
 

@@ -19,6 +19,8 @@ from server.api.errors import ApiError, conflict
 from server.audit.log import append
 from server.db.tables import EligibilityFlag, Member, Org, PilotApplication, User
 from server.db.tree import ancestor_ids, subtree_ids
+from server.services.group_officers import release_offices
+from server.services.groups import is_active_group_of
 
 MEMBER_FIELDS = ("full_name", "standing", "activity", "remote_reason", "group_id", "user_id", "external_id")
 
@@ -53,11 +55,10 @@ def check_member_org(org: Org) -> None:
 async def check_member_links(
     session: AsyncSession, org: Org, values: dict[str, Any], member_id: int | None
 ) -> None:
-    """A group must be a party group of this cell; a user account links to one member only."""
+    """A group must be an active party group of this cell; a user account links to one member only."""
     group_id = values.get("group_id")
     if group_id is not None:
-        group = await session.get(Org, group_id)
-        if group is None or group.kind != OrgKind.GROUP or group.parent_id != org.id:
+        if not is_active_group_of(await session.get(Org, group_id), org.id):
             raise ApiError(
                 422,
                 "invalid_group",
@@ -137,6 +138,12 @@ async def change_member(
         target=f"member:{member.id}",
         data={"before": {k: before[k] for k in changes}, "after": changes},
     )
+    left = before["group_id"]
+    if left is not None and member.group_id != left:
+        # A leader or deputy who leaves the group leaves the office (R-GROUP-1).
+        await release_offices(
+            session, org.id or 0, {member.id or 0: left}, actor_user_id=actor_user_id, at=at
+        )
     return member
 
 
@@ -167,7 +174,10 @@ async def group_eligibility_of(session: AsyncSession, org: Org) -> Decision:
     members = await register_of(session, org) if org.kind == OrgKind.CELL else []
     groups = (
         await session.execute(
-            select(func.count()).select_from(Org).where(Org.parent_id == org.id, Org.kind == OrgKind.GROUP)
+            select(func.count())
+            .select_from(Org)
+            # A dissolved group is history: it no longer divides the cell.
+            .where(Org.parent_id == org.id, Org.kind == OrgKind.GROUP, Org.dissolved_at.is_(None))  # type: ignore[union-attr]
         )
     ).scalar_one()
     return group_eligibility(

@@ -8,9 +8,9 @@ one, so no future route escapes the matrix.
 
 The world is built once per database for the whole module (a module-scoped copy of the `database_url`
 + `server` + `world` fixtures), because building it for each of the thousands of attempts would
-dominate the suite. Each unit A, B and QA holds real objects of every kind (a member, a pending
-application, a scheduled meeting, an open meeting with an agenda, an open vote and a minutes draft),
-so a denial is never merely "does not exist". Denials change nothing, so they share the world; the
+dominate the suite. Each unit A, B and QA holds real objects of every kind (a member, a party group, a
+pending application, a scheduled meeting, an open meeting with an agenda, an open vote and a minutes
+draft), so a denial is never merely "does not exist". Denials change nothing, so they share the world; the
 checks that nothing changed run after them, and the positive controls, which do change it, run last.
 
 Who gets what (the expectations below are the contract):
@@ -62,12 +62,13 @@ NOT_FOUND_BODY: dict[str, Any] = {
 }
 IMPORT_CSV = "Họ và tên,Đảng viên,Lý do\nNgười Nhập Thử Quyền,chính thức,ở nước ngoài\n".encode()
 MEMBER_NAMES = {row["full_name"] for rows in MEMBERS.values() for row in rows}
-PLACEHOLDERS = ("org", "member", "app", "scheduled", "meeting", "vote")
+PLACEHOLDERS = ("org", "member", "app", "scheduled", "meeting", "vote", "group")
 
 
 @dataclass(frozen=True)
 class Targets:
-    """Real objects of one unit: `meeting` is open (agenda, open `vote`, minutes draft), `scheduled` not."""
+    """Real objects of one unit: `meeting` is open (agenda, open `vote`, minutes draft), `scheduled` not;
+    `group` is one of its party groups."""
 
     org: int
     member: int
@@ -75,6 +76,7 @@ class Targets:
     scheduled: int
     meeting: int
     vote: int
+    group: int
 
     def fill(self, value: Any) -> Any:
         """`{org}`, `{member}`, ... in a URL, or a body value that is exactly a placeholder, filled in."""
@@ -169,6 +171,12 @@ UNIT_ROUTES: list[Route] = [
         "/api/v1/orgs/{org}/members/import?filename=x.csv",
         IMPORT_CSV,
     ),
+    # the cell's party groups
+    _route("GET /api/v1/orgs/{id}/groups"),
+    _route("POST /api/v1/orgs/{id}/groups", body={"name": "Tổ thử quyền", "member_ids": ["{member}"]}),
+    _route("PATCH /api/v1/groups/{id}", "/api/v1/groups/{group}", {"name": "Tổ đảng đổi tên thử quyền"}),
+    _route("PUT /api/v1/groups/{id}/members", "/api/v1/groups/{group}/members", {"member_ids": ["{member}"]}),
+    _route("POST /api/v1/groups/{id}/dissolve", "/api/v1/groups/{group}/dissolve", {}),
     # eligibility and the pilot
     _route("GET /api/v1/orgs/{id}/eligibility"),
     _route("GET /api/v1/orgs/{id}/group-eligibility"),
@@ -195,6 +203,8 @@ UNIT_ROUTES: list[Route] = [
         f"POST {M}/excuses", "/api/v1/meetings/{scheduled}/excuses", {"member_id": "{member}", "reason": "Ốm"}
     ),
     _route(f"GET {M}/invite.ics", "/api/v1/meetings/{meeting}/invite.ics"),
+    # a cell's monthly record, its party groups' meetings included (R-GROUP-4)
+    _route("GET /api/v1/orgs/{id}/monthly-record", "/api/v1/orgs/{org}/monthly-record?month=2026-12"),
     # on-site attendance, quorum, opening and closing
     _route(f"POST {M}/checkins", "/api/v1/meetings/{meeting}/checkins", {"member_id": "{member}"}),
     _route(f"POST {M}/checkouts", "/api/v1/meetings/{meeting}/checkouts", {"member_id": "{member}"}),
@@ -208,6 +218,29 @@ UNIT_ROUTES: list[Route] = [
     _route(f"POST {M}/agenda/current", "/api/v1/meetings/{meeting}/agenda/current", {"index": 1}),
     _route(f"POST {M}/floor", "/api/v1/meetings/{meeting}/floor", {"member_id": "{member}"}),
     _route(f"GET {M}/speeches", "/api/v1/meetings/{meeting}/speeches"),
+    # breakout into groups (issue 6)
+    _route(f"GET {M}/breakout", "/api/v1/meetings/{meeting}/breakout"),
+    _route(
+        f"POST {M}/breakout",
+        "/api/v1/meetings/{meeting}/breakout",
+        {
+            "source": "ad_hoc",
+            "groups": [{"name": "Nhóm thử quyền", "member_ids": ["{member}"]}],
+            "minutes": 5,
+        },
+    ),
+    _route(f"POST {M}/breakout/broadcast", "/api/v1/meetings/{meeting}/breakout/broadcast", {"text": "Thử"}),
+    _route(
+        f"POST {M}/breakout/move",
+        "/api/v1/meetings/{meeting}/breakout/move",
+        {"member_id": "{member}", "group_index": 1},
+    ),
+    _route(
+        f"PUT {M}/breakout/groups/{{index}}/notes",
+        "/api/v1/meetings/{meeting}/breakout/groups/0/notes",
+        {"text": "Ghi chép thử quyền", "version": 0},
+    ),
+    _route(f"POST {M}/breakout/end", "/api/v1/meetings/{meeting}/breakout/end"),
     # votes
     _route(
         f"POST {M}/votes", "/api/v1/meetings/{meeting}/votes", {"question": "Thử quyền", "kind": "ordinary"}
@@ -308,6 +341,8 @@ AUDITOR_REFUSED_READS = {
     f"GET {M}/minutes": "minutes_not_adopted",
     f"GET {M}/minutes.docx": "minutes_not_adopted",
     f"GET {M}/minutes.pdf": "minutes_not_adopted",
+    # the live split is the participants' work; its notes reach the auditor in the adopted minutes
+    f"GET {M}/breakout": "forbidden",
 }
 AUDITOR_WRITE_CODES = {f"POST {M}/join-ticket": "not_a_member"}
 # A member of cell A reads the cell, its eligibility and the record of its meetings. Its in-person
@@ -317,6 +352,7 @@ MEMBER_A_READS = {
     "GET /api/v1/orgs/{id}/eligibility",
     "GET /api/v1/orgs/{id}/group-eligibility",
     "GET /api/v1/orgs/{id}/meetings",
+    "GET /api/v1/orgs/{id}/monthly-record",
     f"GET {M}",
     f"GET {M}/agenda",
     f"GET {M}/invite.ics",
@@ -324,13 +360,19 @@ MEMBER_A_READS = {
     f"GET {M}/attendance",
     "GET /api/v1/agenda-templates",
     f"GET {M}/speeches",
+    f"GET {M}/breakout",
     f"GET {M}/votes",
     f"GET {V}",
     f"GET {M}/minutes",
     f"GET {M}/minutes.docx",
     f"GET {M}/minutes.pdf",
 }
-MEMBER_A_OTHER = {f"POST {M}/join-ticket": 409, f"GET {M}/ice-servers": 409}
+MEMBER_A_OTHER = {
+    f"POST {M}/join-ticket": 409,
+    f"GET {M}/ice-servers": 409,
+    # a member writes its own group's notes during a split; there is none: no_breakout
+    f"PUT {M}/breakout/groups/{{index}}/notes": 409,
+}
 
 # Positive controls in unit A, in this order, by its officers (and its member for the room):
 # (route, actor, status). A status other than 2xx is a refusal by the object's state or by a rule of the
@@ -349,6 +391,10 @@ POSITIVE: list[tuple[str, str, int]] = [
     ("POST /api/v1/orgs/{id}/members", "sec_a", 201),
     ("PATCH /api/v1/members/{id}", "deputy_a", 200),
     ("POST /api/v1/orgs/{id}/members/import", "sec_a", 201),
+    ("POST /api/v1/orgs/{id}/groups", "sec_a", 201),
+    ("PATCH /api/v1/groups/{id}", "deputy_a", 200),
+    ("PUT /api/v1/groups/{id}/members", "sec_a", 200),
+    ("POST /api/v1/groups/{id}/dissolve", "sec_a", 200),
     ("POST /api/v1/orgs/{id}/pilot-applications", "sec_a", 201),
     ("POST /api/v1/pilot-applications/{id}/decision", "approver_c", 200),
     ("POST /api/v1/pilot-applications/{id}/revoke", "approver_c", 200),
@@ -360,6 +406,11 @@ POSITIVE: list[tuple[str, str, int]] = [
     ("POST /api/v1/agenda-templates", "sec_a", 201),
     (f"POST {M}/agenda/current", "sec_a", 200),
     (f"POST {M}/floor", "sec_a", 200),
+    (f"POST {M}/breakout", "sec_a", 201),
+    (f"POST {M}/breakout/broadcast", "sec_a", 200),
+    (f"POST {M}/breakout/move", "sec_a", 200),
+    (f"PUT {M}/breakout/groups/{{index}}/notes", "sec_a", 200),
+    (f"POST {M}/breakout/end", "sec_a", 200),
     (f"POST {M}/votes", "sec_a", 409),  # vote_open: one vote at a time
     (f"POST {V}/ballots", "sec_a", 201),
     (f"POST {V}/reserved-opinions", "sec_a", 409),
@@ -428,6 +479,15 @@ async def table_rows(world: World) -> dict[str, list[tuple[Any, ...]]]:
     return rows
 
 
+async def party_group(world: World, secretary: str, unit: str) -> int:
+    """A party group of the cell (cell A has one in the world)."""
+    client = await world.as_user(secretary)
+    reply = await client.post(f"/api/v1/orgs/{world.orgs[unit]}/groups", {"name": f"Tổ đảng của {unit}"})
+    assert reply.status == 201, reply.body
+    group_id: int = reply.body["id"]
+    return group_id
+
+
 async def running_meeting(world: World, secretary: str, unit: str, present: int) -> tuple[int, int, int]:
     """A scheduled meeting, and an open one with an agenda, an open vote and a minutes draft."""
     client, org = await world.as_user(secretary), world.orgs[unit]
@@ -483,8 +543,9 @@ async def matrix(
             )
             assert reply.status == 201, reply.body
             scheduled, meeting, vote = await running_meeting(world, secretary, unit, present)
+            group = world.orgs.get(f"{unit}1") or await party_group(world, secretary, unit)
             targets[unit] = Targets(
-                world.orgs[unit], world.members[unit][0], reply.body["id"], scheduled, meeting, vote
+                world.orgs[unit], world.members[unit][0], reply.body["id"], scheduled, meeting, vote, group
             )
         for actor in {*P_ACTORS, *Q_ACTORS, "outsider", "operator"}:
             await world.as_user(actor)  # log everyone in now: the logins are not what is checked

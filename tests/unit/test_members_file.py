@@ -11,9 +11,10 @@ from collections.abc import Sequence
 import openpyxl  # type: ignore[import-untyped]
 import pytest
 
-from meetings.enums import Activity, RemoteReason, Standing
+from meetings.enums import Activity, GroupRole, RemoteReason, Standing
 from server.imports.members_file import (
     ACTIVITY_LABELS_VI,
+    GROUP_ROLE_LABELS_VI,
     MAX_BYTES,
     MAX_ROWS,
     REMOTE_REASON_LABELS_VI,
@@ -265,3 +266,86 @@ def test_xlsx_row_far_below_is_too_large_not_slow() -> None:
             target.writestr(info, content)
     error = only_error(parse_members_file(out.getvalue(), "a.xlsx"))
     assert (error.line, error.code) == (0, "too_large")
+
+
+# --- the office in the party group (chức vụ trong tổ) ------------------------------------------
+
+
+def test_group_offices_in_vietnamese_and_english_spellings() -> None:
+    text = (
+        "Họ và tên,Đảng viên,Tổ đảng,Chức vụ trong tổ\n"
+        "An,chính thức,Tổ 1,Tổ trưởng\n"
+        "Bình,chính thức,Tổ 1,TO PHO\n"
+        "Cường,chính thức,Tổ 2,leader\n"
+        "Dung,dự bị,Tổ 2,\n"
+    )
+    parsed = parse_members_file(text.encode(), "a.csv")
+
+    assert parsed.errors == []
+    assert [(r.full_name, r.group, r.group_role) for r in parsed.rows] == [
+        ("An", "Tổ 1", GroupRole.LEADER),
+        ("Bình", "Tổ 1", GroupRole.DEPUTY),
+        ("Cường", "Tổ 2", GroupRole.LEADER),
+        ("Dung", "Tổ 2", None),
+    ]
+    english = parse_members_file(b"name,standing,group,group_role\nAn,official,G,deputy\n", "a.csv")
+    assert english.errors == [] and english.rows[0].group_role is GroupRole.DEPUTY
+    xlsx_file = xlsx(
+        [["Họ và tên", "Đảng viên", "Tổ đảng", "Chức vụ trong tổ đảng"], ["An", "chính thức", "T", "tổ phó"]]
+    )
+    assert parse_members_file(xlsx_file, "a.xlsx").rows[0].group_role is GroupRole.DEPUTY
+    # a file without the column has no offices
+    assert parse_members_file(b"name,standing\nAn,official\n", "a.csv").rows[0].group_role is None
+    assert set(GROUP_ROLE_LABELS_VI) == set(GroupRole)
+
+
+def test_a_wrong_office_is_its_lines_error() -> None:
+    text = "Họ và tên,Đảng viên,Tổ đảng,Chức vụ trong tổ\nAn,chính thức,Tổ 1,bí thư\n"
+    error = only_error(parse_members_file(text.encode(), "a.csv"))
+
+    assert (error.line, error.column, error.code) == (2, "group_role", "invalid_value")
+    assert error.message_vi == (
+        "Dòng 2: giá trị 'bí thư' của cột 'Chức vụ trong tổ' không hợp lệ (tổ trưởng hoặc tổ phó)."
+    )
+    assert (
+        error.message_en
+        == "Line 2: value 'bí thư' in column 'Chức vụ trong tổ' is not valid (leader or deputy)."
+    )
+
+
+def test_an_office_needs_the_rows_group() -> None:
+    with_column = "Họ và tên,Đảng viên,Tổ đảng,Chức vụ trong tổ\nAn,chính thức,,tổ trưởng\n"
+    error = only_error(parse_members_file(with_column.encode(), "a.csv"))
+    assert (error.line, error.column, error.code) == (2, "group_role", "group_required")
+    assert error.message_vi == "Dòng 2: cột 'Chức vụ trong tổ' ghi tổ trưởng nhưng chưa điền cột 'Tổ đảng'."
+
+    without_column = "Họ và tên,Đảng viên,group_role\nAn,chính thức,deputy\n"
+    error = only_error(parse_members_file(without_column.encode(), "a.csv"))
+    assert error.code == "group_required"
+    assert error.message_en == "Line 2: column 'group_role' names a deputy but column 'Tổ đảng' is empty."
+
+
+def test_a_group_has_one_leader_and_one_deputy_in_a_file() -> None:
+    text = (
+        "Họ và tên,Đảng viên,Tổ đảng,Chức vụ trong tổ\n"
+        "An,chính thức,Tổ 1,tổ trưởng\n"
+        "Bình,chính thức,Tổ 1,tổ phó\n"
+        "Cường,chính thức,TỔ  1,leader\n"
+        "Dung,chính thức,Tổ 2,tổ trưởng\n"
+        "Em,chính thức,tổ 1,Tổ phó\n"
+    )
+    parsed = parse_members_file(text.encode(), "a.csv")
+
+    assert [r.line for r in parsed.rows] == [2, 3, 5]
+    assert [(e.line, e.column, e.code) for e in parsed.errors] == [
+        (4, "group_role", "duplicate"),
+        (6, "group_role", "duplicate"),
+    ]
+    assert (
+        parsed.errors[0].message_vi
+        == "Dòng 4: tổ 'TỔ 1' đã có tổ trưởng ở dòng 2; mỗi tổ chỉ có một tổ trưởng."
+    )
+    assert (
+        parsed.errors[1].message_en
+        == "Line 6: group 'tổ 1' already has a deputy on line 3; a group has one deputy."
+    )

@@ -41,6 +41,7 @@ ABILITIES = (
     "decide_below",
     "read_access_log",
     "read_usage",
+    "read_record",
 )
 
 

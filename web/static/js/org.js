@@ -1,8 +1,9 @@
 // One unit's page: pilot status and eligibility explained, and the auditors' reads of the unit; the
-// register and the applications have their own modules. Everything shown comes from the REST API, as text.
+// register, its party groups and the applications have their own modules. Everything shown comes from the REST API, as text.
 import { api, el, errorText, formatDay, formatTime, say, setBusy, t } from "./common.js";
 import { loadApplicationsAndFlags, wireApplications } from "./applications.js";
-import { fillPartyGroups, loadMembers, wireRegister } from "./register.js";
+import { wireGroups } from "./groups.js";
+import { loadMembers, wireRegister } from "./register.js";
 import { $, can, loadTree, unit } from "./unit.js";
 
 function approvalText(status) {
@@ -92,11 +93,12 @@ async function loadAccessLog() {
 }
 
 async function start() {
-  wireRegister(() => Promise.all([loadMembers(), loadEligibility(), loadPilot()]));
+  const registerChanged = () => Promise.all([loadMembers(), loadEligibility(), loadPilot()]);
+  wireRegister(registerChanged);
+  wireGroups(registerChanged);
   wireApplications(loadPilot);
   try {
     await loadTree();
-    fillPartyGroups();
   } catch (error) {
     say($("pilot-error"), errorText(error));
   }

@@ -1,6 +1,7 @@
 // The unit's register: the members table, the add-member form and the all-or-nothing file import.
 import { api, ApiError, el, errorText, label, lang, say, setBusy, t } from "./common.js";
-import { $, can, orgName, partyGroups, unit } from "./unit.js";
+import { fetchGroups, memberGroupCell, showGroups, showGroupsError } from "./groups.js";
+import { $, can, orgName, unit } from "./unit.js";
 
 const XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
@@ -15,13 +16,14 @@ function tableRow(table, values) {
   return el("tr", { role: "row" }, ...cells);
 }
 
-function memberRow(member, withUnit) {
+/** `groups`: the cell's active party groups (null outside a cell: the tree names a member's group). */
+function memberRow(member, withUnit, groups) {
   const values = [
     member.full_name,
     label("standing", member.standing),
     label("activity", member.activity),
     member.remote_reason ? label("remote_reason", member.remote_reason) : t("reason_none"),
-    member.group_id ? orgName(member.group_id) : t("reason_none"),
+    memberGroupCell(member, groups),
   ];
   if (withUnit) values.push(orgName(member.org_id));
   return tableRow($("members-table"), values);
@@ -31,12 +33,19 @@ export async function loadMembers() {
   if (!can("read-members")) return;
   const rows = $("members");
   try {
-    const { members } = await api("GET", `/api/v1/orgs/${unit.id}/members`);
+    const [{ members }, listing] = await Promise.all([
+      api("GET", `/api/v1/orgs/${unit.id}/members`),
+      fetchGroups().catch((error) => {
+        showGroupsError(error);
+        return null;
+      }),
+    ]);
     const withUnit = unit.kind !== "cell";
-    rows.replaceChildren(...members.map((member) => memberRow(member, withUnit)));
+    rows.replaceChildren(...members.map((member) => memberRow(member, withUnit, listing?.groups ?? null)));
     say($("members-count"), t("members_count", { count: members.length }));
     $("members-empty").hidden = members.length > 0;
     say($("members-error"), "");
+    showGroups(listing, members);
   } catch (error) {
     say($("members-error"), errorText(error));
   }
@@ -118,7 +127,8 @@ function wireImport(registerChanged) {
     }
     await submitting(form, async () => {
       try {
-        const path = `/api/v1/orgs/${unit.id}/members/import?filename=${encodeURIComponent(file.name)}`;
+        let path = `/api/v1/orgs/${unit.id}/members/import?filename=${encodeURIComponent(file.name)}`;
+        if ($("import-create-groups")?.checked) path += "&create_groups=true";
         const result = await api("POST", path, { body: file, contentType: type });
         form.reset();
         say($("import-status"), t("imported", { count: result.imported }));
@@ -129,13 +139,6 @@ function wireImport(registerChanged) {
       }
     });
   });
-}
-
-/** Offers the cell's party groups in the add-member form, once the tree is known. */
-export function fillPartyGroups() {
-  const select = $("member-group");
-  if (!select) return;
-  for (const group of partyGroups()) select.append(el("option", { value: group.id }, group.name));
 }
 
 /** Wires the forms; `registerChanged` reloads what depends on the register. */

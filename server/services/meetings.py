@@ -4,7 +4,10 @@ Decisions this module makes (documented for docs/api.md):
 
 - A meeting belongs to a cell or a grassroots committee; a party group holds only meetings of
   kind `group`, and a meeting of kind `group` is held only by a party group (else 422
-  `invalid_org_kind`).
+  `invalid_org_kind`). A group meeting replaces the cell's monthly meeting: scheduling it, or moving
+  its start, checks R-GROUP-2 and R-GROUP-3 (server.services.group_meetings); without
+  `agenda_template_id` its agenda is the built-in `group` template.
+- A dissolved party group schedules nothing: 404, as a group that does not exist.
 - An online or hybrid meeting needs a valid ONLINE pilot approval of the unit on the unit's
   local date of scheduling (a party group: its parent cell's approval), else 409 `R-ELIG-6`.
   A change of mode re-checks R-ELIG-6 and the stored agenda against R-CONTENT-1.
@@ -36,12 +39,13 @@ from meetings.content import MODE_TEXT, check_agenda_content
 from meetings.decision import Text
 from meetings.enums import ApplicationKind, ItemType, MeetingKind, MeetingMode, MeetingStatus, OrgKind
 from meetings.rulesets import get_rule_set
-from server.api.errors import ApiError, conflict, refused
+from server.api.errors import ApiError, conflict, not_found, refused
 from server.audit.log import append
 from server.clock import as_utc, iso
 from server.db.tables import AgendaItem, Excuse, Meeting, Member, Org
 from server.db.tree import subtree_ids
-from server.services.agenda_templates import AgendaEntry, template_entries
+from server.services.agenda_templates import AgendaEntry, builtin_template_id, template_entries
+from server.services.group_meetings import check_group_meeting
 from server.services.pilot import valid_approval
 
 MEETING_ORG_KINDS = frozenset({OrgKind.CELL, OrgKind.GRASSROOTS, OrgKind.GROUP})
@@ -202,13 +206,19 @@ async def agenda_of(session: AsyncSession, meeting_id: int) -> list[AgendaItem]:
 async def schedule(
     session: AsyncSession, org: Org, values: dict[str, Any], *, actor_user_id: int, at: datetime
 ) -> Meeting:
+    if org.dissolved_at is not None:
+        raise not_found()  # a dissolved party group is history: it answers like a group that is gone
     kind, mode = MeetingKind(values["kind"]), MeetingMode(values["mode"])
     check_org_for_kind(org, kind)
     template_id = values.get("agenda_template_id")
+    if template_id is None and kind == MeetingKind.GROUP:
+        template_id = await builtin_template_id(session, "group")  # R-GROUP-4: the group's own agenda
     entries = await template_entries(session, template_id, org) if template_id is not None else []
     check_agenda(org, mode, [entry.item_type for entry in entries])
     await check_people(session, org, values)
     await check_online_allowed(session, org, mode, at)
+    if kind == MeetingKind.GROUP:
+        await check_group_meeting(session, org, values["starts_at"])
     meeting = Meeting(
         org_id=org.id,  # type: ignore[arg-type]
         kind=kind.value,
@@ -273,6 +283,9 @@ async def change(
 ) -> Meeting:
     require_scheduled(meeting)
     await check_people(session, org, changes)
+    moved = "starts_at" in changes and as_utc(changes["starts_at"]) != as_utc(meeting.starts_at)
+    if moved and meeting.kind == MeetingKind.GROUP:
+        await check_group_meeting(session, org, changes["starts_at"], exclude_meeting_id=meeting.id)
     template_id = changes.get("agenda_template_id")
     if template_id is not None and template_id != meeting.agenda_template_id:
         entries = await template_entries(session, template_id, org)

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from server.appkeys import DATABASE
 from server.db.tables import AgendaItem, AuditEvent, Excuse, Meeting
+from tests.integration.group_cells import make_a_group_cell
 from tests.integration.test_pilot import apply, decide, decision
 from tests.integration.world import World
 
@@ -100,7 +101,9 @@ async def test_scheduling_follows_the_online_approval(world: World) -> None:
     )
     assert online.status == 201, online.body
     assert online.body["chair_id"] == world.members["A"][0]
-    # a party group of an approved cell may meet online under its cell's approval
+    # a party group of an approved cell may meet online under its cell's approval, once the cell may meet
+    # by party group at all (R-GROUP-2: 50 members and an approval; tests/integration/test_group_meetings)
+    await make_a_group_cell(world)
     group = await schedule(world, "sec_a", "A1", "online", kind="group")
     assert group.status == 201, group.body
     assert await count(world, AuditEvent, action="meeting.scheduled") == 3

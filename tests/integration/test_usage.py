@@ -1,10 +1,12 @@
 """Issue 5's acceptance: a province's year of meetings, built through the API, and its usage figures.
 
 Province P (auditor_p) holds, under committee C: grassroots committee G with cells A (Ho Chi Minh City,
-6 members, approved, revoked in October) and B (4 members, never approved, only applying), and a cell D
-added here in New York (2 members abroad, approved; one member's reason is cleared in November, so D
-stops qualifying). Over 2027 (one meeting before it, as an edge): A meets mostly on site and hybrid,
-its party group once; B meets in person until May with one member excused every time; D meets online
+50 members: its 6 and 44 probationary seafarers registered here, approved, revoked in October; large
+enough to meet by party group, and approved for it, R-GROUP-2) and B (4 members, never approved, only
+applying), and a cell D added here in New York (2 members abroad, approved; one member's reason is
+cleared in November, so D stops qualifying). Over 2027 (one meeting before it, as an edge): A meets
+mostly on site and hybrid, its party group once (its one member: the group meeting replaces February's
+cell meeting); B meets in person until May with one member excused every time; D meets online
 every month. One online meeting is refused without an approval, one meeting opens below quorum, one
 set of minutes is adopted late and one never. Every figure and flag is written out below by hand.
 
@@ -27,6 +29,7 @@ from sqlalchemy import event
 
 from server.appkeys import DATABASE
 from tests.integration import harness
+from tests.integration.group_cells import import_members, seafarers
 from tests.integration.harness import ApiClient, FakeClock, RunningServer
 from tests.integration.room_client import RoomClient, joined, link_members
 from tests.integration.test_pilot import apply, decide, decision
@@ -141,6 +144,9 @@ async def set_up(world: World) -> Year:
         year.accounts[member["id"]] = username
     for username, member_id in await link_members(world, "A", 3):  # Một, Hai, Ba get accounts
         year.accounts[member_id] = username
+    # A's 44 probationary seafarers, on board at every meeting of the cell: they are summoned and present,
+    # never in the voting base (R-BASE-4), and make A a cell of 50 that may meet by party group
+    await import_members(world, seafarers(44, standing="dự bị"))
     a = world.members["A"]
     year.officials = {
         "A": [a[0], a[1], a[2], a[3], a[5]],
@@ -151,12 +157,15 @@ async def set_up(world: World) -> Year:
 
     # A and D are approved for 2027; B applies and is never decided (it does not qualify)
     approver = await world.as_user("approver_c")
+    valid = decision(valid_from="2026-11-20", valid_to="2027-12-31")
     for unit, secretary in (("A", "sec_a"), ("D", "sec_d"), ("B", "sec_b")):
         application = await apply(world, secretary, unit)
         year.applications[unit] = application["id"]
         if unit != "B":
-            valid = decision(valid_from="2026-11-20", valid_to="2027-12-31")
             assert (await decide(approver, application["id"], valid)).status == 200
+    # A may also meet by party group in 2027 (R-GROUP-2); the usage figures count online approvals only
+    by_groups = await apply(world, "sec_a", "A", kind="group")
+    assert (await decide(approver, by_groups["id"], valid)).status == 200
     return year
 
 
@@ -485,13 +494,13 @@ async def test_a_year_of_a_province_in_figures_and_flags(world: World) -> None:
             "by_kind": {"regular": 28, "thematic": 7, "extraordinary": 0, "group": 1},
             "by_mode": {"online": 12, "hybrid": 8, "in_person": 16},
         },
-        # A 14 × 6 + 1 (the group's), B 5 × 4, D 16 × 2; B's excused member 5 times
+        # A 14 × 50 + 1 (the group's), B 5 × 4, D 16 × 2; B's excused member 5 times
         "attendance": {
-            "expected": 137,
-            "present": 132,
+            "expected": 753,
+            "present": 748,
             "absent_excused": 5,
             "absent_unexcused": 0,
-            "rate_percent": 96.4,
+            "rate_percent": 99.3,
         },
         "quorum": {"failures": 1, "overrides": 1},
         # one adoption vote in every meeting but the group's, and A's failed vote in March
@@ -506,11 +515,11 @@ async def test_a_year_of_a_province_in_figures_and_flags(world: World) -> None:
         "online_share_percent": 55.6,  # (12 online + 8 hybrid) of 36
     }
     assert body["months"] == [
-        month(1, 1, 1, 2, 94.4),  # 17 of 18
-        month(2, 1, 0, 2, 85.7),  # 6 of 7
-        month(3, 1, 2, 1, 92.9),  # D's thematic of 31 March 20:00 New York time is March's
-        month(4, 1, 0, 2, 91.7),
-        month(5, 0, 1, 3, 94.4),
+        month(1, 1, 1, 2, 99.1),  # 105 of 106: A's two meetings 2 × 50, B 3 of 4, D 2
+        month(2, 1, 0, 2, 85.7),  # 6 of 7: A met by its party group (1), B 3 of 4, D 2
+        month(3, 1, 2, 1, 98.3),  # 57 of 58; D's thematic of 31 March 20:00 New York time is March's
+        month(4, 1, 0, 2, 98.2),  # 55 of 56
+        month(5, 0, 1, 3, 99.1),  # 105 of 106
         month(6, 2, 1, 0, 100.0),
         month(7, 1, 0, 1, 100.0),
         month(8, 0, 2, 1, 100.0),
@@ -525,7 +534,7 @@ async def test_a_year_of_a_province_in_figures_and_flags(world: World) -> None:
             world,
             "G",
             approval="none",
-            qualifies=False,  # 5 of its 10 members cannot meet in person: exactly half
+            qualifies=True,  # 49 of its 54 members cannot meet in person (A's seafarers)
             meetings=no_meetings,
             online_share_percent=None,
             attendance_rate_percent=None,

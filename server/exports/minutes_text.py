@@ -17,6 +17,9 @@ PARTY = "ĐẢNG CỘNG SẢN VIỆT NAM"
 TITLE = "BIÊN BẢN"
 DRAFT_MARK = "DỰ THẢO"
 DRAFT_TITLE = f"{TITLE} ({DRAFT_MARK})"
+# A party group's short minutes (R-GROUP-4): titled as such, signed for the group.
+GROUP_TITLE = "BIÊN BẢN SINH HOẠT TỔ ĐẢNG"
+GROUP_CHAIR_ROLES = ("T/M TỔ ĐẢNG", "CHỦ TRÌ")
 ADDENDA_HEADING = "PHỤ LỤC ĐÍNH CHÍNH"
 MINUTE_TAKER_ROLE = "THƯ KÝ"
 CHAIR_ROLES = ("T/M CHI BỘ", "CHỦ TRÌ")
@@ -186,6 +189,16 @@ def vote_lines(vote: Mapping[str, Any]) -> list[Line]:
     return lines
 
 
+def breakout_lines(group: Mapping[str, Any]) -> list[Line]:
+    """A discussion group of a split during the item: who was in it and what its notes say."""
+    name = _str(group.get("group"))
+    members = ", ".join(member for member in group.get("members") or [] if isinstance(member, str))
+    lines = [Line(f"{name} ({members})." if members else f"{name}.", "label", "Thảo luận tổ: ")]
+    texts = paragraphs(group.get("notes")) or [NOT_WRITTEN]
+    lines.extend(Line(text, "bullet") for text in texts)
+    return lines
+
+
 def _field_lines(fields: Mapping[str, Any], name: str) -> list[Line]:
     texts = paragraphs(fields.get(name))
     return [Line(text) for text in texts] if texts else [Line(NOT_WRITTEN)]
@@ -201,13 +214,15 @@ def build(minutes: Mapping[str, Any]) -> MinutesText:
     zone = _zone(document.get("timezone"))
     status = _str(minutes.get("status")) or "draft"
     draft = status == "draft"
+    of_group = document.get("kind") == "group"
+    title = GROUP_TITLE if of_group else TITLE
 
     text = MinutesText(
         parent_name=_str(unit.get("parent_name")).upper(),
         unit_name=_str(unit.get("name")).upper(),
         number=_str(document.get("number")),
         date_line=_str(document.get("date_line")),
-        title=DRAFT_TITLE if draft else TITLE,
+        title=f"{title} ({DRAFT_MARK})" if draft else title,
         meeting_title=_str(document.get("title")),
         draft=draft,
     )
@@ -236,7 +251,7 @@ def build(minutes: Mapping[str, Any]) -> MinutesText:
             )
             + ".",
             "text",
-            "Tổng số đảng viên của chi bộ: ",
+            "Tổng số đảng viên của tổ đảng: " if of_group else "Tổng số đảng viên của chi bộ: ",
         )
     )
     names = [name for name in present.get("names") or [] if isinstance(name, str)]
@@ -293,6 +308,8 @@ def build(minutes: Mapping[str, Any]) -> MinutesText:
             body.append(Line(f"{NONE_TEXT}.", "label", "Ý kiến phát biểu: "))
         body.append(Line("", "label", "Nội dung:"))
         body.extend(_field_lines(fields, f"item:{index}"))
+        for group in _maps(item.get("breakouts")):
+            body.extend(breakout_lines(group))
         for vote in other_votes:
             if vote.get("agenda_item_index") == index:
                 body.extend(vote_lines(vote))
@@ -334,7 +351,7 @@ def build(minutes: Mapping[str, Any]) -> MinutesText:
 
     text.signatures = [
         Signature((MINUTE_TAKER_ROLE,), name("minute_taker"), stamp("minute_taker")),
-        Signature(CHAIR_ROLES, name("chair"), stamp("chair")),
+        Signature(GROUP_CHAIR_ROLES if of_group else CHAIR_ROLES, name("chair"), stamp("chair")),
     ]
     for number, addendum in enumerate(_maps(minutes.get("addenda")), start=1):
         when = long_time(addendum.get("created_at"), zone)

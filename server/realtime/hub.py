@@ -19,10 +19,12 @@ from typing import Any
 
 import socketio
 
-from server.clock import Clock, iso
+from meetings.breakout import may_meet
+from server.clock import Clock, as_utc, iso
 from server.db.engine import Database
 from server.db.tables import Meeting
 from server.i18n import SUPPORTED
+from server.services import breakout
 from server.services.presence import Snapshot, load_snapshot
 
 log = logging.getLogger("cellmeet.realtime")
@@ -72,6 +74,26 @@ class Room:
     snapshot_generation: int = 0
     last_push: float = -math.inf
     push_scheduled: bool = False
+    # A split into groups (server.services.breakout): its state as the REST API shows it, and who is
+    # in which group. Read from the database at the room's first join, then set by every change.
+    breakout_loaded: bool = False
+    breakout: dict[str, Any] | None = None
+    breakout_ends_at: datetime | None = None
+    group_of: dict[int, int] | None = None
+
+    def may_meet(self, a: Peer, b: Peer) -> bool:
+        """Whether two connections may signal each other (always, unless the meeting is split)."""
+        return may_meet(self.group_of, a.member_id, b.member_id)
+
+    def breakout_view(self, peer: Peer, at: datetime) -> dict[str, Any] | None:
+        """The split as this connection sees it at `at`: its own group, the peers it meets, and the
+        seconds left (devices count down from these: their own clocks may be wrong)."""
+        if self.breakout is None or self.breakout_ends_at is None:
+            return None
+        mine = self.group_of.get(peer.member_id) if self.group_of is not None else None
+        peers = [p.json() for p in self.peers.values() if p.sid != peer.sid and self.may_meet(peer, p)]
+        left = max(0, int((self.breakout_ends_at - at).total_seconds()))
+        return {**self.breakout, "remaining_seconds": left, "mine": mine, "peers": peers}
 
     def sids_of(self, member_id: int) -> list[str]:
         return [sid for sid, peer in self.peers.items() if peer.member_id == member_id]
@@ -184,12 +206,75 @@ class Hub:
         for lang in SUPPORTED:
             await self.emit("quorum", state.quorum.to_json(lang), to=room_name(room.meeting_id, lang))
 
+    async def load_breakout(self, room: Room) -> None:
+        """Call it holding room.lock: the split of a room seen for the first time in this process."""
+        if room.breakout_loaded:
+            return
+        async with self.database.read() as session:
+            found = await breakout.current(session, room.meeting_id)
+        self._set_breakout(room, found)
+
+    def _set_breakout(self, room: Room, found: tuple[Any, Any] | None) -> None:
+        room.breakout_loaded = True
+        if found is None:
+            room.breakout, room.breakout_ends_at, room.group_of = None, None, None
+        else:
+            split, groups = found
+            room.breakout = breakout.breakout_json(split, groups, self.clock())
+            room.breakout_ends_at = as_utc(split.ends_at)
+            room.group_of = breakout.group_of(groups)
+
+    async def breakout_changed(
+        self, meeting_id: int, found: tuple[Any, Any] | None, ended: Any = None
+    ) -> None:
+        """After a split began, changed or ended (REST): each connection gets its own view, with the
+        peers it now meets; the client drops the connections it no longer may hold and opens the new."""
+        room = self.rooms.get(meeting_id)
+        if room is None:
+            return
+        async with room.lock:
+            self._set_breakout(room, found)
+            at = self.clock()
+            for peer in list(room.peers.values()):
+                view = room.breakout_view(peer, at)
+                if view is None:
+                    others = [p.json() for p in room.peers.values() if p.sid != peer.sid]
+                    view = {"active": False, "ended": ended, "mine": None, "peers": others}
+                await self.emit("breakout", view, to=peer.sid)
+
+    async def breakout_detail(self, meeting_id: int, event: str, data: dict[str, Any]) -> None:
+        """A broadcast (`breakout-message`) or a group's saved notes (`breakout-notes`) to the whole
+        meeting; the room's copy of the split takes it too, for the connections that join later."""
+        room = self.rooms.get(meeting_id)
+        if room is None:
+            return
+        async with room.lock:
+            if room.breakout is not None:
+                if event == "breakout-message":
+                    room.breakout["messages"] = [*room.breakout["messages"], data][-breakout.MESSAGES_MAX :]
+                else:
+                    for group in room.breakout["groups"]:
+                        if group["index"] == data["index"]:
+                            group["notes"], group["notes_version"] = data["notes"], data["notes_version"]
+            await self.emit(event, data, to=room_name(meeting_id))
+
+    async def emit_to_meeting_peers(self, room: Room, event: str, data: Any, about: Peer) -> None:
+        """An event about one peer to the connections that may meet it (all, unless split)."""
+        if room.group_of is None:
+            await self.emit(event, data, to=room_name(room.meeting_id), skip_sid=about.sid)
+            return
+        for other in list(room.peers.values()):
+            if other.sid != about.sid and room.may_meet(about, other):
+                await self.emit(event, data, to=other.sid)
+
     async def meeting_changed(self, meeting: Meeting) -> None:
         """After an opening or a closing (REST): the new status, then the attendance it changed."""
         assert meeting.id is not None
-        if meeting.id not in self.rooms:
+        room = self.rooms.get(meeting.id)
+        if room is None:
             return
         self.invalidate(meeting.id)
+        room.breakout_loaded = False  # a close ends any split: read again at the next join
         await self.emit(
             "meeting-state",
             {

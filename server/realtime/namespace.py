@@ -228,14 +228,17 @@ class RoomNamespace(socketio.AsyncNamespace):
                     meeting_id=body.meeting_id,
                     lang=lang,
                 )
-                others = [p.json() for p in room.peers.values()]
                 room.peers[sid] = current
                 self.hub.peers[sid] = current
                 await self.enter_room(sid, room_name(body.meeting_id))
                 await self.enter_room(sid, room_name(body.meeting_id, lang))
-                await self.emit("peer-joined", current.json(), to=room_name(body.meeting_id), skip_sid=sid)
+                await self.hub.load_breakout(room)
+                # During a split only the newcomer's group hears of it (and it of them).
+                await self.hub.emit_to_meeting_peers(room, "peer-joined", current.json(), current)
             else:
-                others = [p.json() for p in room.peers.values() if p.sid != sid]
+                await self.hub.load_breakout(room)
+            others = [p.json() for p in room.peers.values() if p.sid != sid and room.may_meet(current, p)]
+            breakout_view = room.breakout_view(current, at)
             state = snapshot.state(at)
             room.grace_seconds = float(snapshot.rule_set.disconnect_grace_seconds)
             max_cameras = snapshot.rule_set.mesh_video_max_cameras
@@ -265,18 +268,27 @@ class RoomNamespace(socketio.AsyncNamespace):
                 "hands": hands,
                 "cameras": cameras,
                 "agenda": agenda,
+                "breakout": breakout_view,
             },
         }
 
     async def on_signal(self, sid: str, data: Any) -> dict[str, Any]:
         peer = self._joined(sid)
         body = schemas.parse(schemas.SignalData, data)
-        target = self.hub.room(peer.meeting_id).peer(body.to)
+        room = self.hub.room(peer.meeting_id)
+        target = room.peer(body.to)
         if target is None or target.sid == sid:
             raise ApiError(
                 404,
                 "unknown_peer",
                 Text("Không có người này trong phòng họp.", "No such peer in the meeting room."),
+            )
+        if not room.may_meet(peer, target):
+            # The meeting is split into groups: media stays inside each group (meetings.breakout).
+            raise ApiError(
+                403,
+                "other_group",
+                Text("Người này đang ở nhóm thảo luận khác.", "This member is in another discussion group."),
             )
         # Relayed as received: the server neither reads nor rewrites descriptions and candidates.
         relayed: dict[str, Any] = {"from": peer.peer_id}
@@ -388,11 +400,8 @@ class RoomNamespace(socketio.AsyncNamespace):
             if self.hub.closing:
                 return
             at = self.hub.clock()
-            await self.emit(
-                "peer-left",
-                {"peer_id": peer.peer_id, "member_id": peer.member_id},
-                to=room_name(peer.meeting_id),
-                skip_sid=peer.sid,
+            await self.hub.emit_to_meeting_peers(
+                room, "peer-left", {"peer_id": peer.peer_id, "member_id": peer.member_id}, peer
             )
             if room.sids_of(peer.member_id):
                 return  # the member is still here on another connection

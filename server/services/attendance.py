@@ -54,6 +54,7 @@ from server.api.errors import ApiError, conflict
 from server.audit.log import append
 from server.clock import as_utc, iso
 from server.db.tables import AgendaItem, Excuse, Meeting, Member, Org, PresenceEvent, Speech
+from server.services import breakout
 from server.services.meetings import require_scheduled, unit_member_ids
 
 ON_SITE_MODES = frozenset({MeetingMode.HYBRID, MeetingMode.IN_PERSON})
@@ -376,6 +377,8 @@ async def close_meeting(
     meeting.closed_at = at
     session.add(meeting)
     await end_agenda(session, meeting, at)
+    # A split still running ends with the meeting: its notes go into the minutes as they are.
+    await breakout.end(session, meeting, actor_user_id=actor_user_id, at=at, why="meeting_closed")
     await session.flush()
     state = Situation(state.members, state.facts, [*state.events, *ending], state.excused, state.rule_set)
     result = attendance_of(state, meeting, at)

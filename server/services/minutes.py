@@ -24,7 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings import minutes as m
 from meetings.decision import Text
-from meetings.enums import AttendanceStatus, MeetingMode, MeetingStatus, Role, Standing, VoteKind
+from meetings.enums import AttendanceStatus, MeetingMode, MeetingStatus, OrgKind, Role, Standing, VoteKind
+from meetings.groups import group_unit_name
 from server.api.errors import ApiError, conflict
 from server.audit.checkpoints import MINUTES_LOCKED, MINUTES_SIGNED, write_checkpoint
 from server.audit.log import append
@@ -42,6 +43,7 @@ from server.db.tables import (
     Org,
     Vote,
 )
+from server.services import breakout
 from server.services.attendance import attendance_of, situation
 from server.services.meeting_roles import MeetingRoles
 from server.services.meetings import agenda_of
@@ -139,6 +141,18 @@ def _local(value: datetime | None, zone: ZoneInfo) -> str | None:
     return as_utc(value).astimezone(zone).isoformat() if value is not None else None
 
 
+async def _unit(session: AsyncSession, org: Org, parent: Org | None) -> dict[str, Any]:
+    """The unit the minutes are of, and the one above it; a party group's short minutes (R-GROUP-4) name
+    the group with its cell, under the cell's superior."""
+    if org.kind == OrgKind.GROUP and parent is not None:
+        above = await session.get(Org, parent.parent_id) if parent.parent_id is not None else None
+        return {
+            "name": group_unit_name(org.name, parent.name),
+            "parent_name": above.name if above is not None else None,
+        }
+    return {"name": org.name, "parent_name": parent.name if parent is not None else None}
+
+
 async def build_document(
     session: AsyncSession, meeting: Meeting, org: Org, fields: dict[str, str], at: datetime
 ) -> dict[str, Any]:
@@ -167,6 +181,7 @@ async def build_document(
     official = [mem for mem in state.members if mem.standing == Standing.OFFICIAL]
     speeches = await speeches_of(session, meeting.id)
     votes = [v for v in await votes_of(session, meeting.id) if v.status == "closed"]
+    group_notes = await breakout.notes_for_minutes(session, meeting.id)
     vote_rows = []
     for vote in votes:
         shown = await vote_json(session, vote, org, "vi")
@@ -190,7 +205,7 @@ async def build_document(
             }
         )
     return {
-        "unit": {"name": org.name, "parent_name": parent.name if parent is not None else None},
+        "unit": await _unit(session, org, parent),
         "number": fields.get("number") or m.default_number(await _sequence_in_year(session, meeting, zone)),
         "title": meeting.title,
         "kind": meeting.kind,
@@ -237,6 +252,8 @@ async def build_document(
                     for speech, name in speeches
                     if speech.agenda_position == item.position
                 ],
+                # The discussion groups of a split made during this item, with their notes.
+                "breakouts": group_notes.get(item.position, []),
             }
             for item in await agenda_of(session, meeting.id)
         ],

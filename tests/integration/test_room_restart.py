@@ -200,7 +200,25 @@ async def test_acknowledged_minutes_edits_and_ballots_survive_a_sigkill(
             await client.connect()
             clients.append(client)
         await wait_until(lambda: all(len(c.joins) == 1 and c.joins[0][1]["ok"] for c in clients), 5)
+        agenda = {"items": [{"title": "Thảo luận kế hoạch"}]}
+        assert (await secretary.put(f"/api/v1/meetings/{mid}/agenda", agenda)).status == 200
         assert (await secretary.post(f"/api/v1/meetings/{mid}/open", {})).status == 200
+        # a split into groups (issue 6) with saved notes: the room finds it as it was after the crash
+        agenda_item = await secretary.post(f"/api/v1/meetings/{mid}/agenda/current", {"index": 0})
+        assert agenda_item.status == 200, agenda_item.body
+        split = await secretary.post(
+            f"/api/v1/meetings/{mid}/breakout",
+            {
+                "source": "ad_hoc",
+                "groups": [{"name": "Nhóm 1", "member_ids": [people[0][1], people[1][1]]}],
+                "minutes": 30,
+            },
+        )
+        assert split.status == 201, split.body
+        notes = await taker.put(
+            f"/api/v1/meetings/{mid}/breakout/groups/0/notes", {"text": "Đã lưu trước sự cố", "version": 0}
+        )
+        assert notes.status == 200, notes.body
         vote = await secretary.post(f"/api/v1/meetings/{mid}/votes", {"question": "Thông qua kế hoạch"})
         assert vote.status == 201, vote.body
         cast = await clients[0].call("ballot", {"vote_id": vote.body["id"], "choice": "for"})
@@ -224,6 +242,14 @@ async def test_acknowledged_minutes_edits_and_ballots_survive_a_sigkill(
         await wait_until(lambda: all(len(c.joins) == 2 for c in clients), RECONNECT_LIMIT_SECONDS + 5)
         again = await clients[0].call("ballot", {"vote_id": vote.body["id"], "choice": "against"})
         assert again["error"]["details"]["reason"] == "already_voted"
+        views = [c.joins[1][1]["state"]["breakout"] for c in clients]
+        assert [v["mine"] for v in views] == [0, 0, 1]
+        assert views[0]["groups"][0]["notes"] == "Đã lưu trước sự cố"
+        assert views[2]["peers"] == []  # alone in the main room: no one of group 1 to connect to
+        crossing = await clients[2].call(
+            "signal", {"to": clients[0].joins[1][1]["self"]["peer_id"], "candidate": None}
+        )
+        assert crossing["error"]["code"] == "other_group"
     finally:
         for client in clients:
             await client.close()

@@ -4,6 +4,7 @@ import { io } from "/static/vendor/socket.io.esm.min.js";
 import { el, say } from "./common.js";
 import { checkNetwork, startMicrophone, togglePreview } from "./room-devices.js";
 import { LocalMedia, Mesh } from "./room-media.js";
+import * as breakout from "./room-breakout.js";
 import * as chair from "./room-chair.js";
 import * as minutes from "./room-minutes.js";
 import * as votes from "./room-votes.js";
@@ -13,7 +14,7 @@ const root = $("room");
 const meetingId = Number(root.dataset.meetingId);
 const ACK_TIMEOUT_MS = 10000;
 // Votes, the chair's controls and the minutes: each listens to the socket and loads its state on every join.
-const extras = [votes, chair, minutes];
+const extras = [votes, chair, minutes, breakout];
 
 const local = new LocalMedia();
 const room = {
@@ -52,6 +53,7 @@ function connect() {
   });
   socket.on("peer-left", ({ peer_id }) => room.mesh && room.mesh.remove(peer_id));
   socket.on("signal", (signal) => room.mesh && room.mesh.handleSignal(signal));
+  socket.on("breakout", ({ peers }) => meetOnly(peers));
   socket.on("presence", (presence) => {
     room.presence = presence;
     drawParticipants();
@@ -106,6 +108,20 @@ async function join() {
   setState("joined");
   for (const extra of extras) extra.joined(reply, { meetingId, socket: room.socket });
   if (state.meeting.status === "closed") meetingState(state.meeting);
+}
+
+/**
+ * A split began, changed or ended: keep the connections to the peers the server lists, close the
+ * others (their audio stops at once) and open the missing ones. Of two devices meeting again, the one
+ * with the smaller peer id offers, so they never both offer.
+ */
+function meetOnly(peers) {
+  if (!room.mesh || !room.self) return;
+  const wanted = new Map((peers || []).map((peer) => [peer.peer_id, peer]));
+  for (const id of [...room.mesh.peers.keys()]) if (!wanted.has(id)) room.mesh.remove(id);
+  for (const peer of wanted.values()) {
+    if (!room.mesh.peers.has(peer.peer_id)) room.mesh.add(peer, { offer: room.self.peer_id < peer.peer_id });
+  }
 }
 
 function closeMesh() {

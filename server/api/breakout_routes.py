@@ -56,13 +56,10 @@ async def _meeting(request: web.Request, session: AsyncSession) -> tuple[Meeting
 
 
 async def _pushed(request: web.Request, meeting_id: int, *, ended: object = None) -> None:
-    """The room learns the committed state (read again, so it never shows a rolled-back change)."""
+    """The room learns the committed split (it reads it again itself)."""
     rooms = hub(request)
-    if rooms is None or meeting_id not in rooms.rooms:
-        return
-    async with database(request).read() as session:
-        found = await breakout.current(session, meeting_id)
-    await rooms.breakout_changed(meeting_id, found, ended)
+    if rooms is not None:
+        await rooms.breakout_changed(meeting_id, ended)
 
 
 @route(

@@ -224,16 +224,17 @@ class Hub:
             room.breakout_ends_at = as_utc(split.ends_at)
             room.group_of = breakout.group_of(groups)
 
-    async def breakout_changed(
-        self, meeting_id: int, found: tuple[Any, Any] | None, ended: Any = None
-    ) -> None:
+    async def breakout_changed(self, meeting_id: int, ended: Any = None) -> None:
         """After a split began, changed or ended (REST): each connection gets its own view, with the
-        peers it now meets; the client drops the connections it no longer may hold and opens the new."""
+        peers it now meets; the client drops the connections it no longer may hold and opens the new.
+        The committed split is read under the room's lock, so of two changes pushed at once the room
+        always ends with the later (never a rolled-back or overtaken one)."""
         room = self.rooms.get(meeting_id)
         if room is None:
             return
         async with room.lock:
-            self._set_breakout(room, found)
+            async with self.database.read() as session:
+                self._set_breakout(room, await breakout.current(session, meeting_id))
             at = self.clock()
             for peer in list(room.peers.values()):
                 view = room.breakout_view(peer, at)
@@ -254,7 +255,8 @@ class Hub:
                     room.breakout["messages"] = [*room.breakout["messages"], data][-breakout.MESSAGES_MAX :]
                 else:
                     for group in room.breakout["groups"]:
-                        if group["index"] == data["index"]:
+                        # Two saves pushed at once may arrive in either order: keep the later version.
+                        if group["index"] == data["index"] and data["notes_version"] > group["notes_version"]:
                             group["notes"], group["notes_version"] = data["notes"], data["notes_version"]
             await self.emit(event, data, to=room_name(meeting_id))
 

@@ -161,7 +161,8 @@ export function listen(socket) {
   });
   socket.on("breakout-notes", (notes) => {
     const group = myGroup();
-    if (group && group.index === notes.index) showNotes(notes.notes, notes.notes_version);
+    // Pushes of two saves may cross: an older version never replaces a newer one.
+    if (group && group.index === notes.index && notes.notes_version > state.version) showNotes(notes.notes, notes.notes_version);
   });
   socket.on("presence", (presence) => {
     state.participants = presence.participants || [];

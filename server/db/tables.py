@@ -173,6 +173,9 @@ class Meeting(SQLModel, table=True):
     place: str = Field(default="", max_length=300)
     # The agenda item being discussed while the meeting is open (position), migration 0004.
     current_item: int | None = None
+    # Who was summoned, fixed at the close (migration 0008): the record of a closed meeting does not
+    # follow later changes of the register (a member added, moved to another group, a group dissolved).
+    summoned_ids: list[int] | None = Field(default=None, sa_type=sa.JSON)
 
 
 class AgendaItem(SQLModel, table=True):

@@ -89,7 +89,10 @@ async def lock_meeting(session: AsyncSession, meeting_id: int) -> Meeting | None
 
 
 async def situation(session: AsyncSession, meeting: Meeting, org: Org) -> Situation:
-    ids = await unit_member_ids(session, org)
+    # A closed meeting keeps the members it summoned; an open or scheduled one follows the register.
+    ids = (
+        set(meeting.summoned_ids) if meeting.summoned_ids is not None else await unit_member_ids(session, org)
+    )
     members = list(
         (
             await session.execute(
@@ -375,6 +378,7 @@ async def close_meeting(
     )
     meeting.status = MeetingStatus.CLOSED.value
     meeting.closed_at = at
+    meeting.summoned_ids = [member.id for member in state.members if member.id is not None]
     session.add(meeting)
     await end_agenda(session, meeting, at)
     # A split still running ends with the meeting: its notes go into the minutes as they are.

@@ -391,7 +391,10 @@ def _meeting_record(
     status = MeetingStatus(meeting.status)
     statuses = {}
     if status is MeetingStatus.CLOSED and closed_at is not None:
-        ids = [m.id for m in summoned if m.id is not None and as_utc(m.created_at) <= closed_at]
+        if meeting.summoned_ids is not None:  # fixed at the close (from migration 0008 on)
+            ids = list(meeting.summoned_ids)
+        else:
+            ids = [m.id for m in summoned if m.id is not None and as_utc(m.created_at) <= closed_at]
         result = att.attendance(
             ids,
             events,

@@ -399,6 +399,13 @@ async def test_three_groups_meet_in_one_month_and_the_cells_record_shows_them(
     after = await ok(sec_a.get(record_path))
     assert after["meetings"] == record["meetings"]
     assert after["groups"][2]["dissolved_at"] == "2026-12-28T03:00:00Z"
+    # and its meeting's attendance still names everyone it summoned: fixed at the close, it does not
+    # follow the register (the members are in no group now)
+    kept = await ok(sec_a.get(f"/api/v1/meetings/{by_group['A3'].meeting_id}/attendance"))
+    assert {m["member_id"] for m in kept["members"]} == set(groups["A3"])
+    assert kept["counts"] == {**expected_attendance["A3"], "summoned": len(groups["A3"])}
+    kept_minutes = await ok(sec_a.get(f"/api/v1/meetings/{by_group['A3'].meeting_id}/minutes"))
+    assert kept_minutes["document"]["totals"]["members"] == len(groups["A3"])
     january = await ok(sec_a.get(record_path.replace("2026-12", "2027-01")))
     assert [g["id"] for g in january["groups"]] == [world.orgs["A1"], world.orgs["A2"]]
 

@@ -170,7 +170,3 @@ def may_meet(group_of: Mapping[int, int] | None, a: int, b: int) -> bool:
     if group_of is None:
         return True
     return group_of.get(a) == group_of.get(b)
-
-
-def valid_minutes(minutes: int) -> bool:
-    return MIN_MINUTES <= minutes <= MAX_MINUTES

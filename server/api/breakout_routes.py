@@ -55,6 +55,13 @@ async def _meeting(request: web.Request, session: AsyncSession) -> tuple[Meeting
     return meeting, await meeting_roles(session, actor(request), meeting)
 
 
+async def _chaired(request: web.Request, session: AsyncSession) -> Meeting:
+    """The meeting locked for a change, when the caller chairs it (else 403; another unit 404)."""
+    meeting, roles = await _meeting(request, session)
+    roles.require_chair()
+    return meeting
+
+
 async def _pushed(request: web.Request, meeting_id: int, *, ended: object = None) -> None:
     """The room learns the committed split (it reads it again itself)."""
     rooms = hub(request)
@@ -92,8 +99,7 @@ async def post_breakout(request: web.Request) -> web.StreamResponse:
     body = await read_json(request, StartBody)
     at = now(request)
     async with database(request).write() as session:
-        meeting, roles = await _meeting(request, session)
-        roles.require_chair()
+        meeting = await _chaired(request, session)
         split, groups = await breakout.start(
             session,
             meeting,
@@ -119,8 +125,7 @@ async def post_breakout(request: web.Request) -> web.StreamResponse:
 async def post_breakout_end(request: web.Request) -> web.StreamResponse:
     at = now(request)
     async with database(request).write() as session:
-        meeting, roles = await _meeting(request, session)
-        roles.require_chair()
+        meeting = await _chaired(request, session)
         ended = await breakout.end(session, meeting, actor_user_id=actor(request).user_id, at=at, why="chair")
         if ended is None:
             raise breakout.no_breakout()
@@ -140,8 +145,7 @@ async def post_broadcast(request: web.Request) -> web.StreamResponse:
     body = await read_json(request, BroadcastBody)
     at = now(request)
     async with database(request).write() as session:
-        meeting, roles = await _meeting(request, session)
-        roles.require_chair()
+        meeting = await _chaired(request, session)
         _, _, message = await breakout.broadcast(
             session, meeting, body.text, actor_user_id=actor(request).user_id, at=at
         )
@@ -162,8 +166,7 @@ async def post_move(request: web.Request) -> web.StreamResponse:
     body = await read_json(request, MoveBody)
     at = now(request)
     async with database(request).write() as session:
-        meeting, roles = await _meeting(request, session)
-        roles.require_chair()
+        meeting = await _chaired(request, session)
         split, groups = await breakout.move(
             session, meeting, body.member_id, body.group_index, actor_user_id=actor(request).user_id, at=at
         )

@@ -224,6 +224,13 @@ async def test_nine_members_split_into_three_groups_and_return(world: World, roo
     marks = {member_id: client.mark() for member_id, client in clients.items()}
     acks = await signal_everyone(clients, peer_of)
     assert all(ack == {"ok": True} for ack in acks.values()), acks
+    for member_id, client in clients.items():
+        everyone_else = {peer_of[m] for m in member_ids if m != member_id}
+        for _ in range(50):
+            if signals_from(client, marks[member_id]) == everyone_else:
+                break
+            await asyncio.sleep(0.02)
+        assert signals_from(client, marks[member_id]) == everyone_else
     assert (await chair.get(base)).body == {"breakout": None}
 
     # attendance never broke: every member present, in one unbroken interval
@@ -309,10 +316,10 @@ async def test_named_groups_moving_a_member_and_a_close_mid_split(
     assert started.body["groups"][2]["member_ids"] == sorted(
         set(world.members["A"]) - {mot_id, ba_id, hai_id, bon_id}
     )
-    peer_of = {
-        mid: (await clients[mid].wait_for("breakout", lambda b: b.get("active") is True)) for mid in clients
+    views = {
+        mid: await clients[mid].wait_for("breakout", lambda b: b.get("active") is True) for mid in clients
     }
-    assert {p["member_id"] for p in peer_of[mot_id]["peers"]} == {ba_id}
+    assert {p["member_id"] for p in views[mot_id]["peers"]} == {ba_id}
 
     # the chair visits group 2: it now meets Hai and Bốn, and no longer Ba
     mark = clients[mot_id].mark()

@@ -92,11 +92,6 @@ def test_who_may_meet() -> None:
     assert bo.may_meet(group_of, 8, 9)
 
 
-@pytest.mark.parametrize(("minutes", "valid"), [(0, False), (1, True), (240, True), (241, False)])
-def test_duration_bounds(minutes: int, valid: bool) -> None:
-    assert bo.valid_minutes(minutes) is valid
-
-
 @given(
     st.dictionaries(st.integers(1, 60), st.one_of(st.none(), st.integers(1, 5)), min_size=1),
     st.lists(st.integers(1, 6), unique=True, min_size=1),

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from server.exports.report_text import UNIT_COLUMNS, display, table
+from server.exports.spreadsheet_safe import csv_text
 
 
 def _total_row(usage: Mapping[str, Any]) -> list[str]:
@@ -33,10 +34,18 @@ def _total_row(usage: Mapping[str, Any]) -> list[str]:
     return [cells.get(column.heading, "") for column in UNIT_COLUMNS]
 
 
+def _safe(row: list[str]) -> list[str]:
+    """Text columns carry user text (unit names): neutralised. Number columns are left as they read."""
+    return [
+        csv_text(cell) if column.kind == "text" else cell
+        for cell, column in zip(row, UNIT_COLUMNS, strict=True)
+    ]
+
+
 def render_csv(usage: Mapping[str, Any]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([column.heading for column in UNIT_COLUMNS])
-    writer.writerows(table(usage["units"], UNIT_COLUMNS))
-    writer.writerow(_total_row(usage))
+    writer.writerows(_safe(row) for row in table(usage["units"], UNIT_COLUMNS))
+    writer.writerow(_safe(_total_row(usage)))
     return ("\ufeff" + out.getvalue()).encode("utf-8")

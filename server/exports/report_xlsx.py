@@ -26,6 +26,7 @@ from server.exports.report_text import (
     period_line,
     summary,
 )
+from server.exports.spreadsheet_safe import xlsx_cell
 
 FORMATS: Mapping[Kind, str] = {
     "int": "#,##0",
@@ -51,7 +52,7 @@ def _cell_value(value: Any, kind: Kind) -> Any:
 
 
 def _put(sheet: Worksheet, row: int, column: int, value: Any, kind: Kind) -> None:
-    cell = sheet.cell(row=row, column=column, value=_cell_value(value, kind))
+    cell = xlsx_cell(sheet, row, column, _cell_value(value, kind))
     cell.number_format = FORMATS[kind]
     if kind == "text":
         cell.alignment = Alignment(wrap_text=True, vertical="top")
@@ -59,7 +60,7 @@ def _put(sheet: Worksheet, row: int, column: int, value: Any, kind: Kind) -> Non
 
 def _table(sheet: Worksheet, rows: Sequence[Mapping[str, Any]], columns: Sequence[Column]) -> None:
     for index, column in enumerate(columns, start=1):
-        heading = sheet.cell(row=1, column=index, value=column.heading)
+        heading = xlsx_cell(sheet, 1, index, column.heading)
         heading.font = BOLD
         heading.alignment = Alignment(wrap_text=True, vertical="top")
         sheet.column_dimensions[get_column_letter(index)].width = column.width
@@ -76,19 +77,19 @@ def render_xlsx(usage: Mapping[str, Any]) -> bytes:
     overview = book.active
     assert overview is not None
     overview.title = "Tổng hợp"
-    overview["A1"] = TITLE
-    overview["A1"].font = Font(bold=True, size=13)
-    overview["A2"] = f"{usage['org']['name']} — {period_line(usage)} — {BASIS}"
+    xlsx_cell(overview, 1, 1, TITLE).font = Font(bold=True, size=13)
+    # The line starts with the organisation's name: user text, so a string cell (never a formula).
+    xlsx_cell(overview, 2, 1, f"{usage['org']['name']} — {period_line(usage)} — {BASIS}")
     row = 4
     for label, value, kind in figure_rows(usage):
-        overview.cell(row=row, column=1, value=label)
+        xlsx_cell(overview, row, 1, label)
         _put(overview, row, 2, value, kind)
         row += 1
     row += 1
-    overview.cell(row=row, column=1, value="Tóm tắt").font = BOLD
+    xlsx_cell(overview, row, 1, "Tóm tắt").font = BOLD
     for line in summary(usage):
         row += 1
-        cell = overview.cell(row=row, column=1, value=line)
+        cell = xlsx_cell(overview, row, 1, line)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
         overview.merge_cells(start_row=row, start_column=1, end_row=row, end_column=2)
         overview.row_dimensions[row].height = 45

@@ -18,7 +18,7 @@ from server.db.engine import Database
 from server.db.migrate import upgrade
 from server.media.echo import echo_ctx
 from server.metrics import metrics_middleware
-from server.realtime.attach import attach_realtime
+from server.realtime.attach import attach_realtime, room_gate_middleware
 from server.services.agenda_templates import sync_builtins
 from server.settings import Settings
 
@@ -28,7 +28,13 @@ log = logging.getLogger("cellmeet")
 def create_app(settings: Settings, *, clock: Clock = system_clock, migrate: bool = True) -> web.Application:
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[metrics_middleware, security_headers_middleware, errors_middleware, identity_middleware],
+        middlewares=[
+            metrics_middleware,
+            security_headers_middleware,
+            errors_middleware,
+            room_gate_middleware,
+            identity_middleware,
+        ],
     )
     app[SETTINGS] = settings
     app[CLOCK] = clock

@@ -7,6 +7,7 @@ from aiohttp import web
 from server.auth.throttle import LoginThrottle
 from server.clock import Clock
 from server.db.engine import Database
+from server.realtime.guard import RoomGuard
 from server.realtime.hub import Hub
 from server.settings import Settings
 
@@ -15,3 +16,4 @@ DATABASE = web.AppKey("database", Database)
 CLOCK = web.AppKey("clock", Clock)
 THROTTLE = web.AppKey("throttle", LoginThrottle)
 HUB = web.AppKey("hub", Hub)
+ROOM_GUARD = web.AppKey("room_guard", RoomGuard)

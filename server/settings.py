@@ -48,6 +48,17 @@ class Settings:
     room_max_message_bytes: int = 64 * 1024
     room_events_per_second: float = 20.0
     room_event_burst: int = 100
+    # docs/security.md "The live room": the budget above is the user's, across connections; emptying
+    # it closes them and refuses reconnects for the cool-down. A refused join and a malformed frame
+    # cost more than an event; a few malformed frames drop the connection.
+    room_flood_cooldown_seconds: float = 30.0
+    room_connections_per_user: int = 6
+    room_refused_join_cost: int = 10
+    room_malformed_frame_cost: int = 10
+    room_malformed_frames_max: int = 3
+    # New WebSockets per client address (several members may share one address behind a NAT).
+    room_connect_burst_per_address: int = 60
+    room_connects_per_address_per_second: float = 2.0
     join_ticket_seconds: int = 120
     # How long a dropped connection waits for its reconnect before the leave is written (backdated to
     # the drop). None: the rule set's grace (R-ATT-2), so a reconnect within it writes nothing at all.

@@ -34,6 +34,8 @@ class Database:
         self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
         # SQLite has one writer; queueing writers here avoids "database is locked" under load.
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        # Counts the transactions this process committed: what was read before it may be stale.
+        self.generation = 0
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -46,6 +48,7 @@ class Database:
         lock = self._write_lock or contextlib.nullcontext()
         async with lock, self._sessions() as session, session.begin():
             yield session
+        self.generation += 1
 
     async def ping(self) -> None:
         async with self._sessions() as session:

@@ -4,19 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+import math
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-import socketio
 from aiohttp import web
 
-from server.appkeys import CLOCK, DATABASE, HUB
+from meetings.decision import Text
+from server.api.errors import ApiError
+from server.appkeys import CLOCK, DATABASE, HUB, ROOM_GUARD, SETTINGS
+from server.auth.identity import session_cookie_name
+from server.auth.tokens import token_id
+from server.realtime.guard import RoomGuard, RoomLimits
+from server.realtime.guarded_server import GuardedServer
 from server.realtime.hub import Hub
 from server.realtime.namespace import RoomNamespace
 from server.services.presence import online_leave, online_members
 from server.settings import Settings
 
 log = logging.getLogger("cellmeet.realtime")
+SOCKET_PATH = "/socket.io/"
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # Without a configured wait, a member gone since a crash is let go after the default grace (R-ATT-2).
 DEFAULT_SWEEP_SECONDS = 120.0
 
@@ -34,8 +42,8 @@ def _same_origin(settings: Settings) -> Any:
     return allowed
 
 
-def attach_realtime(app: web.Application, settings: Settings) -> socketio.AsyncServer:
-    sio = socketio.AsyncServer(
+def attach_realtime(app: web.Application, settings: Settings) -> GuardedServer:
+    sio = GuardedServer(
         async_mode="aiohttp",
         transports=["websocket"],
         max_http_buffer_size=settings.room_max_message_bytes,
@@ -46,10 +54,13 @@ def attach_realtime(app: web.Application, settings: Settings) -> socketio.AsyncS
         engineio_logger=False,
     )
     sio.attach(app, socketio_path="socket.io")
+    guard = app[ROOM_GUARD] = RoomGuard(RoomLimits.of(settings))
 
     async def realtime_ctx(app: web.Application) -> AsyncIterator[None]:
         hub = Hub(sio, app[DATABASE], app[CLOCK])
-        sio.register_namespace(RoomNamespace(hub, settings))
+        namespace = RoomNamespace(hub, settings, guard)
+        sio.register_namespace(namespace)
+        sio.on_malformed = namespace.on_malformed_frame
         app[HUB] = hub
         hub.spawn(_sweep_after_restart(hub, settings))
         yield
@@ -60,6 +71,46 @@ def attach_realtime(app: web.Application, settings: Settings) -> socketio.AsyncS
 
     app.cleanup_ctx.append(realtime_ctx)
     return sio
+
+
+@web.middleware
+async def room_gate_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """New connections to `/room` spend the client address's budget of attempts before anything
+    else (the session lookup included) is done for them."""
+    guard = request.app.get(ROOM_GUARD)
+    if guard is not None and request.path.startswith(SOCKET_PATH):
+        address = request.remote or ""
+        cookie = request.cookies.get(session_cookie_name(request.app[SETTINGS]))
+        cooling = guard.session_cooling(token_id(cookie)) if cookie else 0.0
+        if cooling:
+            raise _too_many_events(math.ceil(cooling))
+        if not guard.admit_address(address):
+            retry_after = guard.address_retry_after(address)
+            raise ApiError(
+                429,
+                "rate_limited",
+                Text(
+                    f"Quá nhiều kết nối tới phòng họp từ địa chỉ này; thử lại sau {retry_after} giây.",
+                    "Too many connections to the meeting room from this address; "
+                    f"try again in {retry_after} s.",
+                ),
+                details={"retry_after": retry_after},
+                headers={"Retry-After": str(retry_after)},
+            )
+    return await handler(request)
+
+
+def _too_many_events(retry_after: int) -> ApiError:
+    return ApiError(
+        429,
+        "rate_limited",
+        Text(
+            f"Gửi quá nhiều sự kiện; thử lại sau {retry_after} giây.",
+            f"Too many events; try again in {retry_after} s.",
+        ),
+        details={"retry_after": retry_after},
+        headers={"Retry-After": str(retry_after)},
+    )
 
 
 async def _sweep_after_restart(hub: Hub, settings: Settings) -> None:

@@ -1,4 +1,4 @@
-"""The per-connection event budget: a token bucket (architecture.md "Limits that are designed in")."""
+"""The per-user event budget: a token bucket (architecture.md "Limits that are designed in")."""
 
 from __future__ import annotations
 
@@ -17,11 +17,20 @@ class TokenBucket:
     def __post_init__(self) -> None:
         self.tokens = float(self.burst)
 
-    def take(self, now: float) -> bool:
+    def refill(self, now: float) -> None:
         if self.last is not None:
             self.tokens = min(float(self.burst), self.tokens + (now - self.last) * self.rate)
         self.last = now
-        if self.tokens < 1.0:
+
+    def take(self, now: float, cost: float = 1.0) -> bool:
+        """Spend `cost` tokens if there are that many; a refused take spends what is left."""
+        self.refill(now)
+        if self.tokens < cost:
+            self.tokens = 0.0
             return False
-        self.tokens -= 1.0
+        self.tokens -= cost
         return True
+
+    def full(self, now: float) -> bool:
+        self.refill(now)
+        return self.tokens >= self.burst

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import secrets
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -32,8 +32,8 @@ from server.db.tables import Meeting, User
 from server.i18n import request_language
 from server.media.turn import member_ice_servers
 from server.realtime import schemas
-from server.realtime.hub import NAMESPACE, Hub, Peer, Room, room_name
-from server.realtime.limits import TokenBucket
+from server.realtime.guard import RoomGuard
+from server.realtime.hub import NAMESPACE, SNAPSHOT_MAX_AGE_SECONDS, Hub, Peer, Room, room_name
 from server.realtime.pushes import push_vote
 from server.services.presence import admit, online_leave, record_online
 from server.services.votes import ballot_as
@@ -41,12 +41,27 @@ from server.settings import Settings
 
 log = logging.getLogger("cellmeet.realtime")
 
+# Refused joins (and warnings given) remembered at once, at most (the memory is cleared when full).
+REFUSALS_REMEMBERED = 10_000
+WARN_EVERY_SECONDS = 60
+# Events told to the whole room cost the budget more than the others: a hand raised or a camera
+# turned on is a person's act, seldom more than one a second, and each one is sent to every member.
+EVENT_COSTS = {"hand": 5, "camera": 5}
+
 Handler = Callable[[str, Any], Awaitable[dict[str, Any]]]
 
 _REFUSALS = {
     "unauthenticated": Text("Cần đăng nhập để vào phòng họp.", "Log in to enter the meeting room."),
     "invalid_ticket": Text("Vé vào phòng họp không hợp lệ.", "The join ticket is not valid."),
     "ticket_expired": Text("Vé vào phòng họp đã hết hạn.", "The join ticket has expired."),
+    "rate_limited": Text(
+        "Gửi quá nhiều sự kiện; hãy chờ rồi vào lại phòng họp.",
+        "Too many events; wait before entering the meeting room again.",
+    ),
+    "too_many_connections": Text(
+        "Bạn đã mở quá nhiều kết nối tới phòng họp; hãy đóng bớt thẻ hoặc thiết bị.",
+        "You have too many connections to the meeting room open; close a tab or a device.",
+    ),
 }
 
 
@@ -54,9 +69,9 @@ def _error(exc: ApiError, lang: str) -> dict[str, Any]:
     return {"ok": False, **exc.body(lang)}
 
 
-def _refuse(code: str, lang: str) -> socketio.exceptions.ConnectionRefusedError:
+def _refuse(code: str, lang: str, **details: Any) -> socketio.exceptions.ConnectionRefusedError:
     message = _REFUSALS[code].in_language(lang)
-    return socketio.exceptions.ConnectionRefusedError(message, {"code": code, "message": message})
+    return socketio.exceptions.ConnectionRefusedError(message, {"code": code, "message": message, **details})
 
 
 def _not_joined() -> ApiError:
@@ -66,7 +81,7 @@ def _not_joined() -> ApiError:
 
 
 class RoomNamespace(socketio.AsyncNamespace):
-    def __init__(self, hub: Hub, settings: Settings) -> None:
+    def __init__(self, hub: Hub, settings: Settings, guard: RoomGuard) -> None:
         super().__init__(NAMESPACE)
         self.hub = hub
         self.settings = settings
@@ -78,7 +93,11 @@ class RoomNamespace(socketio.AsyncNamespace):
             "ballot": self.on_ballot,
             "leave": self.on_leave,
         }
-        self.buckets: dict[str, TokenBucket] = {}
+        self.guard = guard
+        self.dropping: dict[str, asyncio.Task[None]] = {}  # sid -> the closing of a flooder's connection
+        self.warned: dict[tuple[str, Any], float] = {}  # what was warned about -> until when it is quiet
+        # (user, meeting) -> the refusal of the last join and the database generation it was read at.
+        self.refusals: dict[tuple[int, int], tuple[ApiError, int, float]] = {}
         # sid -> (user, ticket or None, language): what on_connect established.
         self.callers: dict[str, tuple[User, Ticket | None, str]] = {}
 
@@ -94,6 +113,8 @@ class RoomNamespace(socketio.AsyncNamespace):
                 ticket = verify(self.settings.secret_key.value, token, self.hub.clock())
             except TicketError as exc:
                 raise _refuse(exc.code, lang) from exc
+            # A cooling user is refused before the database is asked about them.
+            self._check_budget(sid, ticket.user_id, lang)
             async with self.hub.database.read() as session:
                 user = await session.get(User, ticket.user_id)
             if user is None:
@@ -104,14 +125,37 @@ class RoomNamespace(socketio.AsyncNamespace):
             if actor is None or actor.via != "session":
                 raise _refuse("unauthenticated", lang)
             user = actor.user
-            if actor.session is not None:
-                self.hub.sessions[sid] = actor.session.id
+            self._check_budget(sid, user.id, lang)  # type: ignore[arg-type]
+        if not self.guard.connect(user.id, sid):  # type: ignore[arg-type]
+            raise _refuse("too_many_connections", lang, limit=self.guard.limits.connections_per_user)
+        if token is None and actor.session is not None:
+            self.hub.sessions[sid] = actor.session.id
+            self.guard.remember_session(actor.session.id, user.id)  # type: ignore[arg-type]
         self.callers[sid] = (user, ticket, lang)
-        self.buckets[sid] = TokenBucket(self.settings.room_events_per_second, self.settings.room_event_burst)
+
+    def _check_budget(self, sid: str, user_id: int, lang: str) -> None:
+        """A connection costs one event of the user's budget; a cooling user is refused, and the
+        WebSocket closed behind the refusal, so coming back means a new one."""
+        if self.guard.spend(user_id):
+            return
+        # The refused connection's sid is forgotten as soon as this returns: find its WebSocket now.
+        eio_sid = self.server.manager.eio_sid_from_sid(sid, NAMESPACE)
+        if eio_sid is not None:
+            self.hub.spawn(self._close_engine_io(eio_sid))
+        raise _refuse("rate_limited", lang, retry_after=math.ceil(self.guard.cooling(user_id)))
+
+    async def _close_transport(self, sid: str) -> None:
+        await asyncio.sleep(0)  # after the error has been queued for the client
+        await self.server.close_transport(sid, NAMESPACE)
+
+    async def _close_engine_io(self, eio_sid: str) -> None:
+        await asyncio.sleep(0)  # after the refusal has been queued for the client
+        await self.server.close_engine_io(eio_sid)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
-        self.callers.pop(sid, None)
-        self.buckets.pop(sid, None)
+        caller = self.callers.pop(sid, None)
+        if caller is not None:
+            self.guard.disconnect(caller[0].id, sid)  # type: ignore[arg-type]
         self.hub.sessions.pop(sid, None)
         peer = self.hub.peers.get(sid)
         if peer is not None:
@@ -122,10 +166,11 @@ class RoomNamespace(socketio.AsyncNamespace):
             return await super().trigger_event(event, *args)
         sid = args[0]
         caller = self.callers.get(sid)
-        lang = caller[2] if caller else self.settings.lang
-        bucket = self.buckets.get(sid)
-        if bucket is None or not bucket.take(time.monotonic()):
-            return await self._flooded(sid, lang)
+        if caller is None:
+            return None  # refused at connect, or already gone
+        user, _, lang = caller
+        if not self.guard.spend(user.id, EVENT_COSTS.get(event, 1)):  # type: ignore[arg-type]
+            return await self._flooded(user.id, lang)  # type: ignore[arg-type]
         handler = self.handlers.get(event)
         try:
             if handler is None:
@@ -149,17 +194,55 @@ class RoomNamespace(socketio.AsyncNamespace):
                 lang,
             )
 
-    async def _flooded(self, sid: str, lang: str) -> dict[str, Any]:
+    async def _flooded(self, user_id: int, lang: str) -> dict[str, Any]:
+        """The user's budget ran out: every connection of theirs is told and closed, transport and
+        all, and reconnects are refused until the cool-down ends."""
+        retry_after = math.ceil(self.guard.cooling(user_id))
         message = Text(
-            "Gửi quá nhiều sự kiện; kết nối bị ngắt.", "Too many events; the connection is dropped."
+            f"Gửi quá nhiều sự kiện; kết nối bị ngắt, thử lại sau {retry_after} giây.",
+            f"Too many events; the connection is dropped, try again in {retry_after} s.",
         ).in_language(lang)
-        log.warning("room connection %s exceeded its event budget; dropped", sid)
-        await self.emit("error", {"code": "rate_limited", "message": message}, to=sid)
-        self.hub.spawn(self.disconnect(sid))
-        return {
-            "ok": False,
-            "error": {"code": "rate_limited", "message": message, "rule": None, "details": {}},
-        }
+        details = {"retry_after": retry_after}
+        error = {"code": "rate_limited", "message": message, "rule": None, "details": details}
+        self._warn_once(("flood", user_id), "room user %s exceeded the event budget; dropped", user_id)
+        for sid in self.guard.sids_of(user_id):
+            if self.dropping.get(sid) is None:
+                await self.emit("error", {"code": "rate_limited", "message": message}, to=sid)
+                self.dropping[sid] = self.hub.spawn(self._close_transport(sid))
+                self.dropping[sid].add_done_callback(lambda _, sid=sid: self.dropping.pop(sid, None))
+        return {"ok": False, "error": error}
+
+    async def on_malformed_frame(self, eio_sid: str, namespace: str | None, ack_id: int | None) -> None:
+        """A frame that could not be decoded: a clear error to its ack, a cost to the sender's budget,
+        one log line per connection, and the connection dropped after a few."""
+        # Counted in the engine.io connection's environ, which goes with the connection.
+        environ = self.server.environ.get(eio_sid) or {}
+        count = environ["cellmeet.malformed_frames"] = environ.get("cellmeet.malformed_frames", 0) + 1
+        sid = self.server.manager.sid_from_eio_sid(eio_sid, NAMESPACE)
+        caller = self.callers.get(sid) if sid is not None else None
+        lang = caller[2] if caller else self.settings.lang
+        request = environ.get("aiohttp.request")
+        address = request.remote if request is not None else None
+        self._warn_once(("malformed", address), "room client %s sent a malformed frame", address)
+        if caller is not None and not self.guard.spend(caller[0].id, self.guard.limits.malformed_frame_cost):  # type: ignore[arg-type]
+            reply = await self._flooded(caller[0].id, lang)  # type: ignore[arg-type]
+        else:
+            reply = _error(schemas.malformed_frame(), lang)
+        if namespace == NAMESPACE and ack_id is not None and sid is not None:
+            await self.server.ack(eio_sid, NAMESPACE, ack_id, reply)
+        if count >= self.guard.limits.malformed_frames_max:
+            await self.server.close_engine_io(eio_sid)
+
+    def _warn_once(self, key: tuple[str, Any], message: str, *args: Any) -> None:
+        """A warning per user or address and per minute, not per frame: an attacker who is refused
+        cheaply must not fill the disk with the refusals' log."""
+        now = asyncio.get_running_loop().time()
+        if now < self.warned.get(key, -math.inf):
+            return
+        if len(self.warned) >= REFUSALS_REMEMBERED:
+            self.warned.clear()
+        self.warned[key] = now + WARN_EVERY_SECONDS
+        log.warning(message + " (further ones within %d s are not logged)", *args, WARN_EVERY_SECONDS)
 
     # -- events ----------------------------------------------------------------------------------
 
@@ -189,6 +272,9 @@ class RoomNamespace(socketio.AsyncNamespace):
                 Text("Vé này dành cho buổi sinh hoạt khác.", "This ticket is for another meeting."),
             )
         room = self.hub.room(body.meeting_id)
+        known = room.snapshot is not None and room.snapshot.attendee(user.id) is not None  # type: ignore[arg-type]
+        if not known:
+            await self._admit_or_refuse(user, body.meeting_id, lang)
         async with room.lock:
             at = self.hub.clock()
             snapshot = await self.hub.snapshot(room)
@@ -271,6 +357,29 @@ class RoomNamespace(socketio.AsyncNamespace):
                 "breakout": breakout_view,
             },
         }
+
+    async def _admit_or_refuse(self, user: User, meeting_id: int, lang: str) -> None:
+        """Ask the database, outside the room's lock, whether the caller may enter; remember a refusal
+        until the next committed change, so a flood of refused joins costs no database read and
+        never holds the room up. A refusal costs the caller more of their budget than an event."""
+        assert user.id is not None
+        refusal = self.refusals.get((user.id, meeting_id))
+        now = asyncio.get_running_loop().time()
+        # Stale after a commit here, or after the room's view would be (a change in another process).
+        if refusal is None or refusal[1] != self.hub.database.generation or now > refusal[2]:
+            try:
+                async with self.hub.database.read() as session:
+                    await admit(session, user, meeting_id, self.hub.clock())
+                self.refusals.pop((user.id, meeting_id), None)
+                return
+            except ApiError as exc:
+                if len(self.refusals) >= REFUSALS_REMEMBERED:
+                    self.refusals.clear()
+                refusal = (exc, self.hub.database.generation, now + SNAPSHOT_MAX_AGE_SECONDS)
+                self.refusals[(user.id, meeting_id)] = refusal
+        if not self.guard.spend(user.id, self.guard.limits.refused_join_cost - 1):
+            await self._flooded(user.id, lang)
+        raise refusal[0]
 
     async def on_signal(self, sid: str, data: Any) -> dict[str, Any]:
         peer = self._joined(sid)

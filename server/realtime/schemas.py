@@ -70,6 +70,15 @@ def invalid(fields: dict[str, str]) -> ApiError:
     )
 
 
+def malformed_frame() -> ApiError:
+    return ApiError(
+        400,
+        "malformed_frame",
+        Text("Gói tin gửi lên không đọc được.", "The message sent could not be read."),
+        details={},
+    )
+
+
 def parse(model: type[P], data: Any) -> P:
     try:
         return model.model_validate(data)

@@ -1,0 +1,86 @@
+"""The socket.io server of `/room`, with malformed frames refused instead of raised.
+
+python-socketio decodes a frame before any handler sees it; a frame that cannot be decoded (nested
+too deep, an unknown packet type, broken JSON) raises out of its message handler, and
+python-engineio logs a full traceback for each one while the connection stays open. Here such a
+frame goes to `on_malformed`, which the room uses to answer its ack with a clear error, charge the
+sender's budget, log once per connection and drop a repeat offender.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import socketio
+from socketio import packet
+
+from server.realtime import safe_json
+
+# How long a closed connection's last packets get to leave before its TCP connection is closed.
+FLUSH_SECONDS = 0.1
+# (engine.io sid, namespace or None, ack id or None) of the frame that could not be decoded.
+MalformedFrameHandler = Callable[[str, str | None, int | None], Awaitable[None]]
+
+
+class MalformedFrame(ValueError):
+    def __init__(self, namespace: str | None, ack_id: int | None) -> None:
+        super().__init__("malformed socket.io frame")
+        self.namespace = namespace
+        self.ack_id = ack_id
+
+
+class RoomPacket(packet.Packet):  # type: ignore[misc]
+    def decode(self, encoded_packet: Any) -> Any:
+        try:
+            return super().decode(encoded_packet)
+        except (ValueError, RecursionError, IndexError, TypeError) as exc:
+            # The namespace and ack id come before the payload: known even when the payload is not.
+            raise MalformedFrame(self.namespace, self.id) from exc
+
+
+class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
+    def __init__(self, **options: Any) -> None:
+        # `json` also becomes the JSON of python-engineio's packets (a class attribute of the library).
+        super().__init__(json=safe_json, **options)
+        self.packet_class = RoomPacket
+        self.on_malformed: MalformedFrameHandler | None = None
+
+    async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
+        # Wraps python-socketio's dispatcher (5.16–5.18), where every decoding error is a ValueError.
+        if eio_sid not in self.environ:
+            return  # in flight when its connection was closed: nothing to answer, nobody to tell
+        try:
+            await super()._handle_eio_message(eio_sid, data)
+        except MalformedFrame as frame:
+            await self._malformed(eio_sid, frame.namespace, frame.ack_id)
+        except ValueError:  # an unknown packet type, an unexpected binary attachment
+            await self._malformed(eio_sid, None, None)
+
+    async def _malformed(self, eio_sid: str, namespace: str | None, ack_id: int | None) -> None:
+        if self.on_malformed is not None:
+            await self.on_malformed(eio_sid, namespace, ack_id)
+
+    async def ack(self, eio_sid: str, namespace: str, ack_id: int, data: Any) -> None:
+        """Answer a frame whose event never ran."""
+        answer = self.packet_class(packet.ACK, data=[data], namespace=namespace, id=ack_id)
+        await self._send_packet(eio_sid, answer)
+
+    async def close_transport(self, sid: str, namespace: str) -> None:
+        """Close the WebSocket under a socket.io connection, not only its namespace: a client cut
+        off this way must open a new WebSocket (and pass the address's budget) to come back."""
+        eio_sid = self.manager.eio_sid_from_sid(sid, namespace)
+        if eio_sid is not None:
+            await self.close_engine_io(eio_sid)
+
+    async def close_engine_io(self, eio_sid: str) -> None:
+        """python-engineio's disconnect only sends a CLOSE packet and waits for the client to hang
+        up, reading (and handling) whatever else it sends meanwhile; an attacker never hangs up.
+        So the TCP connection is closed too, once the last packets (the error, the acks) are out."""
+        environ = self.environ.get(eio_sid) or {}
+        request = environ.get("aiohttp.request")
+        await self.eio.disconnect(eio_sid)
+        transport = request.transport if request is not None else None
+        if transport is not None and not transport.is_closing():
+            asyncio.get_running_loop().call_later(FLUSH_SECONDS, transport.close)

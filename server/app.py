@@ -18,7 +18,7 @@ from server.db.engine import Database
 from server.db.migrate import upgrade
 from server.media.echo import echo_ctx
 from server.metrics import metrics_middleware
-from server.realtime.attach import attach_realtime, room_gate_middleware
+from server.realtime.attach import attach_realtime, room_gate_middleware, room_recheck_middleware
 from server.services.agenda_templates import sync_builtins
 from server.settings import Settings
 
@@ -34,6 +34,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock, migrate: bool
             errors_middleware,
             room_gate_middleware,
             identity_middleware,
+            room_recheck_middleware,
         ],
     )
     app[SETTINGS] = settings

@@ -59,7 +59,8 @@ class Settings:
     # New WebSockets per client address (several members may share one address behind a NAT).
     room_connect_burst_per_address: int = 60
     room_connects_per_address_per_second: float = 2.0
-    join_ticket_seconds: int = 120
+    # A join ticket opens one connection, within this many seconds of its issue.
+    join_ticket_seconds: int = 60
     # How long a dropped connection waits for its reconnect before the leave is written (backdated to
     # the drop). None: the rule set's grace (R-ATT-2), so a reconnect within it writes nothing at all.
     presence_confirm_seconds: float | None = None

@@ -14,14 +14,15 @@ from meetings.decision import Text
 from server.api.context import actor, database, json_response, now
 from server.api.errors import ApiError
 from server.api.routes import route
+from server.api.token_routes import revoke_all_tokens
 from server.api.validation import Body, read_json
 from server.appkeys import HUB, SETTINGS, THROTTLE
 from server.audit.log import append
 from server.auth.identity import session_cookie_name
 from server.auth.passwords import MAX_PASSWORD_LENGTH, verify_password
-from server.auth.tokens import API_TOKEN_PREFIX, new_token, token_id
+from server.auth.tokens import new_token, token_id
 from server.auth.totp import accepted_step
-from server.db.tables import ApiToken, User, WebSession
+from server.db.tables import User, WebSession
 from server.services.users import user_json, user_profile
 
 log = logging.getLogger("cellmeet.auth")
@@ -37,10 +38,6 @@ class LoginBody(Body):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
     otp: str | None = Field(default=None, max_length=10)
-
-
-class TokenBody(Body):
-    name: str = Field(default="script", min_length=1, max_length=100)
 
 
 class TotpEnrolBody(Body):
@@ -138,7 +135,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
             await session.execute(delete(WebSession).where(WebSession.id == caller.session.id))  # type: ignore[arg-type]
         hub = request.app.get(HUB)
         if hub is not None:
-            await hub.drop_session(caller.session.id)
+            await hub.drop_session(caller.session.id, request.app[SETTINGS].join_ticket_seconds)
     response = json_response({"ok": True})
     response.del_cookie(session_cookie_name(request.app[SETTINGS]), path="/")
     return response
@@ -151,26 +148,6 @@ async def me(request: web.Request) -> web.StreamResponse:
         profile = await user_profile(session, caller.user)
     profile["csrf_token"] = caller.session.csrf_token if caller.session else None
     return json_response(profile)
-
-
-@route("POST", "/api/v1/auth/tokens", summary="Create a bearer token for scripts", tag="auth", body=TokenBody)
-async def create_token(request: web.Request) -> web.StreamResponse:
-    caller = actor(request)
-    body = await read_json(request, TokenBody)
-    token = new_token(API_TOKEN_PREFIX)
-    at = now(request)
-    async with database(request).write() as session:
-        session.add(ApiToken(id=token_id(token), user_id=caller.user_id, name=body.name, created_at=at))
-        await append(
-            session,
-            at=at,
-            actor_user_id=caller.user_id,
-            org_id=None,
-            action="auth.token_created",
-            target=f"user:{caller.user_id}",
-            data={"name": body.name},
-        )
-    return json_response({"token": token, "name": body.name}, status=201)
 
 
 @route(
@@ -223,6 +200,7 @@ async def totp_confirm(request: web.Request) -> web.StreamResponse:
             raise ApiError(422, "invalid_otp", Text("Mã xác thực không đúng.", "Wrong code."))
         user.totp_enabled, user.totp_last_step = True, step
         session.add(user)
+        await revoke_all_tokens(session, caller.user_id, at, "totp_enabled")
         await append(
             session,
             at=at,

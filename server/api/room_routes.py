@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 
 from aiohttp import web
 
+from meetings.decision import Text
 from server.api.context import actor, database, json_response, now, path_id
+from server.api.errors import ApiError
 from server.api.routes import route
 from server.appkeys import SETTINGS
-from server.auth.tickets import Ticket, issue
+from server.auth.tickets import Ticket, issue, session_ref
 from server.media.turn import member_ice_servers
 from server.services.presence import admit
 
@@ -17,17 +20,34 @@ from server.services.presence import admit
 @route(
     "POST",
     "/api/v1/meetings/{id}/join-ticket",
-    summary="A signed ticket (120 s) to connect to /room as the caller's member record, for this meeting",
+    summary="A signed single-use ticket (60 s) to connect to /room as the caller's member record",
     tag="room",
 )
 async def post_join_ticket(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
+    if caller.session is None:
+        # A script token is for reading and writing records, never for a seat in a live meeting.
+        raise ApiError(
+            403,
+            "token_cannot_join",
+            Text(
+                "Mã truy cập cho tập lệnh không dùng để vào phòng họp; hãy đăng nhập.",
+                "A script token cannot enter a meeting room; log in.",
+            ),
+        )
     settings = request.app[SETTINGS]
     at = now(request)
     async with database(request).read() as session:
         attendee = await admit(session, caller.user, path_id(request), at)
     expires_at = at + timedelta(seconds=settings.join_ticket_seconds)
-    ticket = Ticket(caller.user_id, attendee.member_id, path_id(request), int(expires_at.timestamp()))
+    ticket = Ticket(
+        caller.user_id,
+        attendee.member_id,
+        path_id(request),
+        int(expires_at.timestamp()),
+        secrets.token_urlsafe(12),
+        session_ref(caller.session.id),
+    )
     body = {
         "token": issue(settings.secret_key.value, ticket),
         "expires_at": expires_at,

@@ -62,6 +62,7 @@ def add_routes(app: web.Application) -> None:
         report_routes,
         room_routes,
         system_routes,
+        token_routes,
         usage_routes,
         users_routes,
         votes_routes,

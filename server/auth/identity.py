@@ -27,6 +27,7 @@ class Actor:
     user: User
     via: str  # "session" or "token"
     session: WebSession | None = None
+    token: ApiToken | None = None  # the script token it came with
 
     @property
     def user_id(self) -> int:
@@ -66,16 +67,31 @@ def check_same_origin(request: web.Request, settings: Settings) -> None:
         raise cross_site_refusal()
 
 
+# A script token lives this long unless asked for less; tokens made before expiry existed, as long
+# from their creation.
+TOKEN_DAYS_DEFAULT = 30
+
+
+def token_expiry(token: ApiToken) -> datetime:
+    if token.expires_at is not None:
+        return as_utc(token.expires_at)
+    return as_utc(token.created_at) + timedelta(days=TOKEN_DAYS_DEFAULT)
+
+
 async def authenticate(
     request: web.Request, db_session: AsyncSession, settings: Settings, now: datetime
 ) -> Actor | None:
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
         token = await db_session.get(ApiToken, token_id(header.removeprefix("Bearer ").strip()))
-        if token is None:
+        if token is None or token.revoked_at is not None:
             raise ApiError(401, "invalid_token", Text("Mã truy cập không hợp lệ.", "Invalid access token."))
+        if now >= token_expiry(token):
+            raise ApiError(
+                401, "token_expired", Text("Mã truy cập đã hết hạn.", "The access token has expired.")
+            )
         user = await db_session.get(User, token.user_id)
-        return Actor(user=user, via="token") if user else None
+        return Actor(user=user, via="token", token=token) if user else None
     cookie = request.cookies.get(session_cookie_name(settings))
     if not cookie:
         return None

@@ -4,7 +4,9 @@ A ticket is `base64url(json) + "." + base64url(HMAC-SHA256(key, json))`, the JSO
 member record and the meeting with an expiry. The key is derived from the secret key for this one
 purpose, so a ticket can never be mistaken for another signed value. Tickets are not stored: they
 expire by themselves (120 s by default) and only open a connection, which then answers to the same
-per-event checks as a cookie session.
+per-event checks as a cookie session. Each carries a random nonce and a reference to the web session
+that asked for it: the room lets a ticket open one connection only, and refuses the tickets of a
+session that has logged out (docs/security.md "The live room").
 """
 
 from __future__ import annotations
@@ -26,6 +28,13 @@ class Ticket:
     member_id: int
     meeting_id: int
     expires_at: int  # unix seconds
+    nonce: str = ""  # random: no two tickets are the same, so "used once" means this ticket
+    session_ref: str | None = None  # session_ref() of the web session that asked for it
+
+
+def session_ref(session_id: str) -> str:
+    """A reference to a web session that reveals nothing of it (its id is the cookie's SHA-256)."""
+    return hashlib.sha256(b"cellmeet session ref\x00" + session_id.encode()).hexdigest()[:32]
 
 
 class TicketError(Exception):
@@ -49,10 +58,16 @@ def _unb64(text: str) -> bytes:
 
 
 def issue(secret_key: str, ticket: Ticket) -> str:
-    payload = json.dumps(
-        {"u": ticket.user_id, "m": ticket.member_id, "g": ticket.meeting_id, "exp": ticket.expires_at},
-        separators=(",", ":"),
-    ).encode()
+    fields: dict[str, object] = {
+        "u": ticket.user_id,
+        "m": ticket.member_id,
+        "g": ticket.meeting_id,
+        "exp": ticket.expires_at,
+        "n": ticket.nonce,
+    }
+    if ticket.session_ref is not None:
+        fields["s"] = ticket.session_ref
+    payload = json.dumps(fields, separators=(",", ":")).encode()
     signature = hmac.new(_key(secret_key), payload, hashlib.sha256).digest()
     return f"{_b64(payload)}.{_b64(signature)}"
 
@@ -70,7 +85,15 @@ def verify(secret_key: str, token: object, now: datetime) -> Ticket:
         raise TicketError("invalid_ticket")
     try:
         data = json.loads(payload)
-        ticket = Ticket(int(data["u"]), int(data["m"]), int(data["g"]), int(data["exp"]))
+        ref = data.get("s")
+        ticket = Ticket(
+            int(data["u"]),
+            int(data["m"]),
+            int(data["g"]),
+            int(data["exp"]),
+            str(data.get("n", "")),
+            None if ref is None else str(ref),
+        )
     except (ValueError, KeyError, TypeError) as exc:
         raise TicketError("invalid_ticket") from exc
     if now.timestamp() >= ticket.expires_at:

@@ -45,6 +45,10 @@ class ApiToken(SQLModel, table=True):
     user_id: int = Field(foreign_key="users.id", index=True)
     name: str = Field(max_length=100)
     created_at: datetime = Field(sa_type=UTC_DATETIME)
+    # What the owner and the operator see and revoke it by (never the token nor its hash).
+    public_id: str | None = Field(default=None, max_length=32, unique=True, index=True)
+    expires_at: datetime | None = Field(default=None, sa_type=UTC_DATETIME)  # None: created before 0009
+    revoked_at: datetime | None = Field(default=None, sa_type=UTC_DATETIME)
 
 
 class Org(SQLModel, table=True):

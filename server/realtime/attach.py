@@ -61,6 +61,7 @@ def attach_realtime(app: web.Application, settings: Settings) -> GuardedServer:
         namespace = RoomNamespace(hub, settings, guard)
         sio.register_namespace(namespace)
         sio.on_malformed = namespace.on_malformed_frame
+        hub.recheck_access = namespace.recheck
         app[HUB] = hub
         hub.spawn(_sweep_after_restart(hub, settings))
         yield
@@ -98,6 +99,30 @@ async def room_gate_middleware(request: web.Request, handler: Handler) -> web.St
                 headers={"Retry-After": str(retry_after)},
             )
     return await handler(request)
+
+
+# Changes that may take someone's seat in a live meeting away: a member's standing or link, a
+# group's membership, grants, users, a unit's approval (pilot decisions and revocations).
+RECHECK_PREFIXES = (
+    "/api/v1/members/",
+    "/api/v1/orgs/",
+    "/api/v1/groups/",
+    "/api/v1/pilot-applications/",
+    "/api/v1/users",
+)
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+@web.middleware
+async def room_recheck_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """After a committed change of who may sit in a meeting, the live rooms check their
+    connections again at once, instead of at the next join."""
+    response = await handler(request)
+    if request.method in UNSAFE and response.status < 300 and request.path.startswith(RECHECK_PREFIXES):
+        hub = request.app.get(HUB)
+        if hub is not None:
+            hub.request_recheck()
+    return response
 
 
 def _too_many_events(retry_after: int) -> ApiError:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,6 +21,7 @@ from typing import Any
 import socketio
 
 from meetings.breakout import may_meet
+from server.auth.tickets import session_ref
 from server.clock import Clock, as_utc, iso
 from server.db.engine import Database
 from server.db.tables import Meeting
@@ -122,7 +124,13 @@ class Hub:
         self.clock = clock
         self.rooms: dict[int, Room] = {}
         self.peers: dict[str, Peer] = {}  # by sid, joined connections only
-        self.sessions: dict[str, str] = {}  # sid -> web session id, for logout
+        self.sessions: dict[str, str] = {}  # sid -> session_ref of its web session, for logout
+        # session_ref -> until when (unix seconds) tickets of that logged-out session are refused.
+        self.ended_sessions: dict[str, float] = {}
+        # Set by the namespace: every joined connection checked against the database again.
+        self.recheck_access: Callable[[], Coroutine[Any, Any, None]] | None = None
+        self._recheck_task: asyncio.Task[Any] | None = None
+        self._recheck_again = False
         self._tasks: set[asyncio.Task[Any]] = set()
         # Set at shutdown: departures then write nothing (a restart is handled like a crash, by the
         # members' reconnects and the sweep after the restart), and no new task starts.
@@ -308,7 +316,34 @@ class Hub:
             if room.hands.pop(member_id, None) is not None:
                 await self.emit("hands", room.hands_json(), to=room_name(meeting_id))
 
-    async def drop_session(self, session_id: str) -> None:
-        """A logout ends the session's live connections too."""
-        for sid in [sid for sid, owner in self.sessions.items() if owner == session_id]:
+    async def drop_session(self, session_id: str, tickets_valid_for: float) -> None:
+        """A logout ends the session's live connections too, those opened with its join tickets
+        included, and its tickets not yet used are refused from now on."""
+        ref = session_ref(session_id)
+        now = time.time()
+        for old in [r for r, until in self.ended_sessions.items() if until <= now]:
+            del self.ended_sessions[old]
+        self.ended_sessions[ref] = now + tickets_valid_for
+        for sid in [sid for sid, owner in self.sessions.items() if owner == ref]:
             await self.sio.disconnect(sid, namespace=NAMESPACE)
+
+    def request_recheck(self) -> None:
+        """After a change of a member's standing or link, a grant, a user or a unit's approval: the
+        live connections are checked again at once (one run at a time; a change during a run
+        gets another run)."""
+        if self.recheck_access is None or self.closing:
+            return
+        if self._recheck_task is not None and not self._recheck_task.done():
+            self._recheck_again = True
+            return
+        self._recheck_task = self.spawn(self._recheck())
+
+    async def _recheck(self) -> None:
+        assert self.recheck_access is not None
+        while True:
+            self._recheck_again = False
+            for meeting_id in list(self.rooms):
+                self.invalidate(meeting_id)
+            await self.recheck_access()
+            if not self._recheck_again:
+                return

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import math
 import secrets
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -26,7 +27,7 @@ from meetings.enums import Choice
 from server.api.context import ACTOR
 from server.api.errors import ApiError
 from server.auth.identity import Actor
-from server.auth.tickets import Ticket, TicketError, verify
+from server.auth.tickets import Ticket, TicketError, session_ref, verify
 from server.clock import iso
 from server.db.tables import Meeting, User
 from server.i18n import request_language
@@ -57,6 +58,12 @@ _REFUSALS = {
     "rate_limited": Text(
         "Gửi quá nhiều sự kiện; hãy chờ rồi vào lại phòng họp.",
         "Too many events; wait before entering the meeting room again.",
+    ),
+    "ticket_used": Text(
+        "Vé vào phòng họp đã được dùng; hãy lấy vé mới.", "The join ticket has been used; get a new one."
+    ),
+    "session_ended": Text(
+        "Phiên đăng nhập đã kết thúc; hãy đăng nhập lại.", "The login session has ended; log in again."
     ),
     "too_many_connections": Text(
         "Bạn đã mở quá nhiều kết nối tới phòng họp; hãy đóng bớt thẻ hoặc thiết bị.",
@@ -96,6 +103,7 @@ class RoomNamespace(socketio.AsyncNamespace):
         self.guard = guard
         self.dropping: dict[str, asyncio.Task[None]] = {}  # sid -> the closing of a flooder's connection
         self.warned: dict[tuple[str, Any], float] = {}  # what was warned about -> until when it is quiet
+        self.used_tickets: dict[str, float] = {}  # join ticket -> its expiry (unix seconds)
         # (user, meeting) -> the refusal of the last join and the database generation it was read at.
         self.refusals: dict[tuple[int, int], tuple[ApiError, int, float]] = {}
         # sid -> (user, ticket or None, language): what on_connect established.
@@ -115,6 +123,7 @@ class RoomNamespace(socketio.AsyncNamespace):
                 raise _refuse(exc.code, lang) from exc
             # A cooling user is refused before the database is asked about them.
             self._check_budget(sid, ticket.user_id, lang)
+            self._use_ticket(token, ticket, lang)
             async with self.hub.database.read() as session:
                 user = await session.get(User, ticket.user_id)
             if user is None:
@@ -128,10 +137,26 @@ class RoomNamespace(socketio.AsyncNamespace):
             self._check_budget(sid, user.id, lang)  # type: ignore[arg-type]
         if not self.guard.connect(user.id, sid):  # type: ignore[arg-type]
             raise _refuse("too_many_connections", lang, limit=self.guard.limits.connections_per_user)
-        if token is None and actor.session is not None:
-            self.hub.sessions[sid] = actor.session.id
+        if ticket is not None and ticket.session_ref is not None:
+            self.hub.sessions[sid] = ticket.session_ref
+        elif token is None and actor.session is not None:
+            self.hub.sessions[sid] = session_ref(actor.session.id)
             self.guard.remember_session(actor.session.id, user.id)  # type: ignore[arg-type]
         self.callers[sid] = (user, ticket, lang)
+
+    def _use_ticket(self, token: str, ticket: Ticket, lang: str) -> None:
+        """A ticket opens one connection (a reconnect asks for a new one), and none once the web
+        session that asked for it has logged out."""
+        now = time.time()
+        ended = self.hub.ended_sessions.get(ticket.session_ref or "")
+        if ended is not None and ended > now:
+            raise _refuse("session_ended", lang)
+        if token in self.used_tickets:
+            raise _refuse("ticket_used", lang)
+        if len(self.used_tickets) >= REFUSALS_REMEMBERED:
+            for old in [t for t, expires in self.used_tickets.items() if expires <= now]:
+                del self.used_tickets[old]
+        self.used_tickets[token] = ticket.expires_at
 
     def _check_budget(self, sid: str, user_id: int, lang: str) -> None:
         """A connection costs one event of the user's budget; a cooling user is refused, and the
@@ -496,6 +521,43 @@ class RoomNamespace(socketio.AsyncNamespace):
         await self.leave_room(sid, room_name(peer.meeting_id))
         await self.leave_room(sid, room_name(peer.meeting_id, peer.lang))
         return {"ok": True}
+
+    # -- revocation --------------------------------------------------------------------------------
+
+    async def recheck(self) -> None:
+        """Every joined connection is checked against the database as a new join would be; those
+        refused now (a member suspended or unlinked, the unit's approval revoked, the meeting no
+        longer online) are told why, their presence ends now, and they are closed."""
+        joined: dict[tuple[int, int], list[Peer]] = {}
+        for peer in list(self.hub.peers.values()):
+            joined.setdefault((peer.user_id, peer.meeting_id), []).append(peer)
+        for (user_id, meeting_id), peers in joined.items():
+            async with self.hub.database.read() as session:
+                user = await session.get(User, user_id)
+                try:
+                    if user is None:
+                        raise _not_joined()
+                    attendee = await admit(session, user, meeting_id, self.hub.clock())
+                    if attendee.member_id != peers[0].member_id:
+                        raise schemas.access_revoked()  # linked to another member record since
+                    continue
+                except ApiError as exc:
+                    refusal = exc
+            for peer in peers:
+                await self._revoke(peer, refusal)
+
+    async def _revoke(self, peer: Peer, refusal: ApiError) -> None:
+        caller = self.callers.get(peer.sid)
+        lang = caller[2] if caller else self.settings.lang
+        log.info(
+            "room access of user %s to meeting %s revoked (%s)", peer.user_id, peer.meeting_id, refusal.code
+        )
+        await self.emit(
+            "error", {**schemas.access_revoked().body(lang)["error"], "reason": refusal.code}, to=peer.sid
+        )
+        await self._depart(peer, explicit=True)
+        self.callers.pop(peer.sid, None)  # later events of the closing connection are refused
+        await self.server.close_transport(peer.sid, NAMESPACE)
 
     # -- departures ------------------------------------------------------------------------------
 

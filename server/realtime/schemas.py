@@ -79,6 +79,18 @@ def malformed_frame() -> ApiError:
     )
 
 
+def access_revoked() -> ApiError:
+    return ApiError(
+        403,
+        "access_revoked",
+        Text(
+            "Quyền dự buổi sinh hoạt này đã thay đổi; kết nối bị đóng.",
+            "Your access to this meeting has changed; the connection is closed.",
+        ),
+        details={},
+    )
+
+
 def parse(model: type[P], data: Any) -> P:
     try:
         return model.model_validate(data)

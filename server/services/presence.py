@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings import attendance as att
 from meetings.decision import Decision, Text
-from meetings.enums import MeetingMode, MeetingStatus
+from meetings.enums import Activity, MeetingMode, MeetingStatus
 from meetings.rulesets import RuleSet
 from server.api.errors import ApiError, conflict, not_found
 from server.audit.log import append
@@ -89,6 +89,17 @@ async def admit(session: AsyncSession, user: User, meeting_id: int, at: datetime
         if access is None or not can_see(access, caller):
             raise not_found()
         raise not_a_member()
+    if member.activity == Activity.SUSPENDED:
+        # Off the active register (R-BASE-1): a suspension takes the member out of the room too.
+        raise ApiError(
+            403,
+            "member_suspended",
+            Text(
+                "Đảng viên đang bị đình chỉ sinh hoạt đảng không dự buổi sinh hoạt.",
+                "A member suspended from party activity does not attend the meeting.",
+            ),
+            rule="R-BASE-1",
+        )
     if meeting.status == MeetingStatus.CLOSED:
         raise conflict(
             "meeting_closed",
@@ -243,7 +254,9 @@ class Snapshot:
         ):
             return None
         member = next((m for m in self.situation.members if m.user_id == user_id), None)
-        return Attendee(self.meeting, self.org, member) if member is not None else None
+        if member is None or member.activity == Activity.SUSPENDED:
+            return None  # admit explains the refusal
+        return Attendee(self.meeting, self.org, member)
 
     def online(self, member_id: int) -> bool:
         return current_states(self.situation.events).get(member_id, (False, False))[0]

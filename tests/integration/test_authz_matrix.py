@@ -286,6 +286,10 @@ OTHER_ROUTES: dict[str, tuple[str, int | None]] = {
     "POST /api/v1/auth/logout": (SELF, None),
     "GET /api/v1/auth/me": (SELF, 200),
     "POST /api/v1/auth/tokens": (SELF, None),
+    "GET /api/v1/auth/tokens": (SELF, 200),
+    "DELETE /api/v1/auth/tokens/{token_id}": (SELF, 404),
+    "GET /api/v1/users/{id}/tokens": ("accounts: the operator's", 403),
+    "DELETE /api/v1/users/{id}/tokens/{token_id}": ("accounts: the operator's", 403),
     "POST /api/v1/auth/totp": (SELF, None),
     "POST /api/v1/auth/totp/confirm": (SELF, None),
     "POST /api/v1/media/echo": (SELF, None),
@@ -304,6 +308,9 @@ OTHER_ROUTES: dict[str, tuple[str, int | None]] = {
 OTHER_URLS = {
     "GET /api/v1/rule-sets/{name}": "/api/v1/rule-sets/hd03-2022",
     "DELETE /api/v1/media/echo/{session_id}": "/api/v1/media/echo/khong-co",
+    "DELETE /api/v1/auth/tokens/{token_id}": "/api/v1/auth/tokens/khong-co",
+    "GET /api/v1/users/{id}/tokens": "/api/v1/users/1/tokens",
+    "DELETE /api/v1/users/{id}/tokens/{token_id}": "/api/v1/users/1/tokens/khong-co",
     "GET /api/v1/audit/log": "/api/v1/audit/log?after=0",
 }
 OTHER_BODIES = {"POST /api/v1/users": {"username": "thu_quyen", "password": "x" * 20, "full_name": "Thử"}}

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from server.api.middleware import errors_middleware, identity_middleware, security_headers_middleware
 from server.api.routes import add_routes
-from server.appkeys import CLOCK, DATABASE, SETTINGS, THROTTLE
+from server.appkeys import CLOCK, CONNECTION_GUARD, DATABASE, SETTINGS, THROTTLE
 from server.audit.checkpoints import audit_checkpoints
 from server.audit.keys import load_signer
 from server.auth.throttle import LoginThrottle
@@ -18,6 +18,7 @@ from server.db.engine import Database
 from server.db.migrate import upgrade
 from server.media.echo import echo_ctx
 from server.metrics import metrics_middleware
+from server.net_limits import limit_connections
 from server.realtime.attach import attach_realtime, room_gate_middleware, room_recheck_middleware
 from server.services.agenda_templates import sync_builtins
 from server.settings import Settings
@@ -63,6 +64,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock, migrate: bool
     app.cleanup_ctx.append(audit_checkpoints_ctx)
     app.cleanup_ctx.append(echo_ctx)
     attach_realtime(app, settings)
+    app[CONNECTION_GUARD] = limit_connections(app, settings)
     add_routes(app)
     from server.pages import setup_pages
 

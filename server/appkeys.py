@@ -7,6 +7,7 @@ from aiohttp import web
 from server.auth.throttle import LoginThrottle
 from server.clock import Clock
 from server.db.engine import Database
+from server.net_limits import ConnectionGuard
 from server.realtime.guard import RoomGuard
 from server.realtime.hub import Hub
 from server.settings import Settings
@@ -17,3 +18,4 @@ CLOCK = web.AppKey("clock", Clock)
 THROTTLE = web.AppKey("throttle", LoginThrottle)
 HUB = web.AppKey("hub", Hub)
 ROOM_GUARD = web.AppKey("room_guard", RoomGuard)
+CONNECTION_GUARD = web.AppKey("connection_guard", ConnectionGuard)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import math
 import os
@@ -59,6 +60,16 @@ class Settings:
     # New WebSockets per client address (several members may share one address behind a NAT).
     room_connect_burst_per_address: int = 60
     room_connects_per_address_per_second: float = 2.0
+    # A WebSocket that has not joined the room's namespace within this is closed (no account needed
+    # to open one, so idle ones must not pile up).
+    room_unjoined_seconds: float = 10.0
+    # TCP connections (docs/security.md "Connections"): at most this many open per client address
+    # (the proxies below excepted: nginx's limit_conn counts per real client), and a connection must
+    # have sent a whole request's headers within request_header_seconds.
+    connections_per_address: int = 256
+    request_header_seconds: float = 10.0
+    # The reverse proxies whose X-Forwarded-For / X-Real-IP is believed (IPs or networks).
+    trusted_proxies: tuple[str, ...] = ()
     # A join ticket opens one connection, within this many seconds of its issue.
     join_ticket_seconds: int = 60
     # How long a dropped connection waits for its reconnect before the leave is written (backdated to
@@ -146,4 +157,18 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         ),
         audit_key_file=audit_key_file,
         checkpoint_minutes=checkpoint_minutes,
+        trusted_proxies=_networks(env.get("CELLMEET_TRUSTED_PROXIES", "")),
     )
+
+
+def _networks(text: str) -> tuple[str, ...]:
+    """Comma-separated IP addresses or networks; anything else refuses to start."""
+    networks = tuple(part.strip() for part in text.split(",") if part.strip())
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError as exc:
+            raise UnsafeSettings(
+                f"CELLMEET_TRUSTED_PROXIES: not an IP address or network: {network}"
+            ) from exc
+    return networks

@@ -15,6 +15,7 @@ from server.api.errors import ApiError
 from server.appkeys import CLOCK, DATABASE, HUB, ROOM_GUARD, SETTINGS
 from server.auth.identity import session_cookie_name
 from server.auth.tokens import token_id
+from server.i18n import request_language
 from server.realtime.guard import RoomGuard, RoomLimits
 from server.realtime.guarded_server import GuardedServer
 from server.realtime.hub import Hub
@@ -44,6 +45,7 @@ def _same_origin(settings: Settings) -> Any:
 
 def attach_realtime(app: web.Application, settings: Settings) -> GuardedServer:
     sio = GuardedServer(
+        unjoined_seconds=settings.room_unjoined_seconds,
         async_mode="aiohttp",
         transports=["websocket"],
         max_http_buffer_size=settings.room_max_message_bytes,
@@ -77,17 +79,18 @@ def attach_realtime(app: web.Application, settings: Settings) -> GuardedServer:
 @web.middleware
 async def room_gate_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """New connections to `/room` spend the client address's budget of attempts before anything
-    else (the session lookup included) is done for them."""
+    else (the session lookup included) is done for them. A refusal also closes the TCP connection:
+    kept alive, refused upgrades would pile up as idle connections."""
     guard = request.app.get(ROOM_GUARD)
     if guard is not None and request.path.startswith(SOCKET_PATH):
         address = request.remote or ""
         cookie = request.cookies.get(session_cookie_name(request.app[SETTINGS]))
         cooling = guard.session_cooling(token_id(cookie)) if cookie else 0.0
         if cooling:
-            raise _too_many_events(math.ceil(cooling))
+            return _refusal(request, _too_many_events(math.ceil(cooling)))
         if not guard.admit_address(address):
             retry_after = guard.address_retry_after(address)
-            raise ApiError(
+            too_many = ApiError(
                 429,
                 "rate_limited",
                 Text(
@@ -98,7 +101,15 @@ async def room_gate_middleware(request: web.Request, handler: Handler) -> web.St
                 details={"retry_after": retry_after},
                 headers={"Retry-After": str(retry_after)},
             )
+            return _refusal(request, too_many)
     return await handler(request)
+
+
+def _refusal(request: web.Request, error: ApiError) -> web.StreamResponse:
+    body = error.body(request_language(request, request.app[SETTINGS].lang))
+    response = web.json_response(body, status=error.status, headers=error.headers)
+    response.force_close()
+    return response
 
 
 # Changes that may take someone's seat in a live meeting away: a member's standing or link, a

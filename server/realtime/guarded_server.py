@@ -18,6 +18,7 @@ from socketio import packet
 
 from server.realtime import safe_json
 
+ROOM_NAMESPACE = "/room"
 # How long a closed connection's last packets get to leave before its TCP connection is closed.
 FLUSH_SECONDS = 0.1
 # (engine.io sid, namespace or None, ack id or None) of the frame that could not be decoded.
@@ -41,11 +42,30 @@ class RoomPacket(packet.Packet):  # type: ignore[misc]
 
 
 class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
-    def __init__(self, **options: Any) -> None:
+    def __init__(self, *, unjoined_seconds: float, **options: Any) -> None:
         # `json` also becomes the JSON of python-engineio's packets (a class attribute of the library).
         super().__init__(json=safe_json, **options)
         self.packet_class = RoomPacket
         self.on_malformed: MalformedFrameHandler | None = None
+        self.unjoined_seconds = unjoined_seconds
+        self._checks: set[asyncio.Task[None]] = set()
+
+    async def _handle_eio_connect(self, eio_sid: str, environ: Any) -> Any:
+        # Opening a WebSocket needs no account: one that has not entered the room's namespace within
+        # the grace is closed, so idle ones cannot pile up until the file descriptors run out.
+        result = await super()._handle_eio_connect(eio_sid, environ)
+        loop = asyncio.get_running_loop()
+        loop.call_later(self.unjoined_seconds, self._spawn_unjoined_check, eio_sid)
+        return result
+
+    def _spawn_unjoined_check(self, eio_sid: str) -> None:
+        task = asyncio.get_running_loop().create_task(self._close_if_unjoined(eio_sid))
+        self._checks.add(task)  # referenced until done: the loop keeps only weak references
+        task.add_done_callback(self._checks.discard)
+
+    async def _close_if_unjoined(self, eio_sid: str) -> None:
+        if eio_sid in self.environ and not self.manager.sid_from_eio_sid(eio_sid, ROOM_NAMESPACE):
+            await self.close_engine_io(eio_sid)
 
     async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
         # Wraps python-socketio's dispatcher (5.16–5.18), where every decoding error is a ValueError.

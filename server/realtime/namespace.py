@@ -102,7 +102,7 @@ class RoomNamespace(socketio.AsyncNamespace):
         }
         self.guard = guard
         self.dropping: dict[str, asyncio.Task[None]] = {}  # sid -> the closing of a flooder's connection
-        self.warned: dict[tuple[str, Any], float] = {}  # what was warned about -> until when it is quiet
+        self.warned: dict[tuple[Any, ...], float] = {}  # what was warned about -> until when it is quiet
         self.used_tickets: dict[str, float] = {}  # join ticket -> its expiry (unix seconds)
         # (user, meeting) -> the refusal of the last join and the database generation it was read at.
         self.refusals: dict[tuple[int, int], tuple[ApiError, int, float]] = {}
@@ -258,7 +258,7 @@ class RoomNamespace(socketio.AsyncNamespace):
         if count >= self.guard.limits.malformed_frames_max:
             await self.server.close_engine_io(eio_sid)
 
-    def _warn_once(self, key: tuple[str, Any], message: str, *args: Any) -> None:
+    def _warn_once(self, key: tuple[Any, ...], message: str, *args: Any) -> None:
         """A warning per user or address and per minute, not per frame: an attacker who is refused
         cheaply must not fill the disk with the refusals' log."""
         now = asyncio.get_running_loop().time()
@@ -402,6 +402,15 @@ class RoomNamespace(socketio.AsyncNamespace):
                     self.refusals.clear()
                 refusal = (exc, self.hub.database.generation, now + SNAPSHOT_MAX_AGE_SECONDS)
                 self.refusals[(user.id, meeting_id)] = refusal
+        # Probing another unit's meetings leaves a trace (ASVS 7.2.2), once a minute per user and meeting.
+        self._warn_once(
+            ("join_refused", user.id, meeting_id),
+            "room join refused: user %s (%s), meeting %s: %s",
+            user.id,
+            user.username,
+            meeting_id,
+            refusal[0].code,
+        )
         if not self.guard.spend(user.id, self.guard.limits.refused_join_cost - 1):
             await self._flooded(user.id, lang)
         raise refusal[0]

@@ -206,3 +206,21 @@ async def test_frames_nested_too_deep_are_refused_without_tracebacks(
     assert len(noisy) <= 30
     # the others are unaffected
     assert (await rooms[0].call("hand", {"raised": True}))["ok"] is True
+
+
+async def test_a_refused_join_is_logged_with_the_user_once_a_minute(
+    world: World, rooms: list[RoomClient], caplog: pytest.LogCaptureFixture
+) -> None:
+    mid, _, _ = await members_in_room(world, rooms)
+    caplog.set_level(logging.WARNING, logger="cellmeet.realtime")
+    auditor = await cookie_of(world, "auditor_p")
+    prober = RoomClient(
+        str(world.server.url), headers={"Cookie": auditor, "Origin": str(world.server.url).rstrip("/")}
+    )
+    await prober.connect()
+    rooms.append(prober)
+    for _ in range(3):
+        assert (await prober.join(mid))["error"]["code"] == "not_a_member"
+    lines = [r.getMessage() for r in caplog.records if "room join refused" in r.getMessage()]
+    assert len(lines) == 1
+    assert f"user {world.users['auditor_p']} (auditor_p), meeting {mid}: not_a_member" in lines[0]

@@ -154,18 +154,19 @@ async def join_flood(
 
 
 # The fast tier runs beside another test worker on two cores, whose load comes and goes between the
-# two measurements: it allows the others' p99 four times its baseline or 100 ms (before the fix it
-# was over 5 s, with acks lost). The slow tier, run alone, holds the issue's bar: twice the baseline.
+# two measurements (a browser test's, say): it allows the others' p99 four times its baseline or
+# 0.5 s (before the fix: p50 0.6 s, p99 over 5 s, acks lost). The slow tier, run alone, holds the
+# issue's bar: twice the baseline.
 
 
 async def test_a_members_reconnect_flood_gets_at_most_its_budget(
     world: World, rooms: list[RoomClient]
 ) -> None:
-    await reconnect_flood(world, rooms, FLOOD_SECONDS, slower=4.0, floor=0.1)
+    await reconnect_flood(world, rooms, FLOOD_SECONDS, slower=4.0, floor=0.5)
 
 
 async def test_a_non_members_join_flood_costs_the_room_nothing(world: World, rooms: list[RoomClient]) -> None:
-    await join_flood(world, rooms, FLOOD_SECONDS, slower=4.0, floor=0.1)
+    await join_flood(world, rooms, FLOOD_SECONDS, slower=4.0, floor=0.5)
 
 
 @pytest.mark.slow

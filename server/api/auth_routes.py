@@ -18,6 +18,7 @@ from server.api.token_routes import revoke_all_tokens
 from server.api.validation import Body, read_json
 from server.appkeys import HUB, SETTINGS, THROTTLE
 from server.audit.log import append
+from server.auth.client_address import client_address
 from server.auth.identity import session_cookie_name
 from server.auth.passwords import MAX_PASSWORD_LENGTH, verify_password
 from server.auth.tokens import new_token, token_id
@@ -49,8 +50,10 @@ class OtpBody(Body):
 
 
 def _address_key(request: web.Request) -> str:
-    # Only a hash of the address is kept in memory and logs (ASVS 7.1).
-    return hashlib.sha256((request.remote or "").encode()).hexdigest()[:16]
+    # The client's address (a trusted proxy's forwarded one), kept only as a hash in memory and logs
+    # (ASVS 7.1).
+    address = client_address(request, request.app[SETTINGS])
+    return hashlib.sha256(address.encode()).hexdigest()[:16]
 
 
 @route(
@@ -69,7 +72,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     at = now(request)
     wait = throttle.retry_after(body.username, address, at)
     if wait is not None:
-        log.warning("login throttled user=%r address=%s", body.username[:64], address)
+        log.warning("login throttled address=%s", address)
         raise ApiError(
             429,
             "too_many_attempts",
@@ -90,9 +93,12 @@ async def login(request: web.Request) -> web.StreamResponse:
         ok = totp_step is not None
     if not ok or user is None:
         throttle.record_failure(body.username, address, at)
-        log.warning("login failed user=%r address=%s", body.username[:64], address)
+        # The typed name only when it names an account: otherwise it may be a password typed in the
+        # wrong field (ASVS 7.1.1).
+        who = f"user={user.id} ({user.username})" if user is not None else "an unknown account"
+        log.warning("login failed for %s address=%s", who, address)
         raise BAD_LOGIN
-    throttle.record_success(body.username)
+    throttle.record_success(body.username, address)
     token = new_token()
     csrf = new_token()
     async with database(request).write() as session:

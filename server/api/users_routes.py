@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from aiohttp import web
 from pydantic import Field
+from sqlalchemy import select
 
-from server.api.context import actor, database, json_response, now
-from server.api.errors import forbidden
+from meetings.policy import Action
+from server.api.context import actor, database, json_response, now, path_id
+from server.api.errors import forbidden, not_found
 from server.api.routes import route
 from server.api.validation import Body, read_json
+from server.appkeys import THROTTLE
+from server.audit.log import append
+from server.auth.authz import authorize
 from server.auth.passwords import MAX_PASSWORD_LENGTH
+from server.db.tables import Member, User
 from server.services.users import create_user
 
 
@@ -36,3 +42,34 @@ async def post_user(request: web.Request) -> web.StreamResponse:
         at=now(request),
     )
     return json_response({"id": user.id}, status=201)
+
+
+@route(
+    "POST",
+    "/api/v1/users/{id}/login-unlock",
+    summary="Lift the login throttle of an account (the operator, or the secretary of its member's unit)",
+    tag="users",
+)
+async def post_login_unlock(request: web.Request) -> web.StreamResponse:
+    caller = actor(request)
+    at = now(request)
+    async with database(request).write() as session:
+        user = await session.get(User, path_id(request))
+        if user is None:
+            raise not_found()
+        member = (await session.execute(select(Member).where(Member.user_id == user.id))).scalars().first()
+        if not caller.user.is_admin:
+            if member is None:
+                raise forbidden()
+            await authorize(session, caller, Action.MEMBER_WRITE, member.org_id)
+        lifted = request.app[THROTTLE].unlock(user.username)
+        await append(
+            session,
+            at=at,
+            actor_user_id=caller.user_id,
+            org_id=member.org_id if member is not None else None,
+            action="auth.login_unlocked",
+            target=f"user:{user.id}",
+            data={"locks": lifted},
+        )
+    return json_response({"user_id": user.id, "unlocked": lifted})

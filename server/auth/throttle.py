@@ -1,4 +1,15 @@
-"""Login throttling: failed password checks per account and per address in a sliding hour."""
+"""Login throttling that cannot be turned into a weapon (docs/security.md "Accounts and sessions").
+
+- The hard lock is per (account, address): `per_account` failures in an hour from one address lock
+  that account from that address only, until the oldest failure is an hour old.
+- Across addresses, an account's failures beyond `per_account` bring growing delays (1, 2, 4 ... s,
+  at most DELAY_CAP) after each failure, never a lock: the right password from another address
+  gets in within DELAY_CAP, while a guesser is held to about one try a minute.
+- An address's failures beyond `per_address` (a spray over many accounts) bring the same delays
+  to that address only.
+- The secretary or the operator can unlock an account (audited by the route).
+Counters live in the process; with several processes each keeps its own.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +17,11 @@ from collections import deque
 from datetime import datetime, timedelta
 
 WINDOW = timedelta(hours=1)
+DELAY_CAP_SECONDS = 60
 MAX_KEYS = 100_000  # bounds memory under a spray of made-up usernames
 
 
 class LoginThrottle:
-    """In-process counters; with several processes each keeps its own (documented in docs/security.md)."""
-
     def __init__(self, per_account: int, per_address: int) -> None:
         self.per_account = per_account
         self.per_address = per_address
@@ -25,19 +35,47 @@ class LoginThrottle:
             times.popleft()
         return times
 
+    @staticmethod
+    def _keys(username: str, address: str) -> tuple[str, str, str]:
+        account = username.lower()
+        return f"p:{account}\x00{address}", f"u:{account}", f"a:{address}"
+
+    def _delay(self, key: str, limit: int, now: datetime) -> int | None:
+        times = self._recent(key, now)
+        if len(times) < limit:
+            return None
+        delay = min(DELAY_CAP_SECONDS, 2 ** min(len(times) - limit, 16))
+        left = (times[-1] + timedelta(seconds=delay) - now).total_seconds()
+        return max(1, int(left + 0.999)) if left > 0 else None
+
     def retry_after(self, username: str, address: str, now: datetime) -> int | None:
-        """Seconds to wait when either limit is reached, else None."""
-        for key, limit in ((f"u:{username.lower()}", self.per_account), (f"a:{address}", self.per_address)):
-            times = self._recent(key, now)
-            if len(times) >= limit:
-                return max(1, int((times[0] + WINDOW - now).total_seconds()))
-        return None
+        """Seconds to wait before this login may be tried, else None."""
+        pair, account, source = self._keys(username, address)
+        locked = self._recent(pair, now)
+        if len(locked) >= self.per_account:
+            return max(1, int((locked[0] + WINDOW - now).total_seconds()))
+        waits = [
+            w
+            for w in (self._delay(account, self.per_account, now), self._delay(source, self.per_address, now))
+            if w
+        ]
+        return max(waits) if waits else None
 
     def record_failure(self, username: str, address: str, now: datetime) -> None:
         if len(self._failures) >= MAX_KEYS:
             self._failures.clear()
-        for key in (f"u:{username.lower()}", f"a:{address}"):
+        for key in self._keys(username, address):
             self._failures.setdefault(key, deque()).append(now)
 
-    def record_success(self, username: str) -> None:
-        self._failures.pop(f"u:{username.lower()}", None)
+    def record_success(self, username: str, address: str) -> None:
+        pair, account, _ = self._keys(username, address)
+        self._failures.pop(pair, None)
+        self._failures.pop(account, None)
+
+    def unlock(self, username: str) -> int:
+        """Forget every failure of the account, from every address; how many locks were lifted."""
+        account = username.lower()
+        keys = [k for k in self._failures if k == f"u:{account}" or k.startswith(f"p:{account}\x00")]
+        for key in keys:
+            del self._failures[key]
+        return len(keys)

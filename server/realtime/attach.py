@@ -13,6 +13,7 @@ from aiohttp import web
 from meetings.decision import Text
 from server.api.errors import ApiError
 from server.appkeys import CLOCK, DATABASE, HUB, ROOM_GUARD, SETTINGS
+from server.auth.client_address import client_address
 from server.auth.identity import session_cookie_name
 from server.auth.tokens import token_id
 from server.i18n import request_language
@@ -83,7 +84,7 @@ async def room_gate_middleware(request: web.Request, handler: Handler) -> web.St
     kept alive, refused upgrades would pile up as idle connections."""
     guard = request.app.get(ROOM_GUARD)
     if guard is not None and request.path.startswith(SOCKET_PATH):
-        address = request.remote or ""
+        address = client_address(request, request.app[SETTINGS])
         cookie = request.cookies.get(session_cookie_name(request.app[SETTINGS]))
         cooling = guard.session_cooling(token_id(cookie)) if cookie else 0.0
         if cooling:

@@ -26,6 +26,7 @@ from meetings.decision import Text
 from meetings.enums import Choice
 from server.api.context import ACTOR
 from server.api.errors import ApiError
+from server.auth.client_address import client_address
 from server.auth.identity import Actor
 from server.auth.tickets import Ticket, TicketError, session_ref, verify
 from server.clock import iso
@@ -247,7 +248,7 @@ class RoomNamespace(socketio.AsyncNamespace):
         caller = self.callers.get(sid) if sid is not None else None
         lang = caller[2] if caller else self.settings.lang
         request = environ.get("aiohttp.request")
-        address = request.remote if request is not None else None
+        address = client_address(request, self.settings) if request is not None else None
         self._warn_once(("malformed", address), "room client %s sent a malformed frame", address)
         if caller is not None and not self.guard.spend(caller[0].id, self.guard.limits.malformed_frame_cost):  # type: ignore[arg-type]
             reply = await self._flooded(caller[0].id, lang)  # type: ignore[arg-type]

@@ -290,6 +290,7 @@ OTHER_ROUTES: dict[str, tuple[str, int | None]] = {
     "DELETE /api/v1/auth/tokens/{token_id}": (SELF, 404),
     "GET /api/v1/users/{id}/tokens": ("accounts: the operator's", 403),
     "DELETE /api/v1/users/{id}/tokens/{token_id}": ("accounts: the operator's", 403),
+    "POST /api/v1/users/{id}/login-unlock": ("accounts: operator, or a member's secretary", 403),
     "POST /api/v1/auth/totp": (SELF, None),
     "POST /api/v1/auth/totp/confirm": (SELF, None),
     "POST /api/v1/media/echo": (SELF, None),
@@ -310,6 +311,7 @@ OTHER_URLS = {
     "DELETE /api/v1/media/echo/{session_id}": "/api/v1/media/echo/khong-co",
     "DELETE /api/v1/auth/tokens/{token_id}": "/api/v1/auth/tokens/khong-co",
     "GET /api/v1/users/{id}/tokens": "/api/v1/users/1/tokens",
+    "POST /api/v1/users/{id}/login-unlock": "/api/v1/users/1/login-unlock",
     "DELETE /api/v1/users/{id}/tokens/{token_id}": "/api/v1/users/1/tokens/khong-co",
     "GET /api/v1/audit/log": "/api/v1/audit/log?after=0",
 }

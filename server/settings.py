@@ -45,6 +45,12 @@ class Settings:
     session_absolute_seconds: int = 12 * 3600
     max_body_bytes: int = 1024 * 1024
     max_import_bytes: int = 5 * 1024 * 1024
+    # Register imports (docs/security.md "Requests"): parsed in a child process, never on the event
+    # loop; refused past this many rows with data, data beyond this column (a register has ~15), or
+    # this many seconds of parsing (the child is killed).
+    import_max_rows: int = 5000
+    import_max_columns: int = 50
+    import_parse_seconds: float = 10.0
     # The /room signalling namespace (architecture.md "Limits that are designed in").
     room_max_message_bytes: int = 64 * 1024
     room_events_per_second: float = 20.0

@@ -16,6 +16,7 @@ from server.api.validation import Body, read_json
 from server.appkeys import SETTINGS
 from server.auth.authz import authorize
 from server.db.tables import Member
+from server.imports.members_file import ImportLimits, LimitExceeded, parse_in_worker
 from server.services.importing import import_members
 from server.services.orgs import get_org
 from server.services.register import (
@@ -164,6 +165,14 @@ async def post_import(request: web.Request) -> web.StreamResponse:
             if len(data) > limit:
                 raise too_large
     content = bytes(data)
+    settings = request.app[SETTINGS]
+    limits = ImportLimits(max_rows=settings.import_max_rows, max_columns=settings.import_max_columns)
+    # Parsed in a child process, killed at the time limit, before the write transaction opens: a
+    # hostile workbook neither stalls the event loop (every meeting) nor holds the database.
+    try:
+        parsed = await parse_in_worker(content, filename, limits, settings.import_parse_seconds)
+    except LimitExceeded as exceeded:
+        raise _limit_refusal(exceeded) from None
     async with database(request).write() as session:
         await authorize(session, caller, Action.MEMBER_IMPORT, org_id)
         org = await get_org(session, org_id)
@@ -175,8 +184,28 @@ async def post_import(request: web.Request) -> web.StreamResponse:
             actor_user_id=caller.user_id,
             at=now(request),
             create_groups=create_groups,
+            parsed=parsed,
         )
     return json_response({"imported": count}, status=201)
+
+
+_LIMIT_CODES = {
+    "rows": "import_too_many_rows",
+    "lines": "import_too_many_rows",
+    "columns": "import_too_many_columns",
+    "seconds": "import_too_slow",
+}
+
+
+def _limit_refusal(exceeded: LimitExceeded) -> ApiError:
+    """422 naming the limit and what the file holds; nothing was imported."""
+    details = {"counted": exceeded.kind, **exceeded.details}
+    return ApiError(
+        422,
+        _LIMIT_CODES[exceeded.kind],
+        Text(exceeded.message_vi, exceeded.message_en),
+        details=details,
+    )
 
 
 def _flag(value: str | None) -> bool:

@@ -11,40 +11,140 @@ Headers and values match case-, accent- and punctuation-insensitively, so "HO VA
 lines above the header ("DANH SÁCH ĐẢNG VIÊN ...") are skipped: the header is the first of the
 first `_HEADER_SEARCH_LINES` lines holding a full-name column. Unknown columns ("STT", "Ngày
 sinh", ...) are ignored, and so is a row whose known columns are all empty.
+
+Limits (`ImportLimits`): rows with data, columns holding data, and lines (blank ones included) are
+counted while the file is read, and reading stops at the first one over its limit, so a small file that
+claims or holds 100,000 rows or a cell in column IV costs little. `parse_members_file` reports a limit
+as one `too_large` error; `read_members_file` raises `LimitExceeded` instead, for a refusal naming the
+limit. The server never parses on its event loop: `parse_in_worker` runs the parser in a child process
+with a wall-clock limit and kills it there (docs/security.md "Requests").
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import csv
 import io
+import json
 import re
+import sys
 import unicodedata
 import warnings
 import zipfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, time
 from enum import StrEnum
+from pathlib import Path
 from types import MappingProxyType
-from typing import Final, TypeVar
+from typing import Any, Final, Literal, TypeVar
 
 import openpyxl  # type: ignore[import-untyped]
+from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
 
 from meetings.enums import Activity, GroupRole, RemoteReason, Standing
 
 MAX_ROWS: Final = 5000
 MAX_BYTES: Final = 5 * 1024 * 1024
+# A real register has about 15 columns; data further right (column IV is 256) is refused.
+MAX_COLUMNS: Final = 50
+PARSE_SECONDS: Final = 10.0
 
 # Blank lines count too, so a tiny file cannot make us walk millions of empty rows
 # (an XLSX row may claim r="999999999"; a CSV may be 5 MiB of newlines).
 _MAX_LINES: Final = 100_000
 # A 5 MiB XLSX could still inflate enormously; a real register is a few MiB of XML.
 _MAX_XLSX_UNCOMPRESSED: Final = 64 * 1024 * 1024
-_MAX_XLSX_COLUMNS: Final = 256
 _HEADER_SEARCH_LINES: Final = 20
 _SNIFF_CHARS: Final = 16 * 1024
 _ECHO_CHARS: Final = 60
 _OLE2_MAGIC: Final = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+@dataclass(frozen=True)
+class ImportLimits:
+    """Rows with data (members, roughly), the rightmost column holding data, and every line read."""
+
+    max_rows: int = MAX_ROWS
+    max_columns: int = MAX_COLUMNS
+    max_lines: int = _MAX_LINES
+
+
+LimitKind = Literal["rows", "lines", "columns", "seconds"]
+
+
+class LimitExceeded(Exception):
+    """The file is over one of the limits; reading stopped there. `found` is a lower bound for rows and
+    lines (reading stops early), the column holding data for columns, None for seconds."""
+
+    def __init__(self, kind: LimitKind, limit: float, found: int | None = None, line: int | None = None):
+        super().__init__(kind, limit, found, line)
+        self.kind, self.limit, self.found, self.line = kind, limit, found, line
+
+    @property
+    def details(self) -> dict[str, Any]:
+        details: dict[str, Any] = {"limit": self.limit, "found": self.found}
+        if self.kind == "columns" and self.found is not None:
+            details["column"] = get_column_letter(self.found)
+        if self.line is not None:
+            details["line"] = self.line
+        return details
+
+    @property
+    def message_vi(self) -> str:
+        limit, found = _number(self.limit), _number(self.found)
+        if self.kind == "rows":
+            return (
+                f"Tệp có quá nhiều dòng có dữ liệu: tối đa {limit} đảng viên mỗi tệp, tệp này có ít nhất"
+                f" {found} dòng. Không có đảng viên nào được nhập; hãy chia danh sách thành nhiều tệp."
+            )
+        if self.kind == "lines":
+            return (
+                f"Tệp có quá nhiều dòng (kể cả dòng trống): tối đa {limit} dòng, tệp này có ít nhất"
+                f" {found} dòng. Không có đảng viên nào được nhập; hãy xóa các dòng thừa."
+            )
+        if self.kind == "columns":
+            letter = get_column_letter(self.found or 1)
+            return (
+                f"Tệp có dữ liệu ở cột {letter} (cột thứ {found}, dòng {self.line}): tối đa {limit} cột."
+                " Không có đảng viên nào được nhập; hãy xóa các cột thừa, chỉ giữ danh sách đảng viên."
+            )
+        return (
+            f"Đọc tệp mất quá {limit} giây nên đã dừng. Không có đảng viên nào được nhập; hãy xóa các"
+            " dòng, cột thừa trong tệp rồi thử lại."
+        )
+
+    @property
+    def message_en(self) -> str:
+        limit, found = _number(self.limit), _number(self.found)
+        if self.kind == "rows":
+            return (
+                f"The file has too many rows with data: at most {limit} members per file, this one has at"
+                f" least {found}. Nothing was imported; split the list into several files."
+            )
+        if self.kind == "lines":
+            return (
+                f"The file has too many lines (blank ones included): at most {limit}, this one has at"
+                f" least {found}. Nothing was imported; delete the extra lines."
+            )
+        if self.kind == "columns":
+            letter = get_column_letter(self.found or 1)
+            return (
+                f"The file has data in column {letter} (column {found}, line {self.line}): at most"
+                f" {limit} columns. Nothing was imported; delete the extra columns, keep only the member"
+                " list."
+            )
+        return (
+            f"Reading the file took more than {limit} seconds and was stopped. Nothing was imported;"
+            " remove extra rows and columns from the file and try again."
+        )
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return "?"
+    return str(int(value)) if float(value).is_integer() else str(value)
 
 
 @dataclass(frozen=True)
@@ -210,24 +310,20 @@ def _unsupported(detail_vi: str = "", detail_en: str = "") -> _FileProblem:
     )
 
 
-def _too_many_rows() -> _FileProblem:
-    return _file_error(
-        "too_large",
-        f"Tệp có quá nhiều dòng: tối đa {MAX_ROWS} đảng viên mỗi tệp.",
-        f"The file has too many rows: at most {MAX_ROWS} members per file.",
-    )
+def parse_members_file(data: bytes, filename: str, limits: ImportLimits | None = None) -> ParsedFile:
+    """Parse a register file; `filename` only tells its type (.csv or .xlsx). A limit exceeded is the
+    file's one error, `too_large`."""
+    try:
+        return read_members_file(data, filename, limits)
+    except LimitExceeded as exceeded:
+        return ParsedFile(
+            rows=[], errors=[RowError(0, None, "too_large", exceeded.message_vi, exceeded.message_en)]
+        )
 
 
-def _too_many_lines() -> _FileProblem:
-    return _file_error(
-        "too_large",
-        f"Tệp có quá nhiều dòng (kể cả dòng trống): tối đa {_MAX_LINES} dòng.",
-        f"The file has too many lines (blank ones included): at most {_MAX_LINES}.",
-    )
-
-
-def parse_members_file(data: bytes, filename: str) -> ParsedFile:
-    """Parse a register file; `filename` only tells its type (.csv or .xlsx)."""
+def read_members_file(data: bytes, filename: str, limits: ImportLimits | None = None) -> ParsedFile:
+    """As `parse_members_file`, but raise `LimitExceeded` when the file is over a limit."""
+    limits = limits or ImportLimits()
     try:
         if len(data) > MAX_BYTES:
             raise _file_error(
@@ -235,10 +331,42 @@ def parse_members_file(data: bytes, filename: str) -> ParsedFile:
                 f"Tệp quá lớn: tối đa {MAX_BYTES // (1024 * 1024)} MB.",
                 f"The file is too large: at most {MAX_BYTES // (1024 * 1024)} MB.",
             )
-        records = _xlsx_records(data) if _is_xlsx(data, filename) else _csv_records(data)
-        return _parse_records(records)
+        if _is_xlsx(data, filename):
+            records = _xlsx_records(data, limits)
+        else:
+            records = _csv_records(data, limits)
+        return _parse_records(records, limits)
     except _FileProblem as problem:
         return ParsedFile(rows=[], errors=[problem.error])
+
+
+class _Counter:
+    """Counts the records as they are read and stops at the first limit exceeded. Reading keeps at most
+    `max_columns` cells of a record."""
+
+    def __init__(self, limits: ImportLimits) -> None:
+        self.limits = limits
+        self.lines = 0
+        self.with_data = 0
+
+    def take(self, values: Sequence[object]) -> None:
+        """Count one record (None or "" for an empty cell)."""
+        self.lines += 1
+        if self.lines > self.limits.max_lines:
+            raise LimitExceeded("lines", self.limits.max_lines, self.lines)
+        width = len(values)
+        if values.count(None) + values.count("") == width:  # at C speed: a row may be 16,384 wide
+            return
+        self.with_data += 1
+        # The title lines and the header come before the members: only more than those is too many.
+        if self.with_data > self.limits.max_rows + _HEADER_SEARCH_LINES:
+            raise LimitExceeded("rows", self.limits.max_rows, self.with_data - _HEADER_SEARCH_LINES)
+        limit = self.limits.max_columns
+        if width > limit:
+            beyond = values[limit:]
+            if beyond.count(None) + beyond.count("") != len(beyond):
+                last = max(i for i, value in enumerate(values) if value is not None and value != "")
+                raise LimitExceeded("columns", limit, last + 1, self.lines)
 
 
 def _is_xlsx(data: bytes, filename: str) -> bool:
@@ -271,7 +399,7 @@ def _looks_binary(data: bytes) -> bool:
 # --- reading -------------------------------------------------------------------------------
 
 
-def _csv_records(data: bytes) -> list[list[str]]:
+def _csv_records(data: bytes, limits: ImportLimits) -> list[list[str]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -285,11 +413,11 @@ def _csv_records(data: bytes) -> list[list[str]]:
         ) from None
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
     records: list[list[str]] = []
+    counter = _Counter(limits)
     try:
         for record in reader:
-            records.append(record)
-            if len(records) > _MAX_LINES:
-                raise _too_many_lines()
+            counter.take([cell.strip() for cell in record])
+            records.append(record[: limits.max_columns])
     except csv.Error as exc:
         line = len(records) + 1
         raise _FileProblem(
@@ -327,7 +455,7 @@ def _delimiter(text: str) -> str:
     return candidates[0]
 
 
-def _xlsx_records(data: bytes) -> list[list[str]]:
+def _xlsx_records(data: bytes, limits: ImportLimits) -> list[list[str]]:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             inflated = sum(info.file_size for info in archive.infolist())
@@ -349,15 +477,21 @@ def _xlsx_records(data: bytes) -> list[list[str]]:
             raise _unsupported() from None
         try:
             sheet = workbook.worksheets[0]
-            sheet.reset_dimensions()  # a stated size may lie; read the rows that are there
-            for values in sheet.iter_rows(max_col=_MAX_XLSX_COLUMNS, values_only=True):
+            # The stated size (<dimension ref="A1:IV99989">) refuses early when it is over the line
+            # limit; it may also lie either way, so the rows read are counted too.
+            stated_rows = sheet.max_row
+            if isinstance(stated_rows, int) and stated_rows > limits.max_lines:
+                raise LimitExceeded("lines", limits.max_lines, stated_rows)
+            sheet.reset_dimensions()
+            counter = _Counter(limits)
+            # Each row is as wide as its rightmost cell; the counter stops at data beyond the limit.
+            for values in sheet.iter_rows(values_only=True):
+                counter.take(values)
                 if values.count(None) == len(values):
                     records.append([])
                 else:
-                    records.append([_cell_text(value) for value in values])
-                if len(records) > _MAX_LINES:
-                    raise _too_many_lines()
-        except _FileProblem:
+                    records.append([_cell_text(value) for value in values[: limits.max_columns]])
+        except (_FileProblem, LimitExceeded):
             raise
         except Exception:
             raise _unsupported() from None
@@ -407,7 +541,7 @@ class _Column:
     title: str  # as written in the file, for messages
 
 
-def _parse_records(records: list[list[str]]) -> ParsedFile:
+def _parse_records(records: list[list[str]], limits: ImportLimits) -> ParsedFile:
     header_index = _header_index(records[:_HEADER_SEARCH_LINES])
     if header_index is None:
         header_index = next((i for i, r in enumerate(records) if any(c.strip() for c in r)), 0)
@@ -467,8 +601,8 @@ def _parse_records(records: list[list[str]]) -> ParsedFile:
         if not any(values.values()):
             continue
         count += 1
-        if count > MAX_ROWS:
-            raise _too_many_rows()
+        if count > limits.max_rows:
+            raise LimitExceeded("rows", limits.max_rows, count)
         row, row_errors = _check_row(index + 1, values, columns, seen)
         errors += row_errors
         if row is not None:
@@ -641,3 +775,93 @@ def _joined(items: Sequence[str], conjunction: str) -> str:
     if len(items) <= 1:
         return "".join(items)
     return ", ".join(items[:-1]) + f" {conjunction} {items[-1]}"
+
+
+# --- off the event loop ---------------------------------------------------------------------
+
+# The child's memory: a hostile workbook is stopped here rather than by the machine swapping.
+_WORKER_MEMORY_BYTES: Final = 1024 * 1024 * 1024
+_WORKER_CODE: Final = (
+    "import sys; sys.path.insert(0, sys.argv[1]); "
+    "from server.imports.members_file import worker_main; worker_main()"
+)
+_PROJECT_ROOT: Final = str(Path(__file__).resolve().parents[2])
+
+
+async def parse_in_worker(
+    data: bytes, filename: str, limits: ImportLimits | None = None, seconds: float = PARSE_SECONDS
+) -> ParsedFile:
+    """`read_members_file` in a child process, so the event loop never parses: the child is killed
+    after `seconds` (LimitExceeded "seconds"), or when the caller is cancelled. Raises LimitExceeded
+    for a limit and RuntimeError if the child fails otherwise."""
+    limits = limits or ImportLimits()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        _WORKER_CODE,
+        _PROJECT_ROOT,
+        json.dumps({"filename": filename[-200:], "limits": asdict(limits)}),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        async with asyncio.timeout(seconds):
+            out, err = await process.communicate(data)
+    except TimeoutError:
+        raise LimitExceeded("seconds", seconds) from None
+    finally:
+        if process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            # Reap it, even when the request is being cancelled.
+            await asyncio.shield(process.wait())
+    if process.returncode != 0:
+        raise RuntimeError(f"the import parser exited with {process.returncode}: {err[-2000:]!r}")
+    return _decode_result(json.loads(out))
+
+
+def worker_main() -> None:
+    """The child's side of `parse_in_worker`: argv[2] is the filename and limits, stdin the file, and
+    stdout one JSON object, the parsed file or the limit exceeded."""
+    with contextlib.suppress(ImportError, ValueError, OSError):
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (_WORKER_MEMORY_BYTES, _WORKER_MEMORY_BYTES))
+    request = json.loads(sys.argv[2])
+    data = sys.stdin.buffer.read()
+    try:
+        parsed = read_members_file(data, request["filename"], ImportLimits(**request["limits"]))
+        result: dict[str, Any] = {
+            "rows": [asdict(row) for row in parsed.rows],
+            "errors": [asdict(error) for error in parsed.errors],
+        }
+    except LimitExceeded as exceeded:
+        result = {"limit": [exceeded.kind, exceeded.limit, exceeded.found, exceeded.line]}
+    sys.stdout.write(json.dumps(result))
+    sys.stdout.flush()
+
+
+def _decode_result(result: dict[str, Any]) -> ParsedFile:
+    if "limit" in result:
+        kind, limit, found, line = result["limit"]
+        raise LimitExceeded(kind, limit, found, line)
+
+    def optional(kind: type[_E], value: str | None) -> _E | None:
+        return None if value is None else kind(value)
+
+    rows = [
+        MemberRow(
+            line=int(row["line"]),
+            full_name=str(row["full_name"]),
+            standing=Standing(row["standing"]),
+            activity=Activity(row["activity"]),
+            remote_reason=optional(RemoteReason, row["remote_reason"]),
+            group=row["group"],
+            username=row["username"],
+            external_id=row["external_id"],
+            group_role=optional(GroupRole, row["group_role"]),
+        )
+        for row in result["rows"]
+    ]
+    return ParsedFile(rows=rows, errors=[RowError(**error) for error in result["errors"]])

@@ -178,11 +178,14 @@ async def import_members(
     actor_user_id: int | None,
     at: datetime,
     create_groups: bool = False,
+    parsed: ParsedFile | None = None,
 ) -> int:
     """Add every row as a member, or raise with every error; the caller's transaction makes it atomic.
-    With `create_groups`, a group the file names that the cell lacks is created (else the row's error)."""
+    With `create_groups`, a group the file names that the cell lacks is created (else the row's error).
+    `parsed`: the file already parsed off the event loop (members_file.parse_in_worker)."""
     check_member_org(org)
-    parsed = parse_members_file(data, filename)
+    if parsed is None:
+        parsed = parse_members_file(data, filename)
     resolved = await _resolve_links(session, org, parsed, create_groups)
     errors = sorted([*parsed.errors, *resolved.errors], key=lambda e: e.line)
     if errors:

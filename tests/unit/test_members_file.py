@@ -19,10 +19,14 @@ from server.imports.members_file import (
     MAX_ROWS,
     REMOTE_REASON_LABELS_VI,
     STANDING_LABELS_VI,
+    ImportLimits,
+    LimitExceeded,
     MemberRow,
     ParsedFile,
     RowError,
+    parse_in_worker,
     parse_members_file,
+    read_members_file,
 )
 
 HEADER_VI = ["STT", "Họ và tên", "Đảng viên", "Tình trạng", "Lý do", "Tổ đảng", "Tài khoản", "Số thẻ đảng"]
@@ -349,3 +353,90 @@ def test_a_group_has_one_leader_and_one_deputy_in_a_file() -> None:
         parsed.errors[1].message_en
         == "Line 6: group 'tổ 1' already has a deputy on line 3; a group has one deputy."
     )
+
+
+# --- limits, and parsing off the event loop (issue 31 part 5) ----------------------------------
+
+
+def test_data_beyond_the_column_limit_is_refused_at_its_first_row() -> None:
+    rows: list[list[object]] = [["Họ và tên", "Đảng viên"], ["An", "chính thức"]]
+    rows += [[None] * 255 + [1] for _ in range(2000)]
+    with pytest.raises(LimitExceeded) as caught:
+        read_members_file(xlsx(rows), "a.xlsx")
+    assert caught.value.kind == "columns"
+    assert caught.value.details == {"limit": 50, "found": 256, "column": "IV", "line": 3}
+    assert "cột IV" in caught.value.message_vi and "column IV" in caught.value.message_en
+
+    # parse_members_file reports it as the file's one error
+    error = only_error(parse_members_file(xlsx(rows), "a.xlsx"))
+    assert (error.line, error.code) == (0, "too_large") and "IV" in error.message_vi
+
+    csv_text = "Họ và tên,Đảng viên\nAn,chính thức" + "," * 11 + "x\n"
+    with pytest.raises(LimitExceeded) as caught:
+        read_members_file(csv_text.encode(), "a.csv", ImportLimits(max_columns=12))
+    assert (caught.value.kind, caught.value.found, caught.value.line) == ("columns", 13, 2)
+
+
+def test_empty_cells_beyond_the_column_limit_are_not_data() -> None:
+    text = "Họ và tên,Đảng viên" + "," * 100 + "\nAn,chính thức" + ", " * 100 + "\n"
+    parsed = read_members_file(text.encode(), "a.csv")
+    assert [row.full_name for row in parsed.rows] == ["An"] and parsed.errors == []
+    at_limit = "Họ và tên,Đảng viên\nAn,chính thức" + "," * 48 + "ghi chú\n"  # column 50
+    assert len(read_members_file(at_limit.encode(), "a.csv").rows) == 1
+
+
+def test_rows_with_data_stop_reading_early_even_in_unknown_columns() -> None:
+    limits = ImportLimits(max_rows=10)
+    # No member rows at all (data only under "STT"): once refused as 201 `imported: 0`.
+    text = "STT,Họ và tên,Đảng viên\n" + "".join(f"{n},,\n" for n in range(1000))
+    with pytest.raises(LimitExceeded) as caught:
+        read_members_file(text.encode(), "a.csv", limits)
+    assert (caught.value.kind, caught.value.limit) == ("rows", 10)
+    assert caught.value.found is not None and caught.value.found > 10
+
+    titles = ["DANH SÁCH ĐẢNG VIÊN"] * 5 + ["Họ và tên,Đảng viên"]
+    members = [f"Người {n},chính thức" for n in range(10)]
+    assert len(read_members_file("\n".join(titles + members).encode(), "a.csv", limits).rows) == 10
+    with pytest.raises(LimitExceeded) as caught:
+        read_members_file("\n".join([*titles, *members, "Thêm,dự bị"]).encode(), "a.csv", limits)
+    assert (caught.value.kind, caught.value.found) == ("rows", 11)
+
+
+def test_a_stated_size_over_the_line_limit_is_refused_before_reading() -> None:
+    source = zipfile.ZipFile(io.BytesIO(xlsx([["Họ và tên", "Đảng viên"], ["An", "chính thức"]])))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            content = source.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                content = re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:B200000"', content)
+            target.writestr(info, content)
+    with pytest.raises(LimitExceeded) as caught:
+        read_members_file(out.getvalue(), "a.xlsx")
+    assert (caught.value.kind, caught.value.limit, caught.value.found) == ("lines", 100_000, 200_000)
+
+
+async def test_the_worker_process_returns_what_the_parser_returns() -> None:
+    text = (
+        "Họ và tên,Đảng viên,Tình trạng,Lý do,Tổ đảng,Chức vụ trong tổ,Tài khoản,Số thẻ đảng\n"
+        "Nguyễn Văn An,chính thức,,ở nước ngoài,Tổ 1,tổ trưởng,an.nv,79001234\n"
+        "Trần Thị Bình,dự bị,miễn sinh hoạt,,,,,\n"
+        "Lê Văn Cường,không rõ,,,,,,\n"
+    )
+    parsed = await parse_in_worker(text.encode(), "a.csv")
+    assert parsed == read_members_file(text.encode(), "a.csv")
+    assert parsed.rows[0].remote_reason is RemoteReason.ABROAD
+    assert parsed.rows[0].group_role is GroupRole.LEADER
+    assert parsed.rows[1].activity is Activity.EXEMPT
+    assert [(e.line, e.code) for e in parsed.errors] == [(4, "invalid_value")]
+
+
+async def test_the_worker_process_enforces_the_limits_and_the_time() -> None:
+    wide = "Họ và tên,Đảng viên\nAn,chính thức" + "," * 60 + "x\n"
+    with pytest.raises(LimitExceeded) as caught:
+        await parse_in_worker(wide.encode(), "a.csv")
+    assert (caught.value.kind, caught.value.found, caught.value.line) == ("columns", 62, 2)
+
+    with pytest.raises(LimitExceeded) as caught:
+        await parse_in_worker(b"name,standing\nAn,official\n", "a.csv", ImportLimits(), seconds=0.001)
+    assert (caught.value.kind, caught.value.limit, caught.value.found) == ("seconds", 0.001, None)

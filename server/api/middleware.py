@@ -14,8 +14,10 @@ from server.api.access_log import with_access_log
 from server.api.context import ACTOR, lang
 from server.api.errors import ApiError
 from server.appkeys import CLOCK, DATABASE, SETTINGS
+from server.auth.authz import REFUSED_UNIT
 from server.auth.identity import authenticate, check_same_origin
 
+security_log = logging.getLogger("cellmeet.security")
 log = logging.getLogger("cellmeet.http")
 
 STATIC_PREFIX = "/static/"
@@ -42,11 +44,12 @@ def _error_response(request: web.Request, error: ApiError) -> web.Response:
 
 @web.middleware
 async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    REFUSED_UNIT.set(None)  # one task serves a keep-alive connection's requests in turn
     try:
         return await handler(request)
     except ApiError as error:
-        if error.status in (401, 403):
-            log.info("denied %s %s code=%s", request.method, request.path, error.code)
+        if error.status in (401, 403, 404):
+            _log_refusal(request, error)
         return _error_response(request, error)
     except web.HTTPException as exc:
         if not request.path.startswith("/api/") or exc.status < 400:
@@ -73,6 +76,35 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
                 details={"incident": incident},
             ),
         )
+
+
+def _log_refusal(request: web.Request, error: ApiError) -> None:
+    """Every refusal with who, which unit and which route (ASVS 7.1.3, 7.2.2): probing another unit
+    (its 404s, indistinguishable from absent records to the caller) leaves a trace in the log."""
+    caller = request.get(ACTOR)
+    if caller is None:
+        if error.status != 404:
+            security_log.info(
+                "refused %s %s status=%d code=%s (not logged in)",
+                request.method,
+                request.path,
+                error.status,
+                error.code,
+            )
+        return
+    resource = request.match_info.route.resource
+    route = resource.canonical if resource is not None else request.path
+    security_log.warning(
+        "refused %s %s route=%s status=%d code=%s user=%s (%s) unit=%s",
+        request.method,
+        request.path,
+        route,
+        error.status,
+        error.code,
+        caller.user_id,
+        caller.user.username,
+        REFUSED_UNIT.get(),
+    )
 
 
 @web.middleware

@@ -35,6 +35,8 @@ OPERATOR_ACTIONS = frozenset({Action.ORG_READ, Action.ORG_CREATE, Action.ORG_UPD
 # The units the current request reached under an auditor-only grant. None outside a request that keeps
 # the access log (the CLI, socket events, writes): then nothing is noted.
 _AUDITOR_READS: ContextVar[set[int] | None] = ContextVar("auditor_reads", default=None)
+# The unit of the last refusal in this request's context, for its log line (ASVS 7.2.2).
+REFUSED_UNIT: ContextVar[int | None] = ContextVar("refused_unit", default=None)
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,9 @@ async def authorize(session: AsyncSession, actor: Actor, action: Action, org_id:
     """Raise 404 when the caller may not know the unit, 403 when they may not do this to it."""
     access = await access_on(session, actor, org_id)
     if access is None or not can_see(access, actor):
+        REFUSED_UNIT.set(org_id)
         raise not_found()
     if not permits(access, actor, action):
+        REFUSED_UNIT.set(org_id)
         raise forbidden()
     return access

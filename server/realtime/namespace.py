@@ -188,7 +188,13 @@ class RoomNamespace(socketio.AsyncNamespace):
             await self._depart(peer, explicit=False)
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
-        if event in ("connect", "disconnect"):
+        if event == "connect":
+            try:
+                return await super().trigger_event(event, *args)
+            except socketio.exceptions.ConnectionRefusedError as refused:
+                self._log_connect_refusal(args[1], refused)
+                raise
+        if event == "disconnect":
             return await super().trigger_event(event, *args)
         sid = args[0]
         caller = self.callers.get(sid)
@@ -258,6 +264,16 @@ class RoomNamespace(socketio.AsyncNamespace):
             await self.server.ack(eio_sid, NAMESPACE, ack_id, reply)
         if count >= self.guard.limits.malformed_frames_max:
             await self.server.close_engine_io(eio_sid)
+
+    def _log_connect_refusal(self, environ: dict[str, Any], refused: Exception) -> None:
+        """A refused connection is logged with its address and reason, once a minute per pair."""
+        request: web.Request = environ["aiohttp.request"]
+        address = client_address(request, self.settings)
+        data = refused.error_args.get("data") if hasattr(refused, "error_args") else None
+        code = data.get("code") if isinstance(data, dict) else "refused"
+        self._warn_once(
+            ("connect_refused", address, code), "room connection refused: %s from %s", code, address
+        )
 
     def _warn_once(self, key: tuple[Any, ...], message: str, *args: Any) -> None:
         """A warning per user or address and per minute, not per frame: an attacker who is refused

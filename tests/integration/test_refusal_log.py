@@ -6,7 +6,9 @@ from __future__ import annotations
 import logging
 
 import pytest
+import socketio
 
+from tests.integration.room_client import RoomClient
 from tests.integration.world import World
 
 
@@ -37,3 +39,16 @@ async def test_probing_another_unit_and_a_forbidden_write_are_logged_with_the_us
         and f"unit={unit_a}" in line
         for line in lines
     ), lines
+
+
+async def test_a_refused_room_connection_is_logged_with_its_address_and_reason(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="cellmeet.realtime")
+    for _ in range(3):
+        anonymous = RoomClient(str(world.server.url))
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            await anonymous.connect()
+    lines = [r.getMessage() for r in caplog.records if "room connection refused" in r.getMessage()]
+    once = "room connection refused: unauthenticated from 127.0.0.1 (further ones within 60 s are not logged)"
+    assert lines == [once]

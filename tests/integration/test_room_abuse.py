@@ -196,7 +196,8 @@ async def test_frames_nested_too_deep_are_refused_without_tracebacks(
         seconds=2.0,
         rate=400,
     )
-    assert report.sent > 100
+    # The flood happened: frames while connected, new WebSockets (refused) whenever cut.
+    assert report.sent + report.websocket_refusals > 50, report
     assert report.refused.get("malformed_frame", 0) >= 1  # a clear error, not silence
     assert report.accepted == 0
     assert report.closed_by_server >= 1  # repeated ones drop the connection

@@ -98,7 +98,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         who = f"user={user.id} ({user.username})" if user is not None else "an unknown account"
         log.warning("login failed for %s address=%s", who, address)
         raise BAD_LOGIN
-    throttle.record_success(body.username, address)
+    throttle.record_success(body.username, address, at)
     token = new_token()
     csrf = new_token()
     async with database(request).write() as session:

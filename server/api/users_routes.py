@@ -62,7 +62,7 @@ async def post_login_unlock(request: web.Request) -> web.StreamResponse:
             if member is None:
                 raise forbidden()
             await authorize(session, caller, Action.MEMBER_WRITE, member.org_id)
-        lifted = request.app[THROTTLE].unlock(user.username)
+        throttle = request.app[THROTTLE]
         await append(
             session,
             at=at,
@@ -70,6 +70,8 @@ async def post_login_unlock(request: web.Request) -> web.StreamResponse:
             org_id=member.org_id if member is not None else None,
             action="auth.login_unlocked",
             target=f"user:{user.id}",
-            data={"locks": lifted},
+            data={"locks": throttle.counters(user.username)},
         )
+    # Only once the audit row is committed: an unlock is never left unrecorded.
+    lifted = throttle.unlock(user.username)
     return json_response({"user_id": user.id, "unlocked": lifted})

@@ -85,6 +85,24 @@ async def test_delays_grow_and_are_capped(world: World) -> None:
     assert waits == sorted(waits) and waits[-1] == DELAY_CAP_SECONDS and waits[0] < DELAY_CAP_SECONDS
 
 
+async def test_guessers_on_many_addresses_never_delay_the_owners_usual_address(world: World) -> None:
+    assert (await login_from(world, "198.51.100.7", "member_a", PASSWORD)).status == 200
+    clock = world.server.clock
+    # Guessers on three addresses, each try the moment the previous delay ends, until the account's
+    # delay is at its cap: they can keep it running for as long as they like.
+    for attempt in range(27):
+        address = f"203.0.113.{attempt % 3 + 1}"
+        reply = await login_from(world, address, "member_a", f"wrong-{attempt}-password")
+        if reply.status == 429:
+            clock.advance(seconds=int(reply.headers["Retry-After"]))
+            reply = await login_from(world, address, "member_a", f"wrong-{attempt}-password")
+        assert reply.status == 401, (attempt, reply.body)
+    new_place = await login_from(world, "192.0.2.77", "member_a", PASSWORD)
+    assert new_place.status == 429 and int(new_place.headers["Retry-After"]) <= DELAY_CAP_SECONDS
+    usual = await login_from(world, "198.51.100.7", "member_a", PASSWORD)
+    assert usual.status == 200, usual.body
+
+
 async def test_an_untrusted_peers_forwarded_header_is_ignored(database_url: str, tmp_path: Path) -> None:
     (tmp_path / "direct").mkdir()
     settings = harness.test_settings(tmp_path / "direct", database_url, login_failures_per_address_per_hour=5)

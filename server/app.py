@@ -9,9 +9,10 @@ from aiohttp import web
 
 from server.api.middleware import errors_middleware, identity_middleware, security_headers_middleware
 from server.api.routes import add_routes
-from server.appkeys import CLOCK, CONNECTION_GUARD, DATABASE, SETTINGS, THROTTLE
+from server.appkeys import CLOCK, CONNECTION_GUARD, DATABASE, REFUSALS, SETTINGS, THROTTLE
 from server.audit.checkpoints import audit_checkpoints
 from server.audit.keys import load_signer
+from server.audit.refusals import RefusalLog
 from server.auth.throttle import LoginThrottle
 from server.clock import Clock, system_clock
 from server.db.engine import Database
@@ -43,6 +44,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock, migrate: bool
     app[THROTTLE] = LoginThrottle(
         settings.login_failures_per_account_per_hour, settings.login_failures_per_address_per_hour
     )
+    app[REFUSALS] = RefusalLog()
 
     async def database_ctx(app: web.Application) -> AsyncIterator[None]:
         db = Database(settings.database_url)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from server.audit.refusals import RefusalLog
 from server.auth.throttle import LoginThrottle
 from server.clock import Clock
 from server.db.engine import Database
@@ -16,6 +17,7 @@ SETTINGS = web.AppKey("settings", Settings)
 DATABASE = web.AppKey("database", Database)
 CLOCK = web.AppKey("clock", Clock)
 THROTTLE = web.AppKey("throttle", LoginThrottle)
+REFUSALS = web.AppKey("refusals", RefusalLog)
 HUB = web.AppKey("hub", Hub)
 ROOM_GUARD = web.AppKey("room_guard", RoomGuard)
 CONNECTION_GUARD = web.AppKey("connection_guard", ConnectionGuard)

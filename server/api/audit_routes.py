@@ -14,6 +14,7 @@ from server.api.routes import route
 from server.audit.checkpoints import export_document, installed_signer, list_checkpoints
 from server.audit.keys import AuditSigner
 from server.audit.log import event_body
+from server.audit.refusals import REFUSAL_ACTIONS
 from server.db.tables import AuditEvent, Grant
 from server.db.tree import subtree_ids
 
@@ -24,7 +25,7 @@ CHECKPOINT_PAGE = 1000
 @route(
     "GET",
     "/api/v1/audit/log",
-    summary="Audit entries after a sequence number, with their hashes",
+    summary="Audit entries after a sequence number, with their hashes (refusals with include=refusals)",
     tag="audit",
 )
 async def get_audit_log(request: web.Request) -> web.StreamResponse:
@@ -33,6 +34,9 @@ async def get_audit_log(request: web.Request) -> web.StreamResponse:
     after_seq = int(after) if after.isascii() and after.isdigit() and len(after) < 10 else 0
     async with database(request).read() as session:
         query = select(AuditEvent).where(AuditEvent.seq > after_seq)
+        if request.query.get("include") != "refusals":
+            # Refused requests (server.audit.refusals) are rows of the chain too, shown when asked for.
+            query = query.where(AuditEvent.action.not_in(REFUSAL_ACTIONS))  # type: ignore[attr-defined]
         if not caller.user.is_admin:
             roots = (
                 (

@@ -1,8 +1,9 @@
-"""Request middleware: errors as api.md bodies, security headers, and who is calling (with the access log
-of what an auditor reads)."""
+"""Request middleware: errors as api.md bodies (with refusals logged and audited), security headers, and
+who is calling (with the access log of what an auditor reads)."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 
@@ -13,11 +14,12 @@ from meetings.decision import Text
 from server.api.access_log import with_access_log
 from server.api.context import ACTOR, lang
 from server.api.errors import ApiError
-from server.appkeys import CLOCK, DATABASE, SETTINGS
-from server.auth.authz import REFUSED_UNIT
+from server.appkeys import CLOCK, DATABASE, REFUSALS, SETTINGS
+from server.audit.refusals import Refusal
+from server.auth.authz import DECIDED_UNIT, REFUSED_UNIT
+from server.auth.client_address import client_address
 from server.auth.identity import authenticate, check_same_origin
 
-security_log = logging.getLogger("cellmeet.security")
 log = logging.getLogger("cellmeet.http")
 
 STATIC_PREFIX = "/static/"
@@ -44,12 +46,14 @@ def _error_response(request: web.Request, error: ApiError) -> web.Response:
 
 @web.middleware
 async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    REFUSED_UNIT.set(None)  # one task serves a keep-alive connection's requests in turn
+    # One task serves a keep-alive connection's requests in turn: start each without the last one's units.
+    REFUSED_UNIT.set(None)
+    DECIDED_UNIT.set(None)
     try:
         return await handler(request)
     except ApiError as error:
         if error.status in (401, 403, 404):
-            _log_refusal(request, error)
+            await _log_refusal(request, error)
         return _error_response(request, error)
     except web.HTTPException as exc:
         if not request.path.startswith("/api/") or exc.status < 400:
@@ -78,32 +82,37 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         )
 
 
-def _log_refusal(request: web.Request, error: ApiError) -> None:
-    """Every refusal with who, which unit and which route (ASVS 7.1.3, 7.2.2): probing another unit
-    (its 404s, indistinguishable from absent records to the caller) leaves a trace in the log."""
+async def _log_refusal(request: web.Request, error: ApiError) -> None:
+    """Every refusal with who, which unit and which route (ASVS 7.1.3, 7.2.2), and a logged-in caller's
+    403s and other units' 404s (indistinguishable from absent records to the caller) as `access.refused`
+    rows of the audit chain, within a budget per user (server.audit.refusals)."""
+    resource = request.match_info.route.resource
+    refused_unit = REFUSED_UNIT.get()
+    refusal = Refusal(
+        method=request.method,
+        route=resource.canonical if resource is not None else request.rel_url.raw_path,
+        path=request.rel_url.raw_path,  # still percent-encoded: no line breaks into the log
+        status=error.status,
+        code=error.code,
+        unit=refused_unit if refused_unit is not None else DECIDED_UNIT.get(),
+    )
+    refusals, at = request.app[REFUSALS], request.app[CLOCK]()
     caller = request.get(ACTOR)
     if caller is None:
         if error.status != 404:
-            security_log.info(
-                "refused %s %s status=%d code=%s (not logged in)",
-                request.method,
-                request.path,
-                error.status,
-                error.code,
+            address = client_address(request, request.app[SETTINGS])
+            refusals.refused_anonymous(
+                refusal, address=hashlib.sha256(address.encode()).hexdigest()[:16], at=at
             )
         return
-    resource = request.match_info.route.resource
-    route = resource.canonical if resource is not None else request.path
-    security_log.warning(
-        "refused %s %s route=%s status=%d code=%s user=%s (%s) unit=%s",
-        request.method,
-        request.path,
-        route,
-        error.status,
-        error.code,
-        caller.user_id,
-        caller.user.username,
-        REFUSED_UNIT.get(),
+    audited = error.status == 403 or (error.status == 404 and refused_unit is not None)
+    await refusals.refused(
+        request.app[DATABASE],
+        refusal,
+        user_id=caller.user_id,
+        username=caller.user.username,
+        at=at,
+        audit=audited,
     )
 
 

@@ -15,7 +15,7 @@ from server.api.context import actor, database, json_response, lang, now, path_i
 from server.api.errors import forbidden, not_found
 from server.api.routes import route
 from server.api.validation import Body, read_json
-from server.auth.authz import Access, access_on, authorize, can_see
+from server.auth.authz import Access, access_on, authorize, can_see, hidden
 from server.auth.identity import Actor
 from server.db.tables import EligibilityFlag, PilotApplication
 from server.db.tree import subtree_ids
@@ -90,7 +90,7 @@ async def _application(
         raise not_found()
     access = await access_on(session, caller, application.org_id)
     if access is None or not can_see(access, caller):
-        raise not_found()
+        raise hidden(application.org_id)
     return application, access
 
 

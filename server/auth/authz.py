@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings.enums import Role
 from meetings.policy import Action, allowed
-from server.api.errors import forbidden, not_found
+from server.api.errors import ApiError, forbidden, not_found
 from server.auth.identity import Actor
 from server.db.tables import Grant, Member
 from server.db.tree import ancestor_ids
@@ -35,8 +35,13 @@ OPERATOR_ACTIONS = frozenset({Action.ORG_READ, Action.ORG_CREATE, Action.ORG_UPD
 # The units the current request reached under an auditor-only grant. None outside a request that keeps
 # the access log (the CLI, socket events, writes): then nothing is noted.
 _AUDITOR_READS: ContextVar[set[int] | None] = ContextVar("auditor_reads", default=None)
-# The unit of the last refusal in this request's context, for its log line (ASVS 7.2.2).
+# The unit of the last refusal in this request's context, for its log line (ASVS 7.2.2). Set only where
+# the decision point refuses: a 404 with it set hides another unit's record, one without is an absent
+# record (server.audit.refusals audits the first, not the second).
 REFUSED_UNIT: ContextVar[int | None] = ContextVar("refused_unit", default=None)
+# The unit the request's last decision was about, for a refusal decided after it (a chair's action
+# refused to a member: 403 with the meeting's unit).
+DECIDED_UNIT: ContextVar[int | None] = ContextVar("decided_unit", default=None)
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,7 @@ async def access_on(session: AsyncSession, actor: Actor, org_id: int) -> Access 
     ancestors = await ancestor_ids(session, org_id)
     if not ancestors:
         return None
+    DECIDED_UNIT.set(org_id)
     grants = (
         await session.execute(
             select(Grant.role, Grant.org_id).where(
@@ -121,12 +127,20 @@ def can_see(access: Access, actor: Actor) -> bool:
     return bool(access.roles) or access.is_member or actor.user.is_admin
 
 
+def hidden(org_id: int) -> ApiError:
+    """The 404 for a unit the caller may not know: not_found() to the caller, a refusal about the unit
+    for the refusal log."""
+    REFUSED_UNIT.set(org_id)
+    return not_found()
+
+
 async def authorize(session: AsyncSession, actor: Actor, action: Action, org_id: int) -> Access:
     """Raise 404 when the caller may not know the unit, 403 when they may not do this to it."""
     access = await access_on(session, actor, org_id)
-    if access is None or not can_see(access, actor):
-        REFUSED_UNIT.set(org_id)
+    if access is None:
         raise not_found()
+    if not can_see(access, actor):
+        raise hidden(org_id)
     if not permits(access, actor, action):
         REFUSED_UNIT.set(org_id)
         raise forbidden()

@@ -30,7 +30,7 @@ from meetings.enums import Activity, MeetingMode, MeetingStatus
 from meetings.rulesets import RuleSet
 from server.api.errors import ApiError, conflict, not_found
 from server.audit.log import append
-from server.auth.authz import access_on, can_see
+from server.auth.authz import access_on, can_see, hidden
 from server.auth.identity import Actor
 from server.db.tables import Meeting, Member, Org, PresenceEvent, User
 from server.services.attendance import (
@@ -87,7 +87,7 @@ async def admit(session: AsyncSession, user: User, meeting_id: int, at: datetime
         caller = Actor(user=user, via="room")
         access = await access_on(session, caller, meeting.org_id)
         if access is None or not can_see(access, caller):
-            raise not_found()
+            raise hidden(meeting.org_id)
         raise not_a_member()
     if member.activity == Activity.SUSPENDED:
         # Off the active register (R-BASE-1): a suspension takes the member out of the room too.

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from meetings.decision import Text
 from server.api.errors import ApiError
-from server.appkeys import CLOCK, DATABASE, HUB, ROOM_GUARD, SETTINGS
+from server.appkeys import CLOCK, DATABASE, HUB, REFUSALS, ROOM_GUARD, SETTINGS
 from server.auth.client_address import client_address
 from server.auth.identity import session_cookie_name
 from server.auth.tokens import token_id
@@ -61,7 +61,7 @@ def attach_realtime(app: web.Application, settings: Settings) -> GuardedServer:
 
     async def realtime_ctx(app: web.Application) -> AsyncIterator[None]:
         hub = Hub(sio, app[DATABASE], app[CLOCK])
-        namespace = RoomNamespace(hub, settings, guard)
+        namespace = RoomNamespace(hub, settings, guard, app[REFUSALS])
         sio.register_namespace(namespace)
         sio.on_malformed = namespace.on_malformed_frame
         hub.recheck_access = namespace.recheck

@@ -26,6 +26,8 @@ from meetings.decision import Text
 from meetings.enums import Choice
 from server.api.context import ACTOR
 from server.api.errors import ApiError
+from server.audit.refusals import Refusal, RefusalLog
+from server.auth.authz import REFUSED_UNIT
 from server.auth.client_address import client_address
 from server.auth.identity import Actor
 from server.auth.tickets import Ticket, TicketError, session_ref, verify
@@ -89,7 +91,9 @@ def _not_joined() -> ApiError:
 
 
 class RoomNamespace(socketio.AsyncNamespace):
-    def __init__(self, hub: Hub, settings: Settings, guard: RoomGuard) -> None:
+    def __init__(
+        self, hub: Hub, settings: Settings, guard: RoomGuard, refusals: RefusalLog | None = None
+    ) -> None:
         super().__init__(NAMESPACE)
         self.hub = hub
         self.settings = settings
@@ -102,6 +106,7 @@ class RoomNamespace(socketio.AsyncNamespace):
             "leave": self.on_leave,
         }
         self.guard = guard
+        self.refusal_log = refusals if refusals is not None else RefusalLog()
         self.dropping: dict[str, asyncio.Task[None]] = {}  # sid -> the closing of a flooder's connection
         self.warned: dict[tuple[Any, ...], float] = {}  # what was warned about -> until when it is quiet
         self.used_tickets: dict[str, float] = {}  # join ticket -> its expiry (unix seconds)
@@ -275,16 +280,17 @@ class RoomNamespace(socketio.AsyncNamespace):
             ("connect_refused", address, code), "room connection refused: %s from %s", code, address
         )
 
-    def _warn_once(self, key: tuple[Any, ...], message: str, *args: Any) -> None:
+    def _warn_once(self, key: tuple[Any, ...], message: str, *args: Any) -> bool:
         """A warning per user or address and per minute, not per frame: an attacker who is refused
-        cheaply must not fill the disk with the refusals' log."""
+        cheaply must not fill the disk with the refusals' log. True when this one was logged."""
         now = asyncio.get_running_loop().time()
         if now < self.warned.get(key, -math.inf):
-            return
+            return False
         if len(self.warned) >= REFUSALS_REMEMBERED:
             self.warned.clear()
         self.warned[key] = now + WARN_EVERY_SECONDS
         log.warning(message + " (further ones within %d s are not logged)", *args, WARN_EVERY_SECONDS)
+        return True
 
     # -- events ----------------------------------------------------------------------------------
 
@@ -409,6 +415,7 @@ class RoomNamespace(socketio.AsyncNamespace):
         now = asyncio.get_running_loop().time()
         # Stale after a commit here, or after the room's view would be (a change in another process).
         if refusal is None or refusal[1] != self.hub.database.generation or now > refusal[2]:
+            REFUSED_UNIT.set(None)  # admit() marks another unit's meeting
             try:
                 async with self.hub.database.read() as session:
                     await admit(session, user, meeting_id, self.hub.clock())
@@ -419,15 +426,30 @@ class RoomNamespace(socketio.AsyncNamespace):
                     self.refusals.clear()
                 refusal = (exc, self.hub.database.generation, now + SNAPSHOT_MAX_AGE_SECONDS)
                 self.refusals[(user.id, meeting_id)] = refusal
-        # Probing another unit's meetings leaves a trace (ASVS 7.2.2), once a minute per user and meeting.
-        self._warn_once(
+        # Probing another unit's meetings leaves a trace (ASVS 7.2.2), once a minute per user and meeting:
+        # a log line and an access.refused row of the audit chain, as for a refused REST request.
+        if self._warn_once(
             ("join_refused", user.id, meeting_id),
             "room join refused: user %s (%s), meeting %s: %s",
             user.id,
             user.username,
             meeting_id,
             refusal[0].code,
-        )
+        ):
+            await self.refusal_log.refused(
+                self.hub.database,
+                Refusal(
+                    method="SOCKET",
+                    route="/room join",
+                    path=f"/room join meeting={meeting_id}",
+                    status=refusal[0].status,
+                    code=refusal[0].code,
+                    unit=REFUSED_UNIT.get(),
+                ),
+                user_id=user.id,
+                username=user.username,
+                at=self.hub.clock(),
+            )
         if not self.guard.spend(user.id, self.guard.limits.refused_join_cost - 1):
             await self._flooded(user.id, lang)
         raise refusal[0]

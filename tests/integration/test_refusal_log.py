@@ -19,7 +19,7 @@ from server.audit.refusals import (
 )
 from server.audit.verify import verify_database
 from server.db.tables import AuditEvent
-from tests.integration.room_client import RoomClient
+from tests.integration.room_client import RoomClient, link_members, online_meeting
 from tests.integration.world import World
 
 
@@ -209,3 +209,31 @@ async def test_a_failed_login_names_only_an_existing_account(
     assert len(failures) == 2, failures
     assert "unknown account" in failures[0] and "sec_a" not in failures[0]
     assert f"user={world.users['sec_a']} (sec_a)" in failures[1]
+
+
+async def test_a_refused_room_join_is_an_audit_row_once_a_minute(world: World) -> None:
+    meeting_id = await online_meeting(world, "A")
+    [(prober_name, _)] = await link_members(world, "B", 1)  # a member of cell B probes cell A's room
+    session = await world.as_user(prober_name)
+    cookies = session.http.cookie_jar.filter_cookies(world.server.url)
+    prober = RoomClient(
+        str(world.server.url),
+        headers={
+            "Cookie": "; ".join(f"{k}={v.value}" for k, v in cookies.items()),
+            "Origin": str(world.server.url).rstrip("/"),
+        },
+    )
+    before = await head(world)
+    await prober.connect()
+    try:
+        for _ in range(3):
+            reply = await prober.join(meeting_id)
+            assert reply["ok"] is False and reply["error"]["code"] == "not_found", reply
+    finally:
+        await prober.close()
+    rows = await refusal_rows(world, before)
+    assert [(r["actor"], r["org"], r["target"], r["data"]["code"]) for r in rows] == [
+        (world.users[prober_name], world.orgs["A"], "/room join", "not_found")
+    ]
+    assert rows[0]["data"]["path"] == f"/room join meeting={meeting_id}"
+    assert (await verify_database(world.server.app[DATABASE])).ok

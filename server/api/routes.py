@@ -57,6 +57,7 @@ def add_routes(app: web.Application) -> None:
         members_routes,
         minutes_routes,
         orgs_routes,
+        password_routes,
         pilot_routes,
         record_routes,
         report_routes,

@@ -41,30 +41,40 @@ class TokenBody(Body):
     days: int = Field(default=TOKEN_DAYS_DEFAULT, ge=1, le=365)
 
 
-def _reauth_required() -> ApiError:
-    return ApiError(
-        403,
-        "reauth_required",
-        Text(
-            "Nhập lại mật khẩu (và mã xác thực nếu đã bật) để tạo mã truy cập.",
-            "Enter your password again (and your code, if two-factor is on) to create a token.",
-        ),
-    )
+TO_CREATE_A_TOKEN = Text(
+    "Nhập lại mật khẩu (và mã xác thực nếu đã bật) để tạo mã truy cập.",
+    "Enter your password again (and your code, if two-factor is on) to create a token.",
+)
 
 
-async def _check_reentry(session: AsyncSession, caller: Actor, body: TokenBody, at: datetime) -> None:
-    """The password (and the TOTP code when on) entered again, or a login of the last minutes."""
+def _reauth_required(message: Text = TO_CREATE_A_TOKEN) -> ApiError:
+    return ApiError(403, "reauth_required", message)
+
+
+async def check_reentry(
+    session: AsyncSession,
+    caller: Actor,
+    password: str | None,
+    otp: str | None,
+    at: datetime,
+    *,
+    fresh_login_counts: bool = True,
+    message: Text = TO_CREATE_A_TOKEN,
+) -> None:
+    """The password (and the TOTP code when on) entered again, or (when `fresh_login_counts`) a login of
+    the last minutes. Wrong entries are audited; the fifth ends the session."""
     assert caller.session is not None
-    if body.password is None:
-        if (at - as_utc(caller.session.created_at)).total_seconds() <= FRESH_LOGIN_SECONDS:
+    if password is None:
+        fresh = (at - as_utc(caller.session.created_at)).total_seconds() <= FRESH_LOGIN_SECONDS
+        if fresh and fresh_login_counts:
             return
-        raise _reauth_required()
+        raise _reauth_required(message)
     user = await session.get(User, caller.user_id)
     assert user is not None
-    ok = await verify_password(user.password_hash, body.password)
+    ok = await verify_password(user.password_hash, password)
     step = None
     if ok and user.totp_enabled:
-        step = accepted_step(user.totp_secret or "", body.otp or "", at, user.totp_last_step)
+        step = accepted_step(user.totp_secret or "", otp or "", at, user.totp_last_step)
         ok = step is not None
     if ok:
         _reauth_failures.pop(caller.session.id, None)
@@ -86,7 +96,7 @@ async def _check_reentry(session: AsyncSession, caller: Actor, body: TokenBody, 
     )
     if failures >= REAUTH_FAILURES_MAX:
         await session.delete(await session.get(WebSession, caller.session.id))
-    raise _reauth_required()
+    raise _reauth_required(message)
 
 
 def _token_json(token: ApiToken) -> dict[str, Any]:
@@ -113,7 +123,7 @@ async def create_token(request: web.Request) -> web.StreamResponse:
     async with database(request).write() as session:
         try:
             if caller.token is None:
-                await _check_reentry(session, caller, body, at)
+                await check_reentry(session, caller, body.password, body.otp, at)
         except ApiError as refused:
             failure = refused
         else:

@@ -293,6 +293,7 @@ OTHER_ROUTES: dict[str, tuple[str, int | None]] = {
     "POST /api/v1/users/{id}/login-unlock": ("accounts: operator, or a member's secretary", 403),
     "POST /api/v1/auth/totp": (SELF, None),
     "POST /api/v1/auth/totp/confirm": (SELF, None),
+    "POST /api/v1/auth/password": (SELF, None),
     "POST /api/v1/media/echo": (SELF, None),
     "DELETE /api/v1/media/echo/{session_id}": (SELF, 404),
     "GET /api/v1/members": ("the member records linked to the caller", 200),

@@ -8,6 +8,7 @@ from server.pages.record_view import record_page
 from server.pages.rendering import PAGES, STATIC_DIR, Pages
 from server.pages.usage_view import usage_page
 from server.pages.views import (
+    account_page,
     home_page,
     login_page,
     login_without_script,
@@ -28,6 +29,7 @@ async def _revalidate_static(request: web.Request, response: web.StreamResponse)
 def setup_pages(app: web.Application) -> None:
     app[PAGES] = Pages.load()
     app.router.add_get("/", home_page, name="page_home")
+    app.router.add_get("/account", account_page, name="page_account")
     app.router.add_get("/login", login_page, name="page_login")
     app.router.add_post("/login", login_without_script)
     app.router.add_get("/orgs/{id}", org_page, name="page_org")

@@ -104,6 +104,14 @@ async def home_page(request: web.Request) -> web.StreamResponse:
     return _page(request, "home.html", page_script="home.js")
 
 
+async def account_page(request: web.Request) -> web.StreamResponse:
+    """One's own account: the password, two-step login and script tokens."""
+    caller: Actor | None = request.get(ACTOR)
+    if caller is None:
+        return _to_login(request)
+    return _page(request, "account.html", username=caller.user.username, page_script="account.js")
+
+
 def _abilities(access: Access, caller: Actor, kind: OrgKind) -> dict[str, bool]:
     holds_members = kind is OrgKind.CELL
     return {

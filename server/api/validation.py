@@ -80,7 +80,12 @@ def validation_error(exc: ValidationError) -> ApiError:
     for error in exc.errors(include_url=False, include_input=False):
         name = ".".join(str(p) for p in error["loc"]) or "body"
         reason_vi = _REASONS_VI.get(error["type"], "giá trị không hợp lệ")
-        fields[name] = {"type": error["type"], "message": error["msg"]}
+        # `reason`: the page names the field itself and shows this after it (no code keys to a reader).
+        fields[name] = {
+            "type": error["type"],
+            "message": error["msg"],
+            "reason": {"vi": reason_vi, "en": error["msg"]},
+        }
         if error.get("ctx", {}).get("expected"):
             fields[name]["expected"] = str(error["ctx"]["expected"])
         parts_vi.append(f"'{name}': {reason_vi}")

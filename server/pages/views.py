@@ -114,7 +114,11 @@ async def account_page(request: web.Request) -> web.StreamResponse:
 
 def _abilities(access: Access, caller: Actor, kind: OrgKind) -> dict[str, bool]:
     holds_members = kind is OrgKind.CELL
+    holds_meetings = kind in (OrgKind.CELL, OrgKind.GROUP, OrgKind.GRASSROOTS)
     return {
+        # the unit's meetings, and the form to schedule one (unit_meetings.js)
+        "read_meetings": holds_meetings and permits(access, caller, Action.MEETING_READ),
+        "schedule_meetings": holds_meetings and permits(access, caller, Action.MEETING_WRITE),
         "read_members": permits(access, caller, Action.MEMBER_READ),
         "write_members": holds_members and permits(access, caller, Action.MEMBER_WRITE),
         "import_members": holds_members and permits(access, caller, Action.MEMBER_IMPORT),
@@ -196,8 +200,15 @@ async def room_page(request: web.Request) -> web.StreamResponse:
     found = None if meeting_id is None else await _visible_meeting(request, caller, meeting_id)
     if found is None:
         return _not_found(request)
-    meeting, org, *_ = found
-    return _page(request, "room.html", meeting=meeting, org=org, page_script="room.js")
+    meeting, org, access, *_ = found
+    return _page(
+        request,
+        "room.html",
+        meeting=meeting,
+        org=org,
+        can_run=permits(access, caller, Action.MEETING_WRITE),  # open and close (the API decides too)
+        page_script="room.js",
+    )
 
 
 async def meeting_page(request: web.Request) -> web.StreamResponse:
@@ -221,6 +232,7 @@ async def meeting_page(request: web.Request) -> web.StreamResponse:
         starts_at_utc=iso(starts_at),
         starts_at_local=starts_at.astimezone(ZoneInfo(org.timezone)).strftime("%H:%M %d/%m/%Y"),
         edit_agenda=meeting.status == "scheduled" and permits(access, caller, Action.MEETING_WRITE),
+        can_run=permits(access, caller, Action.MEETING_WRITE),
         page_script="meeting.js",
     )
 

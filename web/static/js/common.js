@@ -67,6 +67,40 @@ export function errorText(error) {
   return error.message;
 }
 
+function labelOf(input) {
+  const label = input && input.labels && input.labels[0];
+  return label ? label.textContent.trim() : null;
+}
+
+/**
+ * Show a refusal in `target`; when it is about fields (422 details.fields), each field is named as the
+ * page names it (its label, or `names[field]`), marked invalid, and the first one gets the focus. Inputs
+ * say which API field they hold with `data-field` ("items.1.title").
+ */
+export function showFieldErrors(form, error, target, names = {}) {
+  for (const marked of form.querySelectorAll("[aria-invalid=true]")) marked.removeAttribute("aria-invalid");
+  const fields = error instanceof ApiError && error.details && error.details.fields;
+  if (!fields || typeof fields !== "object" || Object.keys(fields).length === 0) {
+    say(target, errorText(error));
+    return false;
+  }
+  const parts = [];
+  let first = null;
+  for (const [name, about] of Object.entries(fields)) {
+    const input = form.querySelector(`[data-field="${CSS.escape(name)}"]`);
+    const named = names[name] || labelOf(input) || name;
+    const why = about && typeof about === "object" && about.reason ? about.reason[lang] : null;
+    parts.push(why ? `${named}: ${why}` : named);
+    if (input) {
+      input.setAttribute("aria-invalid", "true");
+      if (!first) first = input;
+    }
+  }
+  say(target, t("fields_invalid", { fields: parts.join("; ") }));
+  if (first) first.focus();
+  return true;
+}
+
 export function goToLogin() {
   const here = window.location.pathname + window.location.search;
   window.location.assign(`/login?next=${encodeURIComponent(here)}`);

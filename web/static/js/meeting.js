@@ -1,6 +1,7 @@
 // One meeting: its start in the viewer's zone, and its agenda (an editor for the unit's leaders while the
 // meeting is scheduled). The API decides every change; its refusals are shown as it words them.
 import { api, el, errorText, formatTime, lang, say, setBusy, t as pageText } from "./common.js";
+import { wireSession } from "./meeting-session.js";
 
 const $ = (id) => document.getElementById(id);
 const node = $("page-messages");
@@ -248,8 +249,37 @@ function wireEditor() {
   });
 }
 
+// The meeting's status as it changes: by this page's own opening or closing, or by anyone (polled).
+const STATUS_POLL_MS = 15000;
+const session = wireSession({ onChange: showStatus });
+
+function showStatus(meeting) {
+  const shown = $("meeting-state");
+  const changed = shown.dataset.status !== meeting.status;
+  shown.dataset.status = meeting.status;
+  say(shown, (messages.statuses || {})[meeting.status] || meeting.status);
+  session.show(meeting.status);
+  if (changed && meeting.status !== "scheduled") {
+    // Open or closed: the agenda is fixed now, and a closed meeting has no room to go to.
+    for (const form of document.querySelectorAll("#agenda-form, #template-form")) form.hidden = true;
+    if (meeting.status !== "open") for (const link of document.querySelectorAll("[data-live-only]")) link.hidden = true;
+  }
+}
+
+function followStatus() {
+  setInterval(async () => {
+    if (document.hidden) return;
+    try {
+      showStatus(await api("GET", `/api/v1/meetings/${meetingId}`));
+    } catch {
+      // The next poll tries again; the page keeps what it showed.
+    }
+  }, STATUS_POLL_MS);
+}
+
 async function start() {
   showStart();
+  followStatus();
   try {
     if (editable) {
       wireEditor();

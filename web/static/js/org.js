@@ -5,6 +5,7 @@ import { loadApplicationsAndFlags, wireApplications } from "./applications.js";
 import { wireGroups } from "./groups.js";
 import { loadMembers, wireRegister } from "./register.js";
 import { $, can, loadTree, unit } from "./unit.js";
+import { startMeetings } from "./unit-meetings.js";
 
 function approvalText(status) {
   if (!status || !status.approved) return t("pilot_not_approved");
@@ -102,7 +103,14 @@ async function start() {
   } catch (error) {
     say($("pilot-error"), errorText(error));
   }
-  await Promise.all([loadPilot(), loadEligibility(), loadMembers(), loadApplicationsAndFlags(), loadAccessLog()]);
+  await Promise.all([
+    loadPilot(),
+    loadEligibility(),
+    loadMembers(),
+    loadApplicationsAndFlags(),
+    loadAccessLog(),
+    startMeetings(),
+  ]);
   unit.root.dataset.ready = "true";
 }
 

@@ -7,6 +7,7 @@ import { LocalMedia, Mesh } from "./room-media.js";
 import * as breakout from "./room-breakout.js";
 import * as chair from "./room-chair.js";
 import * as minutes from "./room-minutes.js";
+import * as session from "./room-session.js";
 import * as votes from "./room-votes.js";
 import { $, reason, showAgenda, showHands, showMeetingStatus, showParticipants, showQuorum, t } from "./room-panels.js";
 
@@ -14,7 +15,7 @@ const root = $("room");
 const meetingId = Number(root.dataset.meetingId);
 const ACK_TIMEOUT_MS = 10000;
 // Votes, the chair's controls and the minutes: each listens to the socket and loads its state on every join.
-const extras = [votes, chair, minutes, breakout];
+const extras = [session, votes, chair, minutes, breakout];
 
 const local = new LocalMedia();
 const room = {

@@ -16,7 +16,9 @@ Watch = Callable[..., Awaitable[Watched]]
 
 
 @pytest.mark.browser
-async def test_a_secretary_schedules_opens_and_closes_an_in_person_meeting(world: World, watch: Watch) -> None:
+async def test_a_secretary_schedules_opens_and_closes_an_in_person_meeting(
+    world: World, watch: Watch
+) -> None:
     base = str(world.server.url)
     cell = world.orgs["A"]
     # The secretary lives in Berlin; the cell's clock is Hồ Chí Minh's: the form speaks the cell's time.
@@ -25,7 +27,9 @@ async def test_a_secretary_schedules_opens_and_closes_an_in_person_meeting(world
     await log_in(page, base, "sec_a", f"/orgs/{cell}")
     await expect(page.locator("#unit")).to_have_attribute("data-ready", "true")
     section = page.locator("#meetings-section")
-    await expect(section.locator("#meetings-upcoming")).to_have_text("Chưa có buổi sinh hoạt nào được lên lịch.")
+    await expect(section.locator("#meetings-upcoming")).to_have_text(
+        "Chưa có buổi sinh hoạt nào được lên lịch."
+    )
 
     form = page.locator("#schedule-form")
     await form.get_by_label("Hình thức").select_option("in_person")

@@ -74,10 +74,14 @@ async def seed_demo(db: Database, clock: Clock) -> list[tuple[str, str, str]] | 
     approver = await user("pheduyet", "Lý Thị Phê", "approver (đảng ủy cấp trên)")
     auditor = await user("kiemtra", "Trịnh Văn Kiểm", "auditor of the province (ban tổ chức)")
     domestic_secretary = await user("bithu2", "Bùi Văn Khoa", "secretary of the domestic cell")
-    # Two more members of the cell abroad, so that the demo meeting's room can be tried from several browsers.
+    # Every other member of the cell abroad has a login too: its 6 official members need 4 present for a
+    # quorum (R-QUOR-1), so the demo meeting can be opened and voted in without an override.
     abroad_members = [
         await user("dangvien1", "Trần Thị Bình", "member of the cell abroad, minute-taker (đảng viên)"),
-        await user("dangvien2", "Lê Văn Cường", "member of the cell abroad (đảng viên)"),
+        *[
+            await user(f"dangvien{index}", name, "member of the cell abroad (đảng viên)")
+            for index, (name, _standing, _reason) in enumerate(ABROAD_MEMBERS[2:], start=2)
+        ],
     ]
 
     async with db.write() as session:

@@ -55,6 +55,17 @@ async def test_a_secretary_schedules_opens_and_closes_an_in_person_meeting(
     await upcoming.first.get_by_role("link").click()
     await expect(page.locator("#meeting")).to_have_attribute("data-ready", "true")
     await expect(page.locator("#meeting-chair")).to_have_text(chair or "")
+    # An empty agenda item is refused by the API and named as the editor names it, marked and focused.
+    await page.get_by_role("button", name="Thêm nội dung").click()
+    await page.get_by_role("button", name="Lưu chương trình sinh hoạt").click()
+    await expect(page.locator("#agenda-error")).to_have_text("Kiểm tra lại: Nội dung 1 — Tiêu đề: quá ngắn.")
+    first_title = page.locator("#agenda-items li").first.get_by_label("Tiêu đề")
+    await expect(first_title).to_be_focused()
+    await expect(first_title).to_have_attribute("aria-invalid", "true")
+    await first_title.fill("Thông qua chương trình")
+    await page.get_by_role("button", name="Lưu chương trình sinh hoạt").click()
+    await expect(page.locator("#agenda-status")).to_have_text("Đã lưu chương trình sinh hoạt: 1 nội dung.")
+
     await page.get_by_role("button", name="Khai mạc cuộc họp").click()
     reason = page.get_by_label("Lý do khai mạc khi chưa đủ số lượng (ghi vào biên bản)")
     await expect(reason).to_be_focused()

@@ -1,6 +1,6 @@
 // One meeting: its start in the viewer's zone, and its agenda (an editor for the unit's leaders while the
 // meeting is scheduled). The API decides every change; its refusals are shown as it words them.
-import { api, el, errorText, formatTime, lang, say, setBusy, t as pageText } from "./common.js";
+import { api, el, errorText, formatTime, lang, say, setBusy, showFieldErrors, t as pageText } from "./common.js";
 import { wireSession } from "./meeting-session.js";
 
 const $ = (id) => document.getElementById(id);
@@ -68,16 +68,24 @@ function row(item, index) {
     maxlength: 500,
     autocomplete: "off",
     value: item.title,
+    "data-field": `items.${index}.title`,
   });
   title.addEventListener("input", () => (items[index].title = title.value));
   const type = typeSelect(`${prefix}-type`, item.item_type);
+  type.dataset.field = `items.${index}.item_type`;
   type.addEventListener("change", () => {
     items[index].item_type = type.value;
     barred.delete(index);
     type.removeAttribute("aria-invalid");
   });
   if (barred.has(index)) type.setAttribute("aria-invalid", "true");
-  const notes = el("textarea", { id: `${prefix}-notes`, name: "notes", rows: 2, maxlength: 2000 });
+  const notes = el("textarea", {
+    id: `${prefix}-notes`,
+    name: "notes",
+    rows: 2,
+    maxlength: 2000,
+    "data-field": `items.${index}.notes`,
+  });
   notes.value = item.notes || "";
   notes.addEventListener("input", () => (items[index].notes = notes.value));
   const button = (action, text, disabled) =>
@@ -162,6 +170,16 @@ function refusal(error) {
   return lines.join(" ");
 }
 
+function itemFieldNames(error) {
+  const names = {};
+  const columns = { title: "item_title", item_type: "item_type", notes: "item_notes" };
+  for (const field of Object.keys((error.details && error.details.fields) || {})) {
+    const match = /^items\.(\d+)\.(title|item_type|notes)$/.exec(field);
+    if (match) names[field] = `${t("item_legend", { number: Number(match[1]) + 1 })} — ${t(columns[match[2]])}`;
+  }
+  return names;
+}
+
 function busy(on) {
   for (const id of ["apply-template", "save-agenda", "add-item"]) {
     const button = $(id);
@@ -208,8 +226,14 @@ function wireEditor() {
       renderEditor();
       say($("agenda-status"), t("agenda_saved", { count: items.length }));
     } catch (error) {
-      say($("agenda-error"), refusal(error));
+      const text = refusal(error); // marks the barred items first
       renderEditor();
+      // A field refused (too long, empty): named as the editor names it ("Item 2 — Title"), marked, focused.
+      const details = error.details || {};
+      const byField = details.fields && !details.barred_items;
+      if (!(byField && showFieldErrors($("agenda-form"), error, $("agenda-error"), itemFieldNames(error)))) {
+        say($("agenda-error"), text);
+      }
     }
     busy(false);
   });

@@ -18,6 +18,15 @@ Boundary interpretations (R-ATT-2, parameters from the rule set):
   ``left_early_minutes`` before the end. When both hold, *late* wins (one status per member;
   the intervals still show the early departure).
 - ``present_seconds`` is the clipped connected time in whole seconds, rounded down.
+
+A meeting still in progress (``in_progress=True``, ``ends_at`` = now) is shown as its record will
+say it at the close, assuming that who is connected now stays to the close: a member still
+connected at ``ends_at`` who is neither present by time nor at the call so far is judged by their
+first presence alone, *late* when it is strictly more than ``late_after_minutes`` after the start,
+else *present*; never absent while connected (a member who has just joined, with no connected time
+yet, included). Who is not connected is judged by the time so far, as above. The close judges the
+final intervals without this projection: a member who joined so late, or leaves so soon, that they
+miss ``present_min_fraction`` of the meeting and the call is absent in the record.
 """
 
 from __future__ import annotations
@@ -138,11 +147,14 @@ def attendance(
     ends_at: datetime,
     rule_set: RuleSet,
     attendance_call_at: datetime | None = None,
+    *,
+    in_progress: bool = False,
 ) -> dict[int, MemberAttendance]:
     """Each summoned member's attendance status for the meeting ``[starts_at, ends_at]`` (R-ATT-2).
 
-    For a meeting still in progress pass ``ends_at`` = now. Events of members not summoned are
-    ignored. The returned intervals are clipped to the meeting and have concrete ends.
+    For a meeting still in progress pass ``ends_at`` = now and ``in_progress=True`` (see the module
+    notes: who is connected at ``ends_at`` is projected to stay to the close). Events of members not
+    summoned are ignored. The returned intervals are clipped to the meeting and have concrete ends.
     """
     _require_aware(starts_at, "starts_at")
     _require_aware(ends_at, "ends_at")
@@ -170,8 +182,14 @@ def attendance(
         )
         first = clipped[0].start if clipped else None
         last = clipped[-1].end if clipped else None
+        connected = in_progress and bool(merged) and merged[-1].end is None and merged[-1].start <= ends_at
+        if connected and first is None:
+            first = max(merged[-1].start, starts_at)  # joined at this very instant
         status: AttendanceStatus
-        if by_time or at_call:
+        if connected and not (by_time or at_call):
+            assert first is not None
+            status = AttendanceStatus.LATE if first - starts_at > late_after else AttendanceStatus.PRESENT
+        elif by_time or at_call:
             if first is not None and first - starts_at > late_after:
                 status = AttendanceStatus.LATE
             elif last is not None and ends_at - last > left_early:

@@ -75,6 +75,8 @@ class MeetingStatus(StrEnum):
     SCHEDULED = "scheduled"
     OPEN = "open"
     CLOSED = "closed"
+    # Called off before it opened (POST /meetings/{id}/cancel, with a reason); never opens.
+    CANCELLED = "cancelled"
 
 
 class ItemType(StrEnum):
@@ -135,3 +137,11 @@ class GroupRole(StrEnum):
 
     LEADER = "leader"
     DEPUTY = "deputy"
+
+
+class NoticeKind(StrEnum):
+    """What a notice to a member's account tells about a meeting."""
+
+    INVITATION = "invitation"
+    CANCELLED = "cancelled"
+    RESCHEDULED = "rescheduled"

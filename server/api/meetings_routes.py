@@ -2,13 +2,14 @@
 
 Every meeting route authorises on the meeting's own unit: a caller who cannot see that unit gets 404.
 Excuses: a repeated excuse for the same member replaces the reason and answers 200 (the first is 201);
-see server.services.meetings for the other decisions.
+see server.services.meetings for the other decisions. Cancel, reschedule and the invitation (issue 18)
+lock the meeting row and authorise like PATCH (meeting.write); see server.services.meeting_changes.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from aiohttp import web
 from pydantic import AwareDatetime, Field
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from meetings.decision import Text
 from meetings.enums import ItemType, MeetingKind, MeetingMode
 from meetings.policy import Action
-from server.api.context import actor, database, json_response, now, path_id, room_changed
+from server.api.context import actor, database, hub, json_response, lang, now, path_id, room_changed
 from server.api.errors import ApiError, forbidden, not_found
 from server.api.routes import route
 from server.api.validation import Body, read_json
@@ -30,9 +31,12 @@ from server.db.tables import Meeting, Member, Org
 from server.db.tree import subtree_ids
 from server.exports.ics import invitation
 from server.services.agenda_templates import AgendaEntry
+from server.services.attendance import lock_meeting
+from server.services.meeting_changes import cancel, reschedule, send_invitations
 from server.services.meetings import (
     agenda_item_json,
     agenda_of,
+    approval_warnings,
     change,
     excuse_json,
     meeting_json,
@@ -67,6 +71,16 @@ class MeetingUpdate(Body):
     minute_taker_id: int | None = None
     agenda_template_id: int | None = None
     place: str | None = Field(default=None, max_length=300)
+
+
+class CancelBody(Body):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class RescheduleBody(Body):
+    starts_at: AwareDatetime
+    duration_minutes: Duration | None = None
+    reason: str = Field(min_length=1, max_length=500)
 
 
 class AgendaItemBody(Body):
@@ -111,7 +125,21 @@ async def post_meeting(request: web.Request) -> web.StreamResponse:
             session, org, body.model_dump(), actor_user_id=caller.user_id, at=now(request)
         )
         result = meeting_json(meeting, org)
+        result["warnings"] = await _warnings(request, session, meeting, org)
     return json_response(result, status=201)
+
+
+async def _warnings(request: web.Request, session: AsyncSession, meeting: Meeting, org: Org) -> list[Any]:
+    """R-ELIG-6 on the meeting's own days (server.services.meetings.approval_warnings)."""
+    return await approval_warnings(
+        session,
+        org,
+        MeetingMode(meeting.mode),
+        meeting.starts_at,
+        meeting.duration_minutes,
+        now(request),
+        lang(request),
+    )
 
 
 @route(
@@ -183,8 +211,87 @@ async def patch_meeting(request: web.Request) -> web.StreamResponse:
         meeting, org = await _meeting(session, caller, path_id(request), Action.MEETING_WRITE)
         meeting = await change(session, meeting, org, changes, actor_user_id=caller.user_id, at=now(request))
         result = meeting_json(meeting, org)
+        result["warnings"] = await _warnings(request, session, meeting, org)
     room_changed(request, path_id(request))
     return json_response(result)
+
+
+async def _locked(session: AsyncSession, caller: Actor, meeting_id: int) -> tuple[Meeting, Org]:
+    """The meeting, its row locked against a concurrent opening, for a caller with meeting.write."""
+    meeting = await lock_meeting(session, meeting_id)
+    if meeting is None:
+        raise not_found()
+    await authorize(session, caller, Action.MEETING_WRITE, meeting.org_id)
+    return meeting, await get_org(session, meeting.org_id)
+
+
+@route(
+    "POST",
+    "/api/v1/meetings/{id}/cancel",
+    summary="Cancel a scheduled meeting with a reason; the summoned members are told (audited)",
+    tag="meetings",
+    body=CancelBody,
+)
+async def post_cancel(request: web.Request) -> web.StreamResponse:
+    caller = actor(request)
+    body = await read_json(request, CancelBody)
+    async with database(request).write() as session:
+        meeting, org = await _locked(session, caller, path_id(request))
+        told = await cancel(session, meeting, org, body.reason, actor_user_id=caller.user_id, at=now(request))
+        result = {**meeting_json(meeting, org), "notified": len(told)}
+    live = hub(request)
+    if live is not None:
+        await live.meeting_changed(meeting)  # the room hears `meeting-state` cancelled
+    return json_response(result)
+
+
+@route(
+    "POST",
+    "/api/v1/meetings/{id}/reschedule",
+    summary="Move a scheduled meeting to a new start (not in the past) with a reason; members are told",
+    tag="meetings",
+    body=RescheduleBody,
+)
+async def post_reschedule(request: web.Request) -> web.StreamResponse:
+    caller = actor(request)
+    body = await read_json(request, RescheduleBody)
+    async with database(request).write() as session:
+        meeting, org = await _locked(session, caller, path_id(request))
+        told = await reschedule(
+            session,
+            meeting,
+            org,
+            body.starts_at,
+            body.duration_minutes,
+            body.reason,
+            actor_user_id=caller.user_id,
+            at=now(request),
+        )
+        result = {
+            **meeting_json(meeting, org),
+            "notified": len(told),
+            "warnings": await _warnings(request, session, meeting, org),
+        }
+    room_changed(request, path_id(request))
+    return json_response(result)
+
+
+@route(
+    "POST",
+    "/api/v1/meetings/{id}/invitations",
+    summary="Send the invitation to the summoned members with an account (a notice on their home page)",
+    tag="meetings",
+)
+async def post_invitations(request: web.Request) -> web.StreamResponse:
+    caller = actor(request)
+    async with database(request).write() as session:
+        meeting, org = await _locked(session, caller, path_id(request))
+        told, before = await send_invitations(
+            session, meeting, org, actor_user_id=caller.user_id, at=now(request)
+        )
+    return json_response(
+        {"meeting_id": meeting.id, "sent": len(told), "again": before > 0, "times_sent_before": before}
+    )
 
 
 @route("GET", "/api/v1/meetings/{id}/agenda", summary="The meeting's agenda, in order", tag="meetings")

@@ -56,6 +56,7 @@ def add_routes(app: web.Application) -> None:
         meetings_routes,
         members_routes,
         minutes_routes,
+        notices_routes,
         orgs_routes,
         password_routes,
         pilot_routes,

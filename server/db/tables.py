@@ -180,6 +180,9 @@ class Meeting(SQLModel, table=True):
     # Who was summoned, fixed at the close (migration 0008): the record of a closed meeting does not
     # follow later changes of the register (a member added, moved to another group, a group dissolved).
     summoned_ids: list[int] | None = Field(default=None, sa_type=sa.JSON)
+    # A cancelled meeting (status `cancelled`, migration 0010): when and why, shown to the auditor.
+    cancelled_at: datetime | None = Field(default=None, sa_type=UTC_DATETIME)
+    cancel_reason: str | None = Field(default=None, max_length=500)
 
 
 class AgendaItem(SQLModel, table=True):
@@ -421,3 +424,16 @@ class BreakoutGroup(SQLModel, table=True):
     notes: str = Field(default="", sa_type=sa.Text)
     notes_version: int = 0
     notes_updated_at: datetime | None = Field(default=None, sa_type=UTC_DATETIME)
+
+
+class Notice(SQLModel, table=True):
+    """A notice to a member's account about a meeting (migration 0010): the invitation the secretary
+    sent, a cancellation, a new time. Shown on the member's home page (GET /api/v1/notices)."""
+
+    __tablename__ = "notices"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    meeting_id: int = Field(foreign_key="meetings.id", index=True)
+    kind: str = Field(max_length=20)  # invitation, cancelled, rescheduled
+    created_at: datetime = Field(sa_type=UTC_DATETIME)
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)

@@ -28,10 +28,13 @@ Decisions this module makes (documented for docs/api.md):
   instant (a `leave` for the online, a `checkout` for the on-site), then the status is `closed`;
   the `meeting.closed` audit row carries the attendance counts.
 - Attendance: the window is [opened_at, closed_at or now] and the opening is the attendance call
-  (R-ATT-1: the opening states who is present). Before the opening the statuses describe the
-  moment: the window is [min(scheduled start, now), now] with the call at now, so a member checked
-  in shows as present and everyone else as absent (excused or not). Intervals are clipped to the
-  window; a presence still running ends at now.
+  (R-ATT-1: the opening states who is present). While the meeting is open, a member connected now is
+  shown as the close will record them if they stay (`meetings.attendance`, in progress): present, or
+  late when they came more than the rule set's `late_after_minutes` after the opening, never absent;
+  the room, this answer and the minutes' draft all read it from `attendance_of`. Before the opening
+  the statuses describe the moment: the window is [min(scheduled start, now), now] with the call at
+  now, so a member checked in shows as present and everyone else as absent (excused or not).
+  Intervals are clipped to the window; a presence still running ends at now.
 """
 
 from __future__ import annotations
@@ -55,7 +58,7 @@ from server.audit.log import append
 from server.clock import as_utc, iso
 from server.db.tables import AgendaItem, Excuse, Meeting, Member, Org, PresenceEvent, Speech
 from server.services import breakout
-from server.services.meetings import require_scheduled, unit_member_ids
+from server.services.meetings import require_not_cancelled, require_scheduled, unit_member_ids
 
 ON_SITE_MODES = frozenset({MeetingMode.HYBRID, MeetingMode.IN_PERSON})
 _ONLINE_KINDS = (att.EventKind.JOIN, att.EventKind.LEAVE)
@@ -193,6 +196,8 @@ def attendance_of(state: Situation, meeting: Meeting, at: datetime) -> dict[int,
         ends_at,
         state.rule_set,
         attendance_call_at=call,
+        # An open meeting is shown as the close will record it: who is connected now is not absent.
+        in_progress=meeting.opened_at is not None and meeting.closed_at is None,
     )
 
 
@@ -231,6 +236,7 @@ def _not_on_site(meeting: Meeting) -> None:
 
 
 def _not_closed(meeting: Meeting) -> None:
+    require_not_cancelled(meeting)
     if meeting.status == MeetingStatus.CLOSED:
         raise conflict(
             "meeting_closed",

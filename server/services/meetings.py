@@ -12,7 +12,18 @@ Decisions this module makes (documented for docs/api.md):
   local date of scheduling (a party group: its parent cell's approval), else 409 `R-ELIG-6`.
   A change of mode re-checks R-ELIG-6 and the stored agenda against R-CONTENT-1.
 - A meeting changes (PATCH, agenda PUT, excuses) only while `scheduled`; otherwise 409
-  `meeting_not_scheduled`.
+  `meeting_not_scheduled` (`meeting_cancelled` for a cancelled one: it never opens, nobody joins).
+- A meeting is scheduled, rescheduled or moved by PATCH only to a start no earlier than now less
+  `PAST_GRACE` (5 minutes, for a form filled in just before the hour): else 422 `starts_in_past`,
+  nothing written.
+- An online or hybrid meeting whose local start or end day has no valid ONLINE approval (the one
+  held now ends before it, R-ELIG-6) is scheduled all the same, with a warning
+  `{code: "approval_ends_before_meeting", rule: "R-ELIG-6", message, valid_to}` in the answer: the
+  approval may be renewed by then, and the opening and the room check R-ELIG-6 on the day.
+- Cancel and reschedule take a scheduled meeting only (409 `meeting_not_scheduled` /
+  `meeting_cancelled`), with a reason; both are audited (`meeting.cancelled`,
+  `meeting.rescheduled` with the reason and the old and new times) and tell the summoned members
+  with an account (server.services.notices).
 - The chair and the minute-taker are members of the unit: a cell's own register, a grassroots
   committee's subtree, a party group's members (`group_id`); anyone else is 422.
 - `agenda_template_id` names a built-in template or one of the unit's or its ancestors' (else 422);
@@ -50,6 +61,8 @@ from server.services.pilot import valid_approval
 
 MEETING_ORG_KINDS = frozenset({OrgKind.CELL, OrgKind.GRASSROOTS, OrgKind.GROUP})
 REMOTE_MODES = frozenset({MeetingMode.ONLINE, MeetingMode.HYBRID})
+# A start this much before now is still taken (a form filled in just before the hour).
+PAST_GRACE = timedelta(minutes=5)
 
 
 def meeting_json(meeting: Meeting, org: Org) -> dict[str, Any]:
@@ -77,6 +90,8 @@ def meeting_json(meeting: Meeting, org: Org) -> dict[str, Any]:
         "opened_at": as_utc(meeting.opened_at) if meeting.opened_at is not None else None,
         "closed_at": as_utc(meeting.closed_at) if meeting.closed_at is not None else None,
         "quorum_override_reason": meeting.quorum_override_reason,
+        "cancelled_at": as_utc(meeting.cancelled_at) if meeting.cancelled_at is not None else None,
+        "cancel_reason": meeting.cancel_reason,
     }
 
 
@@ -125,15 +140,83 @@ def check_org_for_kind(org: Org, kind: MeetingKind) -> None:
         )
 
 
+def check_not_past(starts_at: datetime, at: datetime) -> None:
+    """A meeting is not scheduled (or moved) to a time already gone, beyond PAST_GRACE."""
+    if as_utc(starts_at) < at - PAST_GRACE:
+        raise ApiError(
+            422,
+            "starts_in_past",
+            Text(
+                "Thời gian bắt đầu đã qua: không thể lên lịch buổi sinh hoạt trong quá khứ.",
+                "The start time has passed: a meeting cannot be scheduled in the past.",
+            ),
+            details={"fields": {"starts_at": "in the past"}, "now": iso(at)},
+        )
+
+
+async def _approving_unit(session: AsyncSession, org: Org) -> Org:
+    """The unit whose online approval covers the org's meetings (a party group: its cell)."""
+    if org.kind == OrgKind.GROUP and org.parent_id is not None:
+        parent = await session.get(Org, org.parent_id)
+        if parent is not None:
+            return parent
+    return org
+
+
+async def approval_warnings(
+    session: AsyncSession,
+    org: Org,
+    mode: MeetingMode,
+    starts_at: datetime,
+    duration_minutes: int,
+    at: datetime,
+    lang: str = "vi",
+) -> list[dict[str, Any]]:
+    """R-ELIG-6 on the meeting's own days: an online or hybrid meeting whose start or end falls on a
+    local day no valid online approval covers is warned of (scheduling is not refused: the approval
+    may be renewed by then; the opening and the room check the rule on the day)."""
+    if mode not in REMOTE_MODES:
+        return []
+    unit = await _approving_unit(session, org)
+    start = as_utc(starts_at)
+    end = start + timedelta(minutes=duration_minutes)
+    covered = [await valid_approval(session, unit, ApplicationKind.ONLINE, when) for when in (start, end)]
+    if all(approval is not None for approval in covered):
+        return []
+    current = await valid_approval(session, unit, ApplicationKind.ONLINE, at)
+    valid_to = current.valid_to if current is not None else None
+    if valid_to is not None:
+        day = f"{valid_to.day:02d}/{valid_to.month:02d}/{valid_to.year}"
+        message = Text(
+            f"Quyết định phê duyệt thí điểm sinh hoạt trực tuyến của đơn vị hết hiệu lực ngày {day}, "
+            "trước khi buổi sinh hoạt diễn ra: nếu không được phê duyệt lại, buổi sinh hoạt sẽ không thể "
+            "tổ chức trực tuyến hoặc kết hợp (R-ELIG-6).",
+            f"The unit's approval of the online pilot ends on {valid_to.isoformat()}, before the meeting: "
+            "unless it is renewed, the meeting cannot be held online or hybrid (R-ELIG-6).",
+        )
+    else:
+        message = Text(
+            "Đơn vị không có quyết định phê duyệt thí điểm sinh hoạt trực tuyến còn hiệu lực vào ngày "
+            "diễn ra buổi sinh hoạt: buổi sinh hoạt sẽ không thể tổ chức trực tuyến hoặc kết hợp (R-ELIG-6).",
+            "The unit holds no approval of the online pilot valid on the meeting's day: the meeting "
+            "cannot be held online or hybrid (R-ELIG-6).",
+        )
+    return [
+        {
+            "code": "approval_ends_before_meeting",
+            "rule": "R-ELIG-6",
+            "message": message.in_language(lang),
+            "valid_to": valid_to,
+            "approving_org_id": unit.id,
+        }
+    ]
+
+
 async def check_online_allowed(session: AsyncSession, org: Org, mode: MeetingMode, at: datetime) -> None:
     """R-ELIG-6: online or hybrid only while the unit (a group: its cell) holds a valid approval."""
     if mode not in REMOTE_MODES:
         return
-    approving_unit = org
-    if org.kind == OrgKind.GROUP and org.parent_id is not None:
-        parent = await session.get(Org, org.parent_id)
-        if parent is not None:
-            approving_unit = parent
+    approving_unit = await _approving_unit(session, org)
     if await valid_approval(session, approving_unit, ApplicationKind.ONLINE, at) is not None:
         return
     where = MODE_TEXT[mode]
@@ -187,6 +270,7 @@ async def check_people(session: AsyncSession, org: Org, values: dict[str, Any]) 
 
 
 def require_scheduled(meeting: Meeting) -> None:
+    require_not_cancelled(meeting)
     if meeting.status != MeetingStatus.SCHEDULED:
         raise conflict(
             "meeting_not_scheduled",
@@ -194,6 +278,17 @@ def require_scheduled(meeting: Meeting) -> None:
                 "Buổi sinh hoạt đã bắt đầu hoặc đã kết thúc; không thể thay đổi.",
                 "The meeting has already opened or closed; it cannot be changed.",
             ),
+            status=meeting.status,
+        )
+
+
+def require_not_cancelled(meeting: Meeting) -> None:
+    """A cancelled meeting never opens, takes no check-in, excuse or change, and nobody joins it."""
+    if meeting.status == MeetingStatus.CANCELLED:
+        why = f": {meeting.cancel_reason}" if meeting.cancel_reason else "."
+        raise conflict(
+            "meeting_cancelled",
+            Text(f"Buổi sinh hoạt đã bị hủy{why}", f"The meeting has been cancelled{why}"),
             status=meeting.status,
         )
 
@@ -210,6 +305,7 @@ async def schedule(
         raise not_found()  # a dissolved party group is history: it answers like a group that is gone
     kind, mode = MeetingKind(values["kind"]), MeetingMode(values["mode"])
     check_org_for_kind(org, kind)
+    check_not_past(values["starts_at"], at)
     template_id = values.get("agenda_template_id")
     if template_id is None and kind == MeetingKind.GROUP:
         template_id = await builtin_template_id(session, "group")  # R-GROUP-4: the group's own agenda
@@ -284,6 +380,8 @@ async def change(
     require_scheduled(meeting)
     await check_people(session, org, changes)
     moved = "starts_at" in changes and as_utc(changes["starts_at"]) != as_utc(meeting.starts_at)
+    if moved:
+        check_not_past(changes["starts_at"], at)
     if moved and meeting.kind == MeetingKind.GROUP:
         await check_group_meeting(session, org, changes["starts_at"], exclude_meeting_id=meeting.id)
     template_id = changes.get("agenda_template_id")

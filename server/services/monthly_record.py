@@ -21,6 +21,8 @@ Decisions (docs/decisions.md, "Party-group meetings"):
   minutes hold under the concluding agenda items and in the `conclusions` field
   (meetings.groups.conclusions). A caller who reaches the cell by an auditor grant only reads them once
   the minutes are adopted, as with the minutes themselves: before that they are null.
+- A cancelled meeting stays in the month of its start, with status `cancelled`, `cancelled_at` and
+  `cancel_reason`: it was not held, and a cancelled group meeting does not count against R-GROUP-3.
 """
 
 from __future__ import annotations
@@ -171,6 +173,9 @@ async def _meeting_entry(
         "quorum": _quorum_at_opening(meeting, opened, get_rule_set(held_by.rule_set), lang),
         "minutes_status": status.value,
         "conclusions": written,
+        # A cancelled meeting stays in its month, as cancelled and why (issue 18).
+        "cancelled_at": as_utc(meeting.cancelled_at) if meeting.cancelled_at is not None else None,
+        "cancel_reason": meeting.cancel_reason,
     }
 
 

@@ -40,7 +40,7 @@ from server.services.attendance import (
     quorum_decision,
     situation,
 )
-from server.services.meetings import agenda_of, check_online_allowed, unit_member_ids
+from server.services.meetings import agenda_of, check_online_allowed, require_not_cancelled, unit_member_ids
 from server.services.orgs import get_org
 
 LIVE_STATUSES = (MeetingStatus.SCHEDULED.value, MeetingStatus.OPEN.value)
@@ -100,6 +100,7 @@ async def admit(session: AsyncSession, user: User, meeting_id: int, at: datetime
             ),
             rule="R-BASE-1",
         )
+    require_not_cancelled(meeting)  # 409 meeting_cancelled: it never opens
     if meeting.status == MeetingStatus.CLOSED:
         raise conflict(
             "meeting_closed",

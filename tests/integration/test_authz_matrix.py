@@ -203,6 +203,14 @@ UNIT_ROUTES: list[Route] = [
         f"POST {M}/excuses", "/api/v1/meetings/{scheduled}/excuses", {"member_id": "{member}", "reason": "Ốm"}
     ),
     _route(f"GET {M}/invite.ics", "/api/v1/meetings/{meeting}/invite.ics"),
+    # issue 18: cancel, reschedule, the invitation to the summoned members
+    _route(f"POST {M}/cancel", "/api/v1/meetings/{scheduled}/cancel", {"reason": "Thử quyền"}),
+    _route(
+        f"POST {M}/reschedule",
+        "/api/v1/meetings/{scheduled}/reschedule",
+        {"starts_at": "2026-12-12T14:00:00+07:00", "reason": "Thử quyền"},
+    ),
+    _route(f"POST {M}/invitations", "/api/v1/meetings/{scheduled}/invitations"),
     # a cell's monthly record, its party groups' meetings included (R-GROUP-4)
     _route("GET /api/v1/orgs/{id}/monthly-record", "/api/v1/orgs/{org}/monthly-record?month=2026-12"),
     # on-site attendance, quorum, opening and closing
@@ -297,6 +305,7 @@ OTHER_ROUTES: dict[str, tuple[str, int | None]] = {
     "POST /api/v1/media/echo": (SELF, None),
     "DELETE /api/v1/media/echo/{session_id}": (SELF, 404),
     "GET /api/v1/members": ("the member records linked to the caller", 200),
+    "GET /api/v1/notices": ("the notices sent to the caller's own account", 200),
     "GET /api/v1/orgs": ("the tree the caller may see (structure)", 200),
     "GET /api/v1/rule-sets/{name}": ("the published rule sets (reference data)", 200),
     "GET /api/v1/audit/log": ("the audit trail of the caller's subtree (the auditor's instrument)", 200),
@@ -435,6 +444,10 @@ POSITIVE: list[tuple[str, str, int]] = [
     (f"POST {M}/checkouts", "sec_a", 201),
     (f"POST {M}/open", "sec_a", 409),  # not_quorate: nobody checked in to the scheduled meeting
     (f"POST {M}/close", "sec_a", 200),
+    # issue 18, on the scheduled meeting: the invitation, a new time, then (last) the cancellation
+    (f"POST {M}/invitations", "sec_a", 200),
+    (f"POST {M}/reschedule", "sec_a", 200),
+    (f"POST {M}/cancel", "sec_a", 200),
 ]
 # Refusals among the positive controls name the state or rule, never plain "forbidden"/"not_found".
 POSITIVE_CODES = {

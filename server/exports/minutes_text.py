@@ -3,13 +3,21 @@
 Both documents are built from the same list of lines so that they say exactly the same thing in the
 same order; the renderers only decide how a line looks. The input is the minutes JSON of
 `GET /api/v1/meetings/{id}/minutes` (docs/api.md "Minutes").
+
+The text is a Party document (R-MIN-1/3/4), written for its readers:
+- the reasons the chair gave for opening the meeting or a vote without a quorum are printed;
+- an agenda item nobody wrote anything under keeps its title (and its speakers and votes) but no
+  empty "Nội dung:" line once the minutes are adopted, and empty conclusions read "Không có."; a
+  draft still marks them "(chưa ghi)" so the minute-taker sees what is missing;
+- times are the unit's local time, and the document says once which zone that is (the addenda,
+  written later, name it with their time).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -34,6 +42,8 @@ METHODS = {"open": "biểu quyết công khai", "secret": "bỏ phiếu kín"}
 OUTCOMES = {"passed": "Thông qua", "failed": "Không thông qua"}
 NONE_TEXT = "không có"
 NOT_WRITTEN = "(chưa ghi)"
+OVERRIDE_LABEL = "Lý do tiến hành khi chưa đủ số đảng viên theo quy định: "
+VOTE_OVERRIDE_LABEL = "Lý do biểu quyết khi chưa đủ số đảng viên theo quy định: "
 
 Style = Literal["heading", "item", "text", "bullet", "label"]
 
@@ -103,6 +113,28 @@ def long_time(value: object, zone: ZoneInfo | None = None) -> str:
     return moment.strftime("%H giờ %M phút, ngày %d/%m/%Y") if moment else ""
 
 
+def utc_offset(offset: timedelta | None) -> str:
+    """ "GMT+7", "GMT+5:30", "GMT-3", "GMT" for a zone's offset from UTC."""
+    if offset is None:
+        return ""
+    minutes = round(offset.total_seconds() / 60)
+    if minutes == 0:
+        return "GMT"
+    sign = "+" if minutes > 0 else "-"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"GMT{sign}{hours}:{rest:02d}" if rest else f"GMT{sign}{hours}"
+
+
+def zone_name(zone: ZoneInfo | None, at: object = None, *, between: str = " (", after: str = ")") -> str:
+    """ "Asia/Ho_Chi_Minh (GMT+7)": the zone and its offset at `at` (an ISO time; now when unknown)."""
+    if zone is None:
+        return ""
+    moment = _parse(at, zone) or datetime.now(zone)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return f"{zone.key}{between}{utc_offset(moment.astimezone(zone).utcoffset())}{after}"
+
+
 def short_time(value: object, zone: ZoneInfo | None = None) -> str:
     """ "21:12 15/11/2026", as in a signature stamp."""
     moment = _parse(value, zone)
@@ -163,6 +195,11 @@ def vote_lines(vote: Mapping[str, Any]) -> list[Line]:
     lines = [
         Line(_str(vote.get("question")) or NOT_WRITTEN, "bullet", "Biểu quyết: "),
         Line(METHODS.get(method, method) + ".", "bullet", "Hình thức: "),
+    ]
+    override = _str(vote.get("override_reason"))
+    if override:
+        lines.append(Line(override, "bullet", VOTE_OVERRIDE_LABEL))
+    lines += [
         Line(
             f"{_int(counts.get('for'))} tán thành, {_int(counts.get('against'))} không tán thành, "
             f"{_int(counts.get('abstain'))} không biểu quyết; "
@@ -189,19 +226,32 @@ def vote_lines(vote: Mapping[str, Any]) -> list[Line]:
     return lines
 
 
-def breakout_lines(group: Mapping[str, Any]) -> list[Line]:
-    """A discussion group of a split during the item: who was in it and what its notes say."""
+def breakout_lines(group: Mapping[str, Any], draft: bool = True) -> list[Line]:
+    """A discussion group of a split during the item: who was in it and what its notes say (an adopted
+    record prints no placeholder for notes nobody wrote)."""
     name = _str(group.get("group"))
     members = ", ".join(member for member in group.get("members") or [] if isinstance(member, str))
     lines = [Line(f"{name} ({members})." if members else f"{name}.", "label", "Thảo luận tổ: ")]
-    texts = paragraphs(group.get("notes")) or [NOT_WRITTEN]
+    texts = paragraphs(group.get("notes")) or ([NOT_WRITTEN] if draft else [])
     lines.extend(Line(text, "bullet") for text in texts)
     return lines
 
 
-def _field_lines(fields: Mapping[str, Any], name: str) -> list[Line]:
+def _field_lines(fields: Mapping[str, Any], name: str, draft: bool = True) -> list[Line]:
+    """A section's text; left empty it is "(chưa ghi)" in a draft and "Không có." once adopted."""
     texts = paragraphs(fields.get(name))
-    return [Line(text) for text in texts] if texts else [Line(NOT_WRITTEN)]
+    if texts:
+        return [Line(text) for text in texts]
+    return [Line(NOT_WRITTEN if draft else f"{NONE_TEXT.capitalize()}.")]
+
+
+def _item_lines(fields: Mapping[str, Any], name: str, draft: bool) -> list[Line]:
+    """What was written under an agenda item (or the opening): in an adopted record an empty one prints
+    nothing, not an empty "Nội dung:"; a draft marks it for the minute-taker."""
+    texts = paragraphs(fields.get(name))
+    if texts:
+        return [Line(text) for text in texts]
+    return [Line(NOT_WRITTEN)] if draft else []
 
 
 def build(minutes: Mapping[str, Any]) -> MinutesText:
@@ -283,11 +333,11 @@ def build(minutes: Mapping[str, Any]) -> MinutesText:
     body.append(Line("; ".join(guests) + "." if guests else f"{NONE_TEXT}.", "text", "Khách mời: "))
     override = _str(document.get("quorum_override_reason"))
     if override:
-        body.append(Line(override, "text", "Lý do tiến hành khi chưa đủ số đảng viên theo quy định: "))
+        body.append(Line(override, "text", OVERRIDE_LABEL))
 
     body.append(Line(HEADING_CONTENT, "heading"))
     body.append(Line("Khai mạc", "item"))
-    body.extend(_field_lines(fields, "opening"))
+    body.extend(_item_lines(fields, "opening", draft))
     votes = _maps(document.get("votes"))
     adoption_votes = [v for v in votes if v.get("kind") == "minutes_adoption"]
     other_votes = [v for v in votes if v.get("kind") != "minutes_adoption"]
@@ -306,10 +356,12 @@ def build(minutes: Mapping[str, Any]) -> MinutesText:
                 body.append(Line(f"Đồng chí {_str(speaker.get('full_name'))}{suffix}.", "bullet"))
         else:
             body.append(Line(f"{NONE_TEXT}.", "label", "Ý kiến phát biểu: "))
-        body.append(Line("", "label", "Nội dung:"))
-        body.extend(_field_lines(fields, f"item:{index}"))
+        written = _item_lines(fields, f"item:{index}", draft)
+        if written:
+            body.append(Line("", "label", "Nội dung:"))
+            body.extend(written)
         for group in _maps(item.get("breakouts")):
-            body.extend(breakout_lines(group))
+            body.extend(breakout_lines(group, draft))
         for vote in other_votes:
             if vote.get("agenda_item_index") == index:
                 body.extend(vote_lines(vote))
@@ -320,7 +372,7 @@ def build(minutes: Mapping[str, Any]) -> MinutesText:
             body.extend(vote_lines(vote))
 
     body.append(Line(HEADING_CONCLUSIONS, "heading"))
-    body.extend(_field_lines(fields, "conclusions"))
+    body.extend(_field_lines(fields, "conclusions", draft))
 
     body.append(Line(HEADING_ADOPTION, "heading"))
     for vote in adoption_votes:
@@ -337,6 +389,9 @@ def build(minutes: Mapping[str, Any]) -> MinutesText:
             )
         )
     body.append(Line(f"Hội nghị kết thúc lúc {ended}." if ended else "Hội nghị chưa kết thúc."))
+    local = zone_name(zone, document.get("opened_at") or document.get("starts_at"))
+    if local:
+        body.append(Line(f"Các thời điểm ghi trong biên bản này theo giờ {local}."))
 
     signed = {
         _str(s.get("role")): short_time(s.get("signed_at"), zone) for s in _maps(minutes.get("signatures"))
@@ -355,6 +410,8 @@ def build(minutes: Mapping[str, Any]) -> MinutesText:
     ]
     for number, addendum in enumerate(_maps(minutes.get("addenda")), start=1):
         when = long_time(addendum.get("created_at"), zone)
+        if when and zone is not None:
+            when = f"{when} (giờ {zone_name(zone, addendum.get('created_at'), between=', ', after='')})"
         text.addenda.append(
             Addendum(
                 heading=f"Đính chính số {number}: đồng chí {_str(addendum.get('full_name'))}, lúc {when}",

@@ -199,6 +199,8 @@ async def build_document(
                 "outcome": result["outcome"],
                 "rule": result["rule"],
                 "explanation": result["explanation"],
+                # Opened without a quorum: the chair's reason is part of the record (R-QUOR-1).
+                "override_reason": vote.override_reason,
                 "reserved_opinions": [
                     {"full_name": o["full_name"], "opinion": o["opinion"]} for o in shown["reserved_opinions"]
                 ],

@@ -1,5 +1,6 @@
 // A meeting's minutes as the document reads (GET .../minutes), with the chair's adoption, the signatures and
-// the addenda. Everything from the API is shown as text; the API decides every action and words its refusals.
+// the addenda, and a member's reserved opinions (R-VOTE-4) while the minutes are a draft. Everything from
+// the API is shown as text; the API decides every action and words its refusals.
 import { api, el, errorText, formatTime, say, setBusy, t as pageText } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
@@ -125,6 +126,7 @@ function renderVotes(doc) {
           { class: "facts" },
           fact(t("vote_kind"), from("vote_kinds", vote.kind)),
           fact(t("method"), vote.method),
+          vote.override_reason ? fact(t("vote_override"), vote.override_reason) : null,
         ),
         el("p", { class: "vote-counts" }, t("vote_counts", vote.counts || {})),
         el(
@@ -233,6 +235,73 @@ function showActions(body) {
   if (sign) sign.hidden = body.status !== "adopted" || signedByMe(body);
   const addendum = $("addendum-section");
   if (addendum) addendum.hidden = body.status !== "locked";
+  const reserve = $("reserve-section");
+  if (reserve) {
+    if (body.status === "draft") loadReserveForms();
+    else {
+      reserve.hidden = true;
+      $("reserve-forms").replaceChildren();
+    }
+  }
+}
+
+/** The closed votes of the meeting on which this member cast a ballot and someone did not vote for: the
+ * ones where the member may be in the minority. Only the server knows each member's choice (it is not
+ * shown to anybody); it refuses a member who voted for, in its own words. */
+function reservable(votes) {
+  return votes.filter(
+    (vote) =>
+      vote.status === "closed" &&
+      (vote.voted || []).includes(me) &&
+      Number(vote.counts && vote.counts.against) + Number(vote.counts && vote.counts.abstain) > 0,
+  );
+}
+
+function reserveForm(vote) {
+  const id = `reserve-${vote.id}`;
+  const mine = (vote.reserved_opinions || []).find((opinion) => opinion.member_id === me);
+  const text = el("textarea", { id, name: "opinion", rows: 3, maxlength: 4000 });
+  text.value = mine ? mine.opinion : "";
+  const button = el("button", { type: "submit" }, t("reserve_save"));
+  const error = el("p", { class: "message error", role: "alert" });
+  const form = el(
+    "form",
+    { class: "stacked reserve-form", method: "post", novalidate: true, "data-vote-id": vote.id },
+    el("div", { class: "field" }, el("label", { for: id }, t("reserve_label", { question: vote.question })), text),
+    button,
+    error,
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const opinion = text.value.trim();
+    if (!opinion) {
+      say(error, t("reserve_empty"));
+      text.focus();
+      return;
+    }
+    act(
+      button,
+      error,
+      async () => {
+        await api("POST", `/api/v1/votes/${vote.id}/reserved-opinions`, { json: { opinion } });
+        return api("GET", `/api/v1/meetings/${meetingId}/minutes`);
+      },
+      t("reserved_now"),
+    );
+  });
+  return form;
+}
+
+async function loadReserveForms() {
+  const section = $("reserve-section");
+  try {
+    const body = await api("GET", `/api/v1/meetings/${meetingId}/votes`);
+    const votes = reservable(body.votes || []);
+    $("reserve-forms").replaceChildren(...votes.map(reserveForm));
+    section.hidden = votes.length === 0;
+  } catch {
+    section.hidden = true;
+  }
 }
 
 async function loadAdoptionVotes() {

@@ -175,6 +175,34 @@ export function formatDay(isoDate) {
   return dayFormat.format(new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]))));
 }
 
+/** The instant (ISO, UTC) at which a clock in `zone` shows `date` (YYYY-MM-DD) `time` (HH:MM). */
+export function instantInZone(date, time, zone) {
+  const [y, m, d] = date.split("-").map(Number);
+  const [hh, mm] = time.split(":").map(Number);
+  const wanted = Date.UTC(y, m - 1, d, hh, mm);
+  const offsetAt = (instant) => {
+    const parts = Object.fromEntries(
+      new Intl.DateTimeFormat("en-US", {
+        timeZone: zone,
+        hourCycle: "h23",
+        year: "numeric",
+        month: "2-digit",
+        day: "2-digit",
+        hour: "2-digit",
+        minute: "2-digit",
+      })
+        .formatToParts(new Date(instant))
+        .map((part) => [part.type, part.value]),
+    );
+    const wall = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute));
+    return wall - instant;
+  };
+  // Twice: the offset at the guess may differ from the offset at the answer (a daylight-saving change).
+  let instant = wanted - offsetAt(wanted);
+  instant = wanted - offsetAt(instant);
+  return new Date(instant).toISOString();
+}
+
 /** Today's date (YYYY-MM-DD) in a given time zone. */
 export function todayIn(zone) {
   try {

@@ -1,5 +1,6 @@
 // The home page: the caller's roles and the organisation tree they may see, as nested lists.
 import { api, el, errorText, label, say, setBusy, t } from "./common.js";
+import { loadMyMeetings, loadNotices, t as homeText } from "./home-meetings.js";
 
 function childrenByParent(orgs) {
   const ids = new Set(orgs.map((org) => org.id));
@@ -44,10 +45,20 @@ function showTree(orgs) {
   setBusy(tree, false);
 }
 
-function showRoles(me) {
+function showRoles(me, orgs) {
   const roles = document.getElementById("roles");
   roles.replaceChildren();
+  const memberUnit = me.member ? orgs.find((org) => org.id === me.member.org_id) : null;
+  if (memberUnit) {
+    const unit = el("a", { href: `/orgs/${memberUnit.id}` }, memberUnit.name);
+    const [before, after] = homeText("member_of", { unit: "\u0000" }).split("\u0000");
+    roles.append(el("p", {}, before, unit, after ?? ""));
+  }
   if (!me.grants || me.grants.length === 0) {
+    if (memberUnit) {
+      setBusy(roles, false);
+      return;
+    }
     roles.append(el("p", {}, t("roles_none")));
   } else {
     const list = el("ul");
@@ -72,8 +83,11 @@ async function load() {
   const [orgs, me] = await Promise.allSettled([api("GET", "/api/v1/orgs"), api("GET", "/api/v1/auth/me")]);
   if (orgs.status === "fulfilled") showTree(orgs.value.orgs);
   else fail("tree", "tree-error", orgs.reason);
-  if (me.status === "fulfilled") showRoles(me.value);
-  else fail("roles", "tree-error", me.reason);
+  if (me.status === "fulfilled") {
+    showRoles(me.value, orgs.status === "fulfilled" ? orgs.value.orgs : []);
+    await Promise.all([loadNotices(), loadMyMeetings(me.value)]);
+  } else fail("roles", "tree-error", me.reason);
+  document.getElementById("tree").dataset.ready = "true";
 }
 
 load();

@@ -1,6 +1,7 @@
 // One meeting: its start in the viewer's zone, and its agenda (an editor for the unit's leaders while the
 // meeting is scheduled). The API decides every change; its refusals are shown as it words them.
 import { api, el, errorText, formatTime, lang, say, setBusy, showFieldErrors, t as pageText } from "./common.js";
+import { wireChanges } from "./meeting-changes.js";
 import { wireSession } from "./meeting-session.js";
 
 const $ = (id) => document.getElementById(id);
@@ -284,11 +285,22 @@ function showStatus(meeting) {
   say(shown, (messages.statuses || {})[meeting.status] || meeting.status);
   session.show(meeting.status);
   if (changed && meeting.status !== "scheduled") {
+    const changes = $("meeting-changes");
+    if (changes) changes.hidden = true;
     // Open or closed: the agenda is fixed now, and a closed meeting has no room to go to.
     for (const form of document.querySelectorAll("#agenda-form, #template-form")) form.hidden = true;
     if (meeting.status !== "open") for (const link of document.querySelectorAll("[data-live-only]")) link.hidden = true;
   }
 }
+
+wireChanges({
+  onChange(meeting) {
+    const start = $("meeting-start");
+    start.dataset.startsAt = meeting.starts_at;
+    showStart();
+    showStatus(meeting);
+  },
+});
 
 function followStatus() {
   setInterval(async () => {

@@ -1,7 +1,7 @@
 // The unit's meetings on its page: upcoming and past (a cell's party groups' included), and for its
 // leaders the form to schedule one, the date and time entered in the unit's zone. The API decides: a
 // time in the past is refused, an online meeting after the approval ends is scheduled with a warning.
-import { api, el, errorText, lang, say, setBusy, showFieldErrors } from "./common.js";
+import { api, el, errorText, instantInZone, lang, say, setBusy, showFieldErrors } from "./common.js";
 import { $, can, orgName, unit } from "./unit.js";
 
 const node = $("meetings-messages");
@@ -33,30 +33,7 @@ export function atUnitTime(iso, zone = unit.zone) {
 
 /** The instant (ISO, UTC) at which the unit's clock shows `date` `time`. */
 export function unitInstant(date, time, zone = unit.zone) {
-  const [y, m, d] = date.split("-").map(Number);
-  const [hh, mm] = time.split(":").map(Number);
-  const wanted = Date.UTC(y, m - 1, d, hh, mm);
-  const offsetAt = (instant) => {
-    const parts = Object.fromEntries(
-      new Intl.DateTimeFormat("en-US", {
-        timeZone: zone,
-        hourCycle: "h23",
-        year: "numeric",
-        month: "2-digit",
-        day: "2-digit",
-        hour: "2-digit",
-        minute: "2-digit",
-      })
-        .formatToParts(new Date(instant))
-        .map((part) => [part.type, part.value]),
-    );
-    const wall = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute));
-    return wall - instant;
-  };
-  // Twice: the offset at the guess may differ from the offset at the answer (a daylight-saving change).
-  let instant = wanted - offsetAt(wanted);
-  instant = wanted - offsetAt(instant);
-  return new Date(instant).toISOString();
+  return instantInZone(date, time, zone);
 }
 
 function meetingItem(meeting) {

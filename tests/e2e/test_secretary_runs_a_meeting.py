@@ -122,6 +122,17 @@ async def test_the_secretary_holds_a_whole_meeting_from_the_pages(world: World, 
         await vote(page, choice)
     await secretary.locator("#vote-close").click()
     await expect(secretary.locator("#vote-close")).to_be_hidden()
+    # Ba, who voted against, reserves his opinion in the room; those who voted for are not asked.
+    ba = members[1]
+    await expect(members[0].locator("#vote-result")).to_be_visible()
+    await expect(members[0].locator("#reserve-form")).to_be_hidden()
+    room_form = ba.locator("#reserve-form")
+    await room_form.get_by_role("button", name="Ghi ý kiến bảo lưu").click()
+    await expect(ba.locator("#reserve-error")).to_have_text("Hãy viết ý kiến bảo lưu trước.")
+    await room_form.get_by_label("Ý kiến bảo lưu của đồng chí (ghi vào biên bản)").fill(OPINION)
+    await room_form.get_by_role("button", name="Ghi ý kiến bảo lưu").click()
+    recorded = "Ý kiến bảo lưu của đồng chí đã được ghi vào biên bản."
+    await expect(ba.locator("#reserve-message")).to_have_text(recorded)
     await chair.get_by_label("Vấn đề đưa ra biểu quyết").fill("Thông qua biên bản")
     await chair.get_by_label("Loại biểu quyết").select_option("minutes_adoption")
     await chair.get_by_role("button", name="Mở biểu quyết").click()
@@ -139,16 +150,12 @@ async def test_the_secretary_holds_a_whole_meeting_from_the_pages(world: World, 
     for page in (secretary, *members):
         await expect(page.locator("#left")).to_be_visible()
 
-    # 7. Ba, who voted against, records his reserved opinion on the minutes page.
-    ba = members[1]
+    # 7. Ba finds his reserved opinion on the minutes page, where he could still change it.
     await ba.locator("#left").get_by_role("link", name="Biên bản").click()
     await expect(ba.locator("#minutes-page")).to_have_attribute("data-ready", "true")
-    reserve = ba.locator("#reserve-section")
-    await reserve.get_by_label(f"Ý kiến bảo lưu của đồng chí về: {QUESTION}").fill(OPINION)
-    await reserve.get_by_role("button", name="Ghi ý kiến bảo lưu").click()
-    await expect(ba.locator("#action-status")).to_have_text(
-        "Ý kiến bảo lưu của đồng chí đã được ghi vào biên bản."
-    )
+    await expect(ba.locator("#doc-votes")).to_contain_text(f"Lê Văn Ba: {OPINION}")
+    field = ba.locator("#reserve-section").get_by_label(f"Ý kiến bảo lưu của đồng chí về: {QUESTION}")
+    await expect(field).to_have_value(OPINION)
 
     # 8. The chair records the adoption and signs; the minute-taker signs.
     await secretary.locator("#left").get_by_role("link", name="Biên bản").click()

@@ -4,7 +4,7 @@ import { api, el, errorText, say } from "./common.js";
 import { $, t } from "./room-panels.js";
 
 const ACK_TIMEOUT_MS = 10000;
-const state = { socket: null, selfId: null, vote: null, listeners: new Set() };
+const state = { socket: null, selfId: null, vote: null, listeners: new Set(), choices: new Map() };
 
 /** The vote shown (open, or the last one closed), or null. */
 export function shownVote() {
@@ -68,7 +68,10 @@ function draw() {
   const box = $("vote-result");
   const result = vote.status === "closed" ? vote.result : null;
   box.hidden = !result;
-  if (!result) return;
+  if (!result) {
+    $("reserve-form").hidden = true;
+    return;
+  }
   const field = (name) => box.querySelector(`[data-field=${name}]`);
   const passed = result.outcome === true || result.outcome === "passed";
   box.dataset.outcome = passed ? "passed" : "failed";
@@ -78,6 +81,52 @@ function draw() {
   say(field("counts"), countsText(result.counts));
   say(field("explanation"), result.explanation);
   say(field("rule"), t("rule_id", { rule: result.rule_set ? `${result.rule} · ${result.rule_set}` : result.rule }));
+  drawReserve(vote, result);
+}
+
+/**
+ * After the close, a member who did not vote for may reserve their opinion (R-VOTE-4). The room knows
+ * this page's own ballot; after a reload it offers the form when anyone voted otherwise, and the
+ * server decides.
+ */
+function drawReserve(vote, result) {
+  const form = $("reserve-form");
+  const counts = result.counts || {};
+  const mine = state.choices.get(vote.id);
+  const voted = (vote.voted || []).includes(state.selfId);
+  const others = (counts.against || 0) + (counts.abstain || 0) > 0;
+  const offered = mine ? mine !== "for" : voted && others;
+  if (form.hidden === offered) {
+    form.hidden = !offered;
+    if (offered) {
+      say($("reserve-message"), "");
+      say($("reserve-error"), "");
+      const recorded = (vote.reserved_opinions || []).find((opinion) => opinion.member_id === state.selfId);
+      $("reserve-text").value = recorded ? recorded.opinion : "";
+    }
+  }
+}
+
+async function reserve(event) {
+  event.preventDefault();
+  const vote = state.vote;
+  const text = $("reserve-text").value.trim();
+  say($("reserve-message"), "");
+  say($("reserve-error"), "");
+  if (!text) {
+    say($("reserve-error"), t("reserve_empty"));
+    $("reserve-text").focus();
+    return;
+  }
+  $("reserve-save").disabled = true;
+  try {
+    await api("POST", `/api/v1/votes/${vote.id}/reserved-opinions`, { json: { opinion: text } });
+    say($("reserve-message"), t("reserve_saved"));
+  } catch (error) {
+    say($("reserve-error"), errorText(error));
+  } finally {
+    $("reserve-save").disabled = false;
+  }
 }
 
 async function cast(choice, button) {
@@ -97,6 +146,7 @@ async function cast(choice, button) {
     return;
   }
   if (reply.ok) {
+    state.choices.set(vote.id, choice);
     say($("vote-message"), t("vote_sent"));
     button.setAttribute("aria-pressed", "true");
     if (reply.vote) setVote(reply.vote);
@@ -133,6 +183,7 @@ export async function joined(reply, { meetingId, socket }) {
 }
 
 function start() {
+  $("reserve-form").addEventListener("submit", reserve);
   for (const button of $("vote-panel").querySelectorAll("[data-choice]")) {
     button.addEventListener("click", () => cast(button.dataset.choice, button));
   }

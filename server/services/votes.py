@@ -31,7 +31,7 @@ from server.audit.checkpoints import VOTE_CLOSED, write_checkpoint
 from server.audit.log import append
 from server.auth.identity import Actor
 from server.clock import as_utc, iso
-from server.db.tables import Ballot, Meeting, Member, Org, ReservedOpinion, Vote
+from server.db.tables import Ballot, Meeting, Member, Minutes, Org, ReservedOpinion, Vote
 from server.services.attendance import current_states, present_now, quorum_decision, situation
 from server.services.meeting_roles import MeetingRoles, meeting_roles
 from server.services.meetings import agenda_of, check_agenda
@@ -260,7 +260,19 @@ async def record_opinion(
     actor_user_id: int,
     at: datetime,
 ) -> ReservedOpinion:
-    """R-VOTE-4: a member who did not vote for keeps their opinion on record; one per member."""
+    """R-VOTE-4: a member who did not vote for keeps their opinion on record; one per member, until the
+    minutes are adopted (R-MIN-5: the adopted record changes only by an addendum)."""
+    minutes = await session.get(Minutes, meeting.id)
+    if minutes is not None and minutes.adopted_vote_id is not None:
+        raise ApiError(
+            409,
+            "minutes_locked",
+            Text(
+                "Biên bản đã được thông qua; ý kiến bảo lưu không thêm được nữa (R-MIN-5).",
+                "The minutes were adopted; a reserved opinion can no longer be added (R-MIN-5).",
+            ),
+            rule="R-MIN-5",
+        )
     choice = (
         await session.execute(
             select(Ballot.choice).where(Ballot.vote_id == vote.id, Ballot.member_id == member_id)

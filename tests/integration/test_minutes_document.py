@@ -130,3 +130,42 @@ async def test_the_signed_minutes_read_as_a_party_document(world: World, rooms: 
         # No rule id in the prose but the vote result's (pinned by test_minutes_flow; see the report).
         prose = text.replace("(quy tắc R-VOTE-1)", "")
         assert not RULE_ID.search(prose), (name, RULE_ID.findall(prose))
+
+
+async def test_no_reserved_opinion_once_the_minutes_are_adopted(
+    world: World,  # noqa: F811
+    rooms: list[RoomClient],
+) -> None:
+    """R-MIN-5: the adopted record changes only by an addendum, so a late opinion is refused."""
+    mid, people = await scheduled_from_template(world)
+    (mot, _), (hai, _), (ba, _), _bon, _nam = people
+    for username in (mot, hai, ba):  # 3 of 5 official members: quorate
+        client, _ = await joined(world, username, mid)
+        rooms.append(client)
+    sec_a, chair = await world.as_user("sec_a"), await world.as_user(mot)
+    assert (await sec_a.post(f"/api/v1/meetings/{mid}/open", {})).status == 200
+    ids = []
+    for question, kind in (
+        ("Thông qua lịch trực bão", "ordinary"),
+        ("Thông qua biên bản", "minutes_adoption"),
+    ):
+        vote = await chair.post(f"/api/v1/meetings/{mid}/votes", {"question": question, "kind": kind})
+        assert vote.status == 201, vote.body
+        for username in (mot, hai, ba):
+            choice = "against" if username == hai and kind == "ordinary" else "for"
+            ballot = await (await world.as_user(username)).post(
+                f"/api/v1/votes/{vote.body['id']}/ballots", {"choice": choice}
+            )
+            assert ballot.status == 201, ballot.body
+        assert (await chair.post(f"/api/v1/votes/{vote.body['id']}/close", {})).status == 200
+        ids.append(vote.body["id"])
+    await pass_time(world, 90)
+    assert (await sec_a.post(f"/api/v1/meetings/{mid}/close", {})).status == 200
+    assert (await chair.post(f"/api/v1/meetings/{mid}/minutes/adopt", {"vote_id": ids[1]})).status == 200
+
+    late = await (await world.as_user(hai)).post(
+        f"/api/v1/votes/{ids[0]}/reserved-opinions", {"opinion": "Ý kiến gửi muộn"}
+    )
+    assert late.status == 409 and late.error_code == "minutes_locked", late.body
+    minutes = await chair.get(f"/api/v1/meetings/{mid}/minutes")
+    assert "Ý kiến gửi muộn" not in str(minutes.body)

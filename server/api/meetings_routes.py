@@ -40,6 +40,7 @@ from server.services.meetings import (
     change,
     excuse_json,
     meeting_json,
+    past_start_warnings,
     replace_agenda,
     schedule,
     submit_excuse,
@@ -130,8 +131,9 @@ async def post_meeting(request: web.Request) -> web.StreamResponse:
 
 
 async def _warnings(request: web.Request, session: AsyncSession, meeting: Meeting, org: Org) -> list[Any]:
-    """R-ELIG-6 on the meeting's own days (server.services.meetings.approval_warnings)."""
-    return await approval_warnings(
+    """A start already gone (within the grace), and R-ELIG-6 on the meeting's own days
+    (server.services.meetings.past_start_warnings, approval_warnings)."""
+    return past_start_warnings(meeting.starts_at, now(request), lang(request)) + await approval_warnings(
         session,
         org,
         MeetingMode(meeting.mode),

@@ -14,8 +14,10 @@ Decisions this module makes (documented for docs/api.md):
 - A meeting changes (PATCH, agenda PUT, excuses) only while `scheduled`; otherwise 409
   `meeting_not_scheduled` (`meeting_cancelled` for a cancelled one: it never opens, nobody joins).
 - A meeting is scheduled, rescheduled or moved by PATCH only to a start no earlier than now less
-  `PAST_GRACE` (5 minutes, for a form filled in just before the hour): else 422 `starts_in_past`,
-  nothing written.
+  `PAST_GRACE` (24 hours: a session held on site today or last night may still be entered after
+  it, as the monthly record needs it): else 422 `starts_in_past`, nothing written. A start already
+  gone within the grace (more than `PAST_WARNING_AFTER`, 5 minutes) is taken with a
+  `starts_in_past` warning, so a mistyped date never passes unnoticed.
 - An online or hybrid meeting whose local start or end day has no valid ONLINE approval (the one
   held now ends before it, R-ELIG-6) is scheduled all the same, with a warning
   `{code: "approval_ends_before_meeting", rule: "R-ELIG-6", message, valid_to}` in the answer: the
@@ -62,7 +64,8 @@ from server.services.pilot import valid_approval
 MEETING_ORG_KINDS = frozenset({OrgKind.CELL, OrgKind.GRASSROOTS, OrgKind.GROUP})
 REMOTE_MODES = frozenset({MeetingMode.ONLINE, MeetingMode.HYBRID})
 # A start this much before now is still taken (a form filled in just before the hour).
-PAST_GRACE = timedelta(minutes=5)
+PAST_GRACE = timedelta(hours=24)
+PAST_WARNING_AFTER = timedelta(minutes=5)  # a form filled in just before the hour is not warned
 
 
 def meeting_json(meeting: Meeting, org: Org) -> dict[str, Any]:
@@ -161,6 +164,19 @@ async def _approving_unit(session: AsyncSession, org: Org) -> Org:
         if parent is not None:
             return parent
     return org
+
+
+def past_start_warnings(starts_at: datetime, at: datetime, lang: str = "vi") -> list[dict[str, Any]]:
+    """A start already gone, within PAST_GRACE: taken, and said so."""
+    if as_utc(starts_at) >= at - PAST_WARNING_AFTER:
+        return []
+    message = Text(
+        "Thời gian bắt đầu đã qua: buổi sinh hoạt được ghi nhận như đã tổ chức vào thời gian này. "
+        "Nếu nhập nhầm ngày giờ, hãy dời lịch.",
+        "The start time has passed: the meeting is recorded as held at that time. If the date or time "
+        "is wrong, move the meeting.",
+    )
+    return [{"code": "starts_in_past", "rule": None, "message": message.in_language(lang)}]
 
 
 async def approval_warnings(

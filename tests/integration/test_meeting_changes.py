@@ -43,7 +43,7 @@ async def test_a_start_in_the_past_is_refused_and_nothing_is_written(world: Worl
     for lang in ("vi", "en"):
         await world.as_user("sec_a", lang)  # log in first: a login is an audit row too
     meetings_before, audit_before = await count(world, Meeting), await count(world, AuditEvent)
-    for starts_at in ("2025-01-01T14:00:00+07:00", "2026-11-23T07:54:00Z"):  # the clock is 08:00Z
+    for starts_at in ("2025-01-01T14:00:00+07:00", "2026-11-22T07:59:00Z"):  # the clock is 23/11 08:00Z
         for lang in ("vi", "en"):
             client = await world.as_user("sec_a", lang)
             reply = await client.post(
@@ -56,10 +56,15 @@ async def test_a_start_in_the_past_is_refused_and_nothing_is_written(world: Worl
     assert await count(world, Meeting) == meetings_before
     assert await count(world, AuditEvent) == audit_before
 
-    # five minutes of grace for a form filled in just before the hour
+    # five minutes go unremarked (a form filled in just before the hour) ...
     within_grace = await schedule(world, "sec_a", "A", starts_at="2026-11-23T07:56:00Z")
     assert within_grace.status == 201, within_grace.body
     assert within_grace.body["warnings"] == []
+    # ... and a session held on site earlier today or last night may be entered after it, with a warning
+    held_last_night = await schedule(world, "sec_a", "A", starts_at="2026-11-22T19:30:00+07:00")
+    assert held_last_night.status == 201, held_last_night.body
+    assert [w["code"] for w in held_last_night.body["warnings"]] == ["starts_in_past"]
+    assert "đã qua" in held_last_night.body["warnings"][0]["message"]
 
     # moving a meeting into the past is refused the same way, by PATCH or by reschedule
     sec_a = await world.as_user("sec_a")

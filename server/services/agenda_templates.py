@@ -8,6 +8,7 @@ templates are visible to it and to the units below it.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -93,6 +94,15 @@ async def visible_templates(session: AsyncSession, org_id: int | None) -> list[A
     return list((await session.execute(query)).scalars().all())
 
 
+# "(R-AGENDA-2)", "(R-AGENDA-2, R-MIN-2)", "(quy tắc R-VOTE-1)": the template cites the rules it follows,
+# a meeting's agenda is read by its members and goes into the record, so it carries the words only.
+_RULE_IDS = re.compile(r"\s*\((?:quy tắc |rule )?R-[A-Z]+-\d+(?:\.\.\d+)?(?:,\s*R-[A-Z]+-\d+(?:\.\.\d+)?)*\)")
+
+
+def without_rule_ids(text: str) -> str:
+    return _RULE_IDS.sub("", text).strip()
+
+
 async def template_entries(session: AsyncSession, template_id: int, org: Org) -> list[AgendaEntry]:
     """The agenda a meeting of `org` gets from the template (Vietnamese titles: the document language)."""
     template = await session.get(AgendaTemplate, template_id)
@@ -105,7 +115,7 @@ async def template_entries(session: AsyncSession, template_id: int, org: Org) ->
             details={"fields": {"agenda_template_id": "No such agenda template."}},
         )
     return [
-        AgendaEntry(item["title"]["vi"], ItemType(item["item_type"]), item["notes"]["vi"])
+        AgendaEntry(item["title"]["vi"], ItemType(item["item_type"]), without_rule_ids(item["notes"]["vi"]))
         for item in json.loads(template.items)
     ]
 

@@ -305,3 +305,18 @@ async def test_notices_need_a_login(world: World) -> None:
     anonymous = world.make_client()
     reply = await anonymous.get("/api/v1/notices")
     assert (reply.status, reply.error_code) == (401, "unauthenticated")
+
+
+async def test_an_agenda_from_a_template_carries_no_rule_ids(world: World) -> None:
+    """The template cites its rules (the API keeps them); the meeting's agenda, read by the members and
+    written into the record, carries the words only (issue 18 item 5)."""
+    sec_a = await world.as_user("sec_a")
+    templates = (await sec_a.get(f"/api/v1/agenda-templates?org={world.orgs['A']}")).body["templates"]
+    regular = next(t for t in templates if t["code"] == "regular")
+    assert any("R-AGENDA-2" in item["notes"]["vi"] for item in regular["items"])
+    made = await schedule(world, "sec_a", "A", agenda_template_id=regular["id"])
+    assert made.status == 201, made.body
+    agenda = (await sec_a.get(f"/api/v1/meetings/{made.body['id']}/agenda")).body["items"]
+    assert len(agenda) == len(regular["items"])
+    assert [item["notes"] for item in agenda if "R-" in item["notes"]] == []
+    assert agenda[0]["notes"] == "Phần mở đầu"

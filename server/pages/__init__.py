@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiohttp import web
 
 from server.pages.record_view import record_page
@@ -14,10 +16,13 @@ from server.pages.views import (
     login_without_script,
     meeting_page,
     minutes_page,
+    not_found_page,
     org_page,
     room_page,
     set_language,
 )
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 async def _revalidate_static(request: web.Request, response: web.StreamResponse) -> None:
@@ -26,8 +31,24 @@ async def _revalidate_static(request: web.Request, response: web.StreamResponse)
         response.headers["Cache-Control"] = "no-cache"
 
 
+@web.middleware
+async def _styled_not_found(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A mistyped page address gets the site's own not-found page, in the visitor's language, not
+    aiohttp's plain-text English one (the API and static files keep their own answers)."""
+    try:
+        return await handler(request)
+    except web.HTTPNotFound:
+        if request.method not in ("GET", "HEAD") or request.path.startswith(
+            ("/api/", "/static/", "/socket.io")
+        ):
+            raise
+        return not_found_page(request)
+
+
 def setup_pages(app: web.Application) -> None:
     app[PAGES] = Pages.load()
+    # Innermost: the identity middleware has named the visitor, so the page shows who is logged in.
+    app.middlewares.append(_styled_not_found)
     app.router.add_get("/", home_page, name="page_home")
     app.router.add_get("/account", account_page, name="page_account")
     app.router.add_get("/login", login_page, name="page_login")

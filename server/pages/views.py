@@ -17,7 +17,8 @@ from aiohttp import web
 from meetings.enums import OrgKind, Role
 from meetings.policy import Action
 from server.api.context import ACTOR, lang
-from server.appkeys import DATABASE, SETTINGS
+from server.api.errors import ApiError
+from server.appkeys import CLOCK, DATABASE, SETTINGS
 from server.auth.authz import Access, access_on, can_see, permits
 from server.auth.identity import Actor
 from server.clock import as_utc, iso
@@ -27,6 +28,7 @@ from server.pages.rendering import LANGUAGE_COOKIE, render
 from server.services.meeting_roles import MeetingRoles, meeting_roles
 from server.services.orgs import get_org
 from server.services.pilot import approver_org_above
+from server.services.presence import admit
 
 MAX_ID = 2**31 - 1
 LANGUAGE_COOKIE_SECONDS = 365 * 24 * 3600
@@ -83,6 +85,10 @@ def _page(request: web.Request, template: str, *, status: int = 200, **context: 
 
 def _not_found(request: web.Request) -> web.Response:
     return _page(request, "not_found.html", status=404, page_script="common.js")
+
+
+def not_found_page(request: web.Request) -> web.Response:
+    return _not_found(request)
 
 
 async def login_page(request: web.Request) -> web.StreamResponse:
@@ -201,6 +207,21 @@ async def room_page(request: web.Request) -> web.StreamResponse:
     if found is None:
         return _not_found(request)
     meeting, org, access, *_ = found
+    if meeting.status == "closed":  # nothing live left: the record is what a member comes for
+        return _redirect(f"/meetings/{meeting.id}/minutes")
+    try:  # told before the page asks for any microphone (issue 19): not summoned, suspended, cancelled...
+        async with request.app[DATABASE].read() as session:
+            await admit(session, caller.user, meeting.id, request.app[CLOCK]())  # type: ignore[arg-type]
+    except ApiError as refused:
+        return _page(
+            request,
+            "room_refused.html",
+            status=refused.status,
+            meeting=meeting,
+            org=org,
+            reason=refused.message.in_language(lang(request)),
+            page_script="common.js",
+        )
     return _page(
         request,
         "room.html",

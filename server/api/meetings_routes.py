@@ -15,6 +15,7 @@ from aiohttp import web
 from pydantic import AwareDatetime, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from meetings.decision import Text
 from meetings.enums import ItemType, MeetingKind, MeetingMode
@@ -24,10 +25,10 @@ from server.api.errors import ApiError, forbidden, not_found
 from server.api.routes import route
 from server.api.validation import Body, read_json
 from server.appkeys import SETTINGS
-from server.auth.authz import authorize
+from server.auth.authz import access_on, authorize, permits
 from server.auth.identity import Actor
 from server.clock import as_utc
-from server.db.tables import Meeting, Member, Org
+from server.db.tables import Excuse, Meeting, Member, Org
 from server.db.tree import subtree_ids
 from server.exports.ics import invitation
 from server.services.agenda_templates import AgendaEntry
@@ -365,6 +366,32 @@ async def post_excuse(request: web.Request) -> web.StreamResponse:
         result = excuse_json(excuse)
     room_changed(request, path_id(request))
     return json_response(result, status=201 if created else 200)
+
+
+@route(
+    "GET",
+    "/api/v1/meetings/{id}/excuses",
+    summary="Excuses of the meeting: every one for its leaders and auditors, one's own for a member",
+    tag="meetings",
+)
+async def list_excuses(request: web.Request) -> web.StreamResponse:
+    caller = actor(request)
+    async with database(request).read() as session:
+        meeting, _org = await _meeting(session, caller, path_id(request), Action.MEETING_READ)
+        access = await access_on(session, caller, meeting.org_id)
+        sees_all = access is not None and (
+            permits(access, caller, Action.MEETING_WRITE) or permits(access, caller, Action.AUDIT_READ)
+        )
+        query = (
+            select(Excuse, Member.full_name)
+            .join(Member, col(Member.id) == col(Excuse.member_id))
+            .where(col(Excuse.meeting_id) == meeting.id)
+            .order_by(col(Excuse.created_at), col(Excuse.id))
+        )
+        if not sees_all:  # a member sees their own excuse only
+            query = query.where(col(Member.user_id) == caller.user_id)
+        rows = (await session.execute(query)).all()
+    return json_response({"excuses": [{**excuse_json(excuse), "full_name": name} for excuse, name in rows]})
 
 
 @route(

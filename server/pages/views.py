@@ -242,7 +242,7 @@ async def meeting_page(request: web.Request) -> web.StreamResponse:
     found = None if meeting_id is None else await _visible_meeting(request, caller, meeting_id)
     if found is None:
         return _not_found(request)
-    meeting, org, access, _roles, names = found
+    meeting, org, access, roles, names = found
     starts_at = as_utc(meeting.starts_at)
     return _page(
         request,
@@ -254,6 +254,7 @@ async def meeting_page(request: web.Request) -> web.StreamResponse:
         starts_at_local=starts_at.astimezone(ZoneInfo(org.timezone)).strftime("%H:%M %d/%m/%Y"),
         edit_agenda=meeting.status == "scheduled" and permits(access, caller, Action.MEETING_WRITE),
         can_run=permits(access, caller, Action.MEETING_WRITE),
+        member_id=roles.member_id,  # a member of the unit: may send an excuse
         page_script="meeting.js",
     )
 

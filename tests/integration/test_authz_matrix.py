@@ -198,6 +198,7 @@ UNIT_ROUTES: list[Route] = [
     _route(f"GET {M}", "/api/v1/meetings/{meeting}"),
     _route(f"PATCH {M}", "/api/v1/meetings/{scheduled}", {"title": "Đổi tên thử quyền"}),
     _route(f"GET {M}/agenda", "/api/v1/meetings/{meeting}/agenda"),
+    _route(f"GET {M}/excuses", "/api/v1/meetings/{meeting}/excuses"),
     _route(f"PUT {M}/agenda", "/api/v1/meetings/{scheduled}/agenda", AGENDA),
     _route(
         f"POST {M}/excuses", "/api/v1/meetings/{scheduled}/excuses", {"member_id": "{member}", "reason": "Ốm"}
@@ -374,6 +375,7 @@ MEMBER_A_READS = {
     "GET /api/v1/orgs/{id}/monthly-record",
     f"GET {M}",
     f"GET {M}/agenda",
+    f"GET {M}/excuses",
     f"GET {M}/invite.ics",
     f"GET {M}/quorum",
     f"GET {M}/attendance",

@@ -1,6 +1,7 @@
 // One meeting: its start in the viewer's zone, and its agenda (an editor for the unit's leaders while the
 // meeting is scheduled). The API decides every change; its refusals are shown as it words them.
 import { api, el, errorText, formatTime, lang, say, setBusy, showFieldErrors, t as pageText } from "./common.js";
+import { excuseBlock, ownExcuse } from "./excuse.js";
 import { wireChanges } from "./meeting-changes.js";
 import { wireSession } from "./meeting-session.js";
 
@@ -313,8 +314,33 @@ function followStatus() {
   }, STATUS_POLL_MS);
 }
 
+/** A member's own excuse (and the form), and for the unit's leaders every excuse received. */
+async function loadExcuses() {
+  const own = $("excuse-section");
+  const list = $("excuses-list");
+  try {
+    if (own) {
+      const memberId = Number(own.dataset.memberId);
+      const mine = await ownExcuse(meetingId, memberId);
+      $("excuse-own").replaceChildren(excuseBlock(meetingId, mine, () => loadExcuses()));
+    }
+    if (list) {
+      const { excuses } = await api("GET", `/api/v1/meetings/${meetingId}/excuses`);
+      list.replaceChildren(
+        ...(excuses.length
+          ? excuses.map((e) => el("li", {}, t("excuse_line", { name: e.full_name, reason: e.reason, time: formatTime(e.created_at) })))
+          : [el("li", {}, t("excuses_none"))]),
+      );
+      setBusy(list, false);
+    }
+  } catch (error) {
+    say($("excuses-error") || $("agenda-error"), errorText(error));
+  }
+}
+
 async function start() {
   showStart();
+  loadExcuses();
   followStatus();
   try {
     if (editable) {

@@ -16,15 +16,32 @@ export class LocalMedia {
     this.analyser = null;
     this.meters = new Set();
     this.level = 0;
+    // The devices chosen before joining (room-devices.js): null is the system's default.
+    this.microphoneId = null;
+    this.cameraId = null;
+    this.sinkId = null;
   }
 
-  async startMicrophone() {
-    const stream = await navigator.mediaDevices.getUserMedia({
-      audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true },
-    });
+  /** The microphone (the chosen one, else the default); a second call replaces the first track. */
+  async startMicrophone(deviceId = this.microphoneId) {
+    const audio = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
+    if (deviceId) audio.deviceId = { exact: deviceId };
+    const stream = await navigator.mediaDevices.getUserMedia({ audio });
+    const muted = this.audioTrack ? !this.audioTrack.enabled : false;
+    this.stopMicrophone();
     this.audioTrack = stream.getAudioTracks()[0] || null;
+    if (this.audioTrack) this.audioTrack.enabled = !muted;
+    this.microphoneId = deviceId || null;
     this.startMeter(stream);
     return this.audioTrack;
+  }
+
+  stopMicrophone() {
+    if (this.audioTrack) this.audioTrack.stop();
+    this.audioTrack = null;
+    this.analyser = null;
+    if (this.context) this.context.close().catch(() => {});
+    this.context = null;
   }
 
   startMeter(stream) {
@@ -35,9 +52,10 @@ export class LocalMedia {
     this.analyser.fftSize = 512;
     this.context.createMediaStreamSource(stream).connect(this.analyser);
     const samples = new Float32Array(this.analyser.fftSize);
+    const analyser = this.analyser;
     const tick = () => {
-      if (!this.analyser) return;
-      this.analyser.getFloatTimeDomainData(samples);
+      if (this.analyser !== analyser) return; // stopped, or another microphone chosen
+      analyser.getFloatTimeDomainData(samples);
       let sum = 0;
       for (const sample of samples) sum += sample * sample;
       // RMS of speech is small; scale it so normal speech fills about half the meter.
@@ -59,9 +77,9 @@ export class LocalMedia {
   }
 
   async startCamera() {
-    const stream = await navigator.mediaDevices.getUserMedia({
-      video: { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { max: 24 } },
-    });
+    const video = { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { max: 24 } };
+    if (this.cameraId) video.deviceId = { exact: this.cameraId };
+    const stream = await navigator.mediaDevices.getUserMedia({ video });
     this.cameraTrack = stream.getVideoTracks()[0];
     return this.cameraTrack;
   }
@@ -92,11 +110,7 @@ export class LocalMedia {
   stopAll() {
     this.stopScreen();
     this.stopCamera();
-    if (this.audioTrack) this.audioTrack.stop();
-    this.audioTrack = null;
-    this.analyser = null;
-    if (this.context) this.context.close().catch(() => {});
-    this.context = null;
+    this.stopMicrophone();
   }
 }
 
@@ -142,6 +156,10 @@ export class Mesh {
   add(info, { offer }) {
     if (this.closed || this.peers.has(info.peer_id)) return this.peers.get(info.peer_id);
     const peer = new Peer(info, offer);
+    // The speaker chosen before joining, where the browser lets a page choose (setSinkId).
+    if (this.local.sinkId && typeof peer.audio.setSinkId === "function") {
+      peer.audio.setSinkId(this.local.sinkId).catch(() => {});
+    }
     this.peers.set(peer.id, peer);
     this.sink.append(peer.audio);
     this.connect(peer);

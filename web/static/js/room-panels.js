@@ -1,6 +1,7 @@
 // The room's panels, drawn from what the /room socket pushes: the meeting's status, the quorum banner,
 // the participants with live attendance, the queue of raised hands and the agenda. Text only.
 import { el, formatTime, label, say, t as pageText } from "./common.js";
+import { icon, setButton } from "./room-icons.js";
 
 const node = document.getElementById("room-messages");
 const messages = node ? JSON.parse(node.textContent) : {};
@@ -21,6 +22,8 @@ export function reason(error) {
 export function showMeetingStatus(meeting) {
   const target = $("meeting-status");
   target.dataset.status = meeting.status;
+  // The quorum badge turns red only when it matters: not quorate while the meeting is open.
+  document.getElementById("room").dataset.meeting = meeting.status;
   if (meeting.status === "open") say(target, t("status_open", { time: formatTime(meeting.opened_at) }));
   else if (meeting.status === "closed") say(target, t("status_closed", { time: formatTime(meeting.closed_at) }));
   else say(target, t("status_scheduled"));
@@ -42,6 +45,7 @@ export function showQuorum(decision) {
     field("counts"),
     t("quorum_counts", { present: counts.present_official, base: counts.voting_base, needed: counts.needed }),
   );
+  say(field("short"), `${counts.present_official ?? "?"}/${counts.voting_base ?? "?"}`);
   say(field("explanation"), decision.explanation);
   say(field("rule"), t("rule_id", { rule: decision.rule_set ? `${decision.rule} · ${decision.rule_set}` : decision.rule }));
 }
@@ -73,7 +77,7 @@ export function showParticipants(presence, { selfId, chairId, hands, speaking })
           class: person.online || person.on_site ? "here" : "away",
         },
         el("span", { class: "name" }, name),
-        raised.has(person.member_id) ? el("span", { class: "hand-mark", "aria-hidden": "true" }, " ✋") : null,
+        raised.has(person.member_id) ? el("span", { class: "hand-mark" }, " ", icon("hand"), el("span", { class: "visually-hidden" }, t("hand_raised"))) : null,
         el("span", { class: "notes" }, notes.join(" · ")),
       );
     }),
@@ -91,7 +95,7 @@ export function showHands(hands, { selfId, isChair, lower }) {
         "li",
         { "data-member-id": hand.member_id },
         el("span", { class: "name" }, hand.member_id === selfId ? t("you", { name: hand.full_name }) : hand.full_name),
-        el("span", { class: "notes" }, ` · ${t("hand_raised_at", { time: formatTime(hand.raised_at) })}`),
+        el("span", { class: "notes" }, t("hand_raised_at", { time: formatTime(hand.raised_at) })),
       );
       if (isChair && hand.member_id !== selfId) {
         const button = el("button", { type: "button", class: "outline small" }, t("hand_lower_other", { name: hand.full_name }));
@@ -105,7 +109,7 @@ export function showHands(hands, { selfId, isChair, lower }) {
   const mine = hands.some((hand) => hand.member_id === selfId);
   const button = $("hand");
   button.setAttribute("aria-pressed", mine ? "true" : "false");
-  say(button, mine ? t("hand_lower") : t("hand_raise"));
+  setButton(button, "hand", mine ? t("hand_lower") : t("hand_raise"));
 }
 
 /** The current item when one has started, and the whole agenda either way. */

@@ -2,6 +2,7 @@
 // the `ballot` socket event, the ballots counted so far, and the decision when the vote closes.
 import { api, el, errorText, say } from "./common.js";
 import { $, t } from "./room-panels.js";
+import { flagPane, showPane } from "./room-stage.js";
 
 const ACK_TIMEOUT_MS = 10000;
 const state = { socket: null, selfId: null, vote: null, listeners: new Set(), choices: new Map() };
@@ -28,6 +29,27 @@ export function countsText(counts = {}) {
     base: counts.voting_base ?? "?",
     needed: counts.needed ?? "?",
   });
+}
+
+/** This tab's own ballot, kept so that a reload still names it (the server keeps ballots secret). */
+function rememberChoice(voteId, choice) {
+  state.choices.set(voteId, choice);
+  try {
+    window.sessionStorage.setItem(`cellmeet.vote.${voteId}`, choice);
+  } catch {
+    // Storage refused: only this page's view names the choice.
+  }
+}
+
+function recalledChoice(voteId) {
+  if (state.choices.has(voteId)) return state.choices.get(voteId);
+  try {
+    const choice = window.sessionStorage.getItem(`cellmeet.vote.${voteId}`);
+    if (choice) state.choices.set(voteId, choice);
+    return choice;
+  } catch {
+    return null;
+  }
 }
 
 function setVote(vote) {
@@ -59,10 +81,17 @@ function draw() {
   say($("vote-state"), `${vote.status === "open" ? t("vote_open") : t("vote_closed")} · ${kind}`);
   say($("vote-question"), vote.question);
   const voted = (vote.voted || []).includes(state.selfId);
+  const mine = voted ? recalledChoice(vote.id) : null;
   for (const button of panel.querySelectorAll("[data-choice]")) {
     button.hidden = vote.status !== "open";
     button.disabled = voted;
+    if (mine) button.setAttribute("aria-pressed", button.dataset.choice === mine ? "true" : "false");
+    else button.removeAttribute("aria-pressed");
   }
+  // The confirmation names the choice: "You voted: For".
+  const line = $("vote-mine");
+  line.hidden = !mine;
+  say(line, mine ? t("vote_mine", { choice: t(`vote_choice_${mine}`) }) : "");
   if (voted && vote.status === "open" && !$("vote-message").textContent) say($("vote-message"), t("vote_already"));
   say($("vote-progress"), t("vote_ballots", { ballots: (vote.counts && vote.counts.ballots) || 0 }));
   const box = $("vote-result");
@@ -146,10 +175,11 @@ async function cast(choice, button) {
     return;
   }
   if (reply.ok) {
-    state.choices.set(vote.id, choice);
+    rememberChoice(vote.id, choice);
     say($("vote-message"), t("vote_sent"));
     button.setAttribute("aria-pressed", "true");
-    if (reply.vote) setVote(reply.vote);
+    const counted = reply.vote || { ...vote, voted: [...(vote.voted || []), state.selfId] };
+    if (reply.vote || state.vote === vote) setVote(counted);
     return;
   }
   const { message, rule } = reply.error;
@@ -162,6 +192,9 @@ export function listen(socket) {
   socket.on("vote-opened", (vote) => {
     for (const button of $("vote-panel").querySelectorAll("[data-choice]")) button.removeAttribute("aria-pressed");
     setVote(vote);
+    // On a phone the vote's panel opens by itself: a member should not miss it.
+    showPane("vote");
+    flagPane("vote", false);
   });
   socket.on("vote-progress", (vote) => {
     if (!state.vote || state.vote.id === vote.id) setVote(vote);
@@ -177,6 +210,7 @@ export async function joined(reply, { meetingId, socket }) {
     const all = listed.votes || listed.items || (Array.isArray(listed) ? listed : []);
     const open = all.find((vote) => vote.status === "open");
     setVote(open || all[all.length - 1] || null);
+    if (open && !(open.voted || []).includes(state.selfId)) showPane("vote");
   } catch (error) {
     say($("vote-error"), errorText(error));
   }

@@ -2,12 +2,21 @@
 // and the mesh of peer connections. Every (re)connection joins again as a new peer and rebuilds the mesh.
 import { io } from "/static/vendor/socket.io.esm.min.js";
 import { el, say } from "./common.js";
-import { checkNetwork, startMicrophone, togglePreview } from "./room-devices.js";
+import {
+  checkNetwork,
+  showMeetingBeforeJoin,
+  startDevices,
+  startMicrophone,
+  togglePreview,
+  wireDevices,
+} from "./room-devices.js";
+import { setButton } from "./room-icons.js";
 import { LocalMedia, Mesh } from "./room-media.js";
 import * as breakout from "./room-breakout.js";
 import * as chair from "./room-chair.js";
 import * as minutes from "./room-minutes.js";
 import * as session from "./room-session.js";
+import * as stage from "./room-stage.js";
 import * as votes from "./room-votes.js";
 import { $, reason, showAgenda, showHands, showMeetingStatus, showParticipants, showQuorum, t } from "./room-panels.js";
 
@@ -15,7 +24,7 @@ const root = $("room");
 const meetingId = Number(root.dataset.meetingId);
 const ACK_TIMEOUT_MS = 10000;
 // Votes, the chair's controls and the minutes: each listens to the socket and loads its state on every join.
-const extras = [session, votes, chair, minutes, breakout];
+const extras = [session, votes, chair, minutes, breakout, stage];
 
 const local = new LocalMedia();
 const room = {
@@ -102,6 +111,7 @@ async function join() {
   for (const peer of reply.peers) room.mesh.add(peer, { offer: true });
   if (room.sendingVideo) await announceVideo(true);
   room.joinedOnce = true;
+  stage.rememberJoined(meetingId, true);
   $("prejoin").hidden = true;
   $("in-room").hidden = false;
   showConnection("");
@@ -146,6 +156,7 @@ function refuse(message) {
     return;
   }
   room.finished = true;
+  stage.rememberJoined(meetingId, false);
   closeMesh();
   if (room.socket) room.socket.disconnect();
   setState("refused");
@@ -167,6 +178,7 @@ function meetingState(meeting) {
 
 function finish(message, state) {
   room.finished = true;
+  stage.rememberJoined(meetingId, false);
   closeMesh();
   if (room.socket) room.socket.disconnect();
   local.stopAll();
@@ -184,6 +196,12 @@ function drawParticipants() {
   const speaking = new Set();
   if (room.mesh) for (const peer of room.mesh.peers.values()) if (peer.speaking) speaking.add(peer.memberId);
   showParticipants(room.presence, { selfId: room.self.member_id, chairId: room.chairId, hands: room.hands, speaking });
+  const names = (room.presence.participants || [])
+    .filter((person) => speaking.has(person.member_id))
+    .map((person) => person.full_name);
+  const line = $("speaking-now");
+  line.hidden = names.length === 0;
+  say(line, names.length ? t("speaking_now", { names: names.join(", ") }) : "");
 }
 
 function setHands(hands) {
@@ -312,15 +330,41 @@ async function leave() {
 }
 
 function drawControls() {
-  const set = (id, pressed, on, off) => {
+  const set = (id, pressed, [iconOn, on], [iconOff, off]) => {
     const button = $(id);
     button.setAttribute("aria-pressed", pressed ? "true" : "false");
-    say(button, pressed ? on : off);
+    setButton(button, pressed ? iconOn : iconOff, pressed ? on : off);
   };
-  set("mute", room.muted, t("unmute"), t("mute"));
-  set("camera", Boolean(local.cameraTrack), t("camera_off"), t("camera_on"));
-  set("share", Boolean(local.screenTrack), t("share_off"), t("share_on"));
+  set("mute", room.muted, ["mic-off", t("unmute")], ["mic", t("mute")]);
+  set("camera", Boolean(local.cameraTrack), ["camera", t("camera_off")], ["camera-off", t("camera_on")]);
+  set("share", Boolean(local.screenTrack), ["screen", t("share_off")], ["screen", t("share_on")]);
   $("mute").disabled = !local.audioTrack;
+  // The level of one's own microphone, in the mute button (zero while muted).
+  if (!$("mute").querySelector(".level")) $("mute").append(levelBar());
+}
+
+/** A small bar in the mute button that follows this device's microphone (LocalMedia's meters). */
+function levelBar() {
+  const bar = el("span", { class: "level", "aria-hidden": "true" }, el("span", { class: "level-fill" }));
+  const fill = bar.firstChild;
+  let shown = -1;
+  local.meters.add({
+    set value(level) {
+      const rounded = Math.round(level * 20) / 20;
+      if (rounded === shown) return;
+      shown = rounded;
+      fill.style.transform = `scaleX(${rounded})`;
+    },
+  });
+  return bar;
+}
+
+/** Where the browser cannot share a screen (no getDisplayMedia; a phone-sized touch screen). */
+function canShareScreen() {
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getDisplayMedia) return false;
+  const touch = window.matchMedia && window.matchMedia("(pointer: coarse)").matches;
+  const small = Math.min(window.screen.width, window.screen.height) < 600;
+  return !(touch && small);
 }
 
 /** Own tile always; a remote tile only for a member the server lists as sending video. */
@@ -364,6 +408,7 @@ function drawTiles() {
 function start() {
   $("preview-camera").addEventListener("click", () => togglePreview(local));
   $("network-check").addEventListener("click", () => checkNetwork(local));
+  wireDevices(local);
   $("join").addEventListener("click", () => {
     $("join").disabled = true;
     say($("join-error"), "");
@@ -379,14 +424,28 @@ function start() {
   $("camera").addEventListener("click", toggleCamera);
   $("share").addEventListener("click", toggleShare);
   $("leave").addEventListener("click", leave);
-  document.addEventListener("pointerdown", () => local.resume(), { once: true });
-  if (!navigator.mediaDevices || !navigator.mediaDevices.getDisplayMedia) $("share").hidden = true;
+  // Browsers hold audio until the user acts on the page (after a reload that rejoined by itself, too).
+  document.addEventListener(
+    "pointerdown",
+    () => {
+      local.resume();
+      for (const audio of $("audio-sinks").querySelectorAll("audio")) if (audio.paused) audio.play().catch(() => {});
+    },
+    { once: true },
+  );
+  if (!canShareScreen()) $("share").hidden = true;
   drawControls();
-  say($("hand"), t("hand_raise"));
-  startMicrophone(local).then(() => {
-    drawControls();
-    root.dataset.ready = "true";
-  });
+  setButton($("hand"), "hand", t("hand_raise"));
+  setButton($("leave"), "leave", $("leave").textContent.trim());
+  showMeetingBeforeJoin(meetingId);
+  startMicrophone(local)
+    .then(() => startDevices(local))
+    .then(() => {
+      drawControls();
+      root.dataset.ready = "true";
+      // A reload in the room: this tab had joined and not left, so it joins again without a click.
+      if (stage.hadJoined(meetingId)) $("join").click();
+    });
 }
 
 start();

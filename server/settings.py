@@ -10,6 +10,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 MIN_SECRET_BYTES = 32
 
@@ -93,6 +94,11 @@ class Settings:
     # and how often a checkpoint of a head that moved is taken besides every vote close and minutes lock.
     audit_key_file: Path | None = None
     checkpoint_minutes: float = 60.0
+    # The Janus SFU (issue 20): its HTTP API (None: every room stays a mesh), the API secret when Janus
+    # is configured with one, and from how many connected peers a meeting moves to the SFU.
+    sfu_url: str | None = None
+    sfu_api_secret: Secret | None = None
+    sfu_min_peers: int = 6
 
     @property
     def is_sqlite(self) -> bool:
@@ -164,7 +170,33 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         audit_key_file=audit_key_file,
         checkpoint_minutes=checkpoint_minutes,
         trusted_proxies=_networks(env.get("CELLMEET_TRUSTED_PROXIES", "")),
+        sfu_url=_sfu_url(env.get("CELLMEET_SFU_URL", "")),
+        sfu_api_secret=Secret(env["CELLMEET_SFU_API_SECRET"]) if env.get("CELLMEET_SFU_API_SECRET") else None,
+        sfu_min_peers=_sfu_min_peers(env.get("CELLMEET_SFU_MIN_PEERS", "")),
     )
+
+
+def _sfu_url(text: str) -> str | None:
+    """Janus's HTTP API (http://host:8088/janus); a bad value stops the start, not the first join."""
+    url = text.strip()
+    if not url:
+        return None
+    parsed = urlsplit(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname or parsed.query or parsed.fragment:
+        raise UnsafeSettings(f"CELLMEET_SFU_URL: not an http(s) URL of Janus's API: {url}")
+    try:
+        parsed.port  # noqa: B018 - raises on a bad port
+    except ValueError as exc:
+        raise UnsafeSettings(f"CELLMEET_SFU_URL: bad port in {url}") from exc
+    return url.rstrip("/")
+
+
+def _sfu_min_peers(text: str) -> int:
+    if not text.strip():
+        return 6
+    if not text.strip().isdigit() or not 2 <= int(text) <= 1000:
+        raise UnsafeSettings("CELLMEET_SFU_MIN_PEERS must be a whole number from 2 to 1000")
+    return int(text)
 
 
 def _networks(text: str) -> tuple[str, ...]:

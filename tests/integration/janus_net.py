@@ -1,0 +1,99 @@
+"""A real Janus for tests, alone in a network namespace the test makes (tech-notes.md "Janus — verified
+recipe"): libnice gathers no candidates on loopback, and both ends of a veth in one namespace fail
+silently. Names carry the pid and a counter so runs never collide; everything is removed afterwards."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import shutil
+import subprocess
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+
+JANUS = shutil.which("janus")
+START_SECONDS = 15.0
+_serial = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class JanusNet:
+    api_url: str  # Janus's HTTP API, reached over the veth
+    host_address: str  # this side's address (the server's and the test peers')
+    janus_address: str
+
+
+def _ip(*args: str) -> None:
+    subprocess.run(["ip", *args], check=True, capture_output=True, timeout=10)
+
+
+def available() -> str | None:
+    """Why a real Janus cannot run here, or None."""
+    if JANUS is None:
+        return "janus is not installed (apt-get install janus)"
+    if os.geteuid() != 0:
+        return "network namespaces need root"
+    return None
+
+
+@asynccontextmanager
+async def janus_in_namespace(log_dir: Path) -> AsyncIterator[JanusNet]:
+    n = next(_serial)
+    suffix = f"{os.getpid() % 100000}{n}"
+    netns, host_link, janus_link = f"cmsfu{suffix}", f"cmh{suffix}", f"cmj{suffix}"
+    subnet = 18 + (n % 2)  # 198.18.0.0/15: never the machine's own networks
+    third = (os.getpid() + n) % 250
+    host_address, janus_address = f"198.{subnet}.{third}.2", f"198.{subnet}.{third}.1"
+    process: asyncio.subprocess.Process | None = None
+    try:
+        _ip("netns", "add", netns)
+        _ip("link", "add", host_link, "type", "veth", "peer", "name", janus_link)
+        _ip("link", "set", janus_link, "netns", netns)
+        _ip("addr", "add", f"{host_address}/24", "dev", host_link)
+        _ip("link", "set", host_link, "up")
+        _ip("netns", "exec", netns, "ip", "link", "set", "lo", "up")
+        _ip("netns", "exec", netns, "ip", "addr", "add", f"{janus_address}/24", "dev", janus_link)
+        _ip("netns", "exec", netns, "ip", "link", "set", janus_link, "up")
+        log_file = log_dir / f"janus-{suffix}.log"
+        assert JANUS is not None
+        process = await asyncio.create_subprocess_exec(
+            "ip", "netns", "exec", netns, JANUS, "-F", "/etc/janus", f"--ice-enforce-list={janus_link}",
+            "-L", str(log_file), "-o",
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+        api_url = f"http://{janus_address}:8088/janus"
+        await _wait_for_api(api_url, process)
+        yield JanusNet(api_url=api_url, host_address=host_address, janus_address=janus_address)
+    finally:
+        if process is not None and process.returncode is None:
+            process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), 5)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+        subprocess.run(["ip", "link", "del", host_link], capture_output=True, timeout=10)
+        subprocess.run(["ip", "netns", "del", netns], capture_output=True, timeout=10)
+
+
+async def _wait_for_api(api_url: str, process: asyncio.subprocess.Process) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + START_SECONDS
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=1)) as http:
+        while loop.time() < deadline:
+            if process.returncode is not None:
+                raise RuntimeError(f"janus exited with {process.returncode}")
+            try:
+                async with http.get(api_url + "/info") as response:
+                    if response.status == 200:
+                        return
+            except (aiohttp.ClientError, TimeoutError):
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"janus did not answer at {api_url} within {START_SECONDS} s")

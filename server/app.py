@@ -18,6 +18,7 @@ from server.clock import Clock, system_clock
 from server.db.engine import Database
 from server.db.migrate import upgrade
 from server.media.echo import echo_ctx
+from server.media.sfu_lifecycle import sfu_ctx
 from server.metrics import metrics_middleware
 from server.net_limits import limit_connections
 from server.realtime.attach import attach_realtime, room_gate_middleware, room_recheck_middleware
@@ -65,6 +66,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock, migrate: bool
 
     app.cleanup_ctx.append(audit_checkpoints_ctx)
     app.cleanup_ctx.append(echo_ctx)
+    app.cleanup_ctx.append(sfu_ctx)
     attach_realtime(app, settings)
     app[CONNECTION_GUARD] = limit_connections(app, settings)
     add_routes(app)

@@ -14,6 +14,7 @@ from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings.attendance import EventKind
+from meetings.enums import MeetingStatus
 from meetings.policy import Action
 from server.api.context import actor, database, json_response, lang, now, path_id, room_changed
 from server.api.errors import not_found
@@ -23,6 +24,7 @@ from server.appkeys import HUB
 from server.auth.authz import authorize
 from server.auth.identity import Actor
 from server.db.tables import Meeting, Org
+from server.media.sfu_lifecycle import meeting_ended
 from server.services.attendance import (
     attendance_json,
     attendance_of,
@@ -59,6 +61,8 @@ async def _meeting_changed(request: web.Request, meeting: Meeting) -> None:
     hub = request.app.get(HUB)
     if hub is not None:
         await hub.meeting_changed(meeting)
+    if meeting.status == MeetingStatus.CLOSED and meeting.id is not None:
+        await meeting_ended(request.app, meeting.id)  # its SFU room, if any, goes with it
 
 
 async def _on_site(request: web.Request, kind: EventKind) -> web.StreamResponse:

@@ -31,6 +31,7 @@ from server.clock import as_utc
 from server.db.tables import Excuse, Meeting, Member, Org
 from server.db.tree import subtree_ids
 from server.exports.ics import invitation
+from server.media.sfu_lifecycle import meeting_ended
 from server.services.agenda_templates import AgendaEntry
 from server.services.attendance import lock_meeting
 from server.services.meeting_changes import cancel, reschedule, send_invitations
@@ -245,6 +246,8 @@ async def post_cancel(request: web.Request) -> web.StreamResponse:
     live = hub(request)
     if live is not None:
         await live.meeting_changed(meeting)  # the room hears `meeting-state` cancelled
+    assert meeting.id is not None
+    await meeting_ended(request.app, meeting.id)  # its SFU room, if any, goes with it
     return json_response(result)
 
 

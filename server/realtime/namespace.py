@@ -384,6 +384,13 @@ class RoomNamespace(socketio.AsyncNamespace):
             "ok": True,
             "self": {**current.json(), "is_chair": meeting.chair_id == attendee.member_id},
             "peers": others,
+            # Why the room is a mesh (issue 20): no SFU configured, or the room below its size. Apart from
+            # `media`, whose keys existing clients compare whole.
+            "topology": {
+                "mode": "mesh",
+                "reason": "sfu_not_configured" if self.settings.sfu_url is None else "below_sfu_size",
+                "sfu_min_peers": self.settings.sfu_min_peers if self.settings.sfu_url is not None else None,
+            },
             "media": {
                 "mode": "mesh",
                 "ice_servers": member_ice_servers(

@@ -1,0 +1,79 @@
+"""The SFU in the app's life (issue 20, step 2a): the Janus client made at start when `CELLMEET_SFU_URL`
+is set, this server's orphan rooms destroyed once Janus answers (rooms of meetings no longer live),
+a meeting's room destroyed when it closes or is cancelled, the client closed at shutdown.
+
+Janus being down never stops the server nor holds a request: the start-up sweep runs in the
+background, a room's destruction has the adapter's deadline, and a failure is logged once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from sqlalchemy import select
+
+from meetings.enums import MeetingStatus
+from server.appkeys import DATABASE, SETTINGS
+from server.db.tables import Meeting
+from server.media.sfu import JanusClient, SfuError
+
+log = logging.getLogger("cellmeet.sfu")
+
+SFU = web.AppKey("sfu", JanusClient)
+SWEEP = web.AppKey("sfu_sweep", asyncio.Task)
+LIVE = (MeetingStatus.SCHEDULED.value, MeetingStatus.OPEN.value)
+
+
+def sfu_of(app: web.Application) -> JanusClient | None:
+    return app.get(SFU)
+
+
+async def _sweep_orphans(app: web.Application) -> None:
+    client = app[SFU]
+    try:
+        async with app[DATABASE].read() as session:
+            rows = await session.execute(select(Meeting.id).where(Meeting.status.in_(LIVE)))  # type: ignore[attr-defined]
+            live = {int(meeting_id) for (meeting_id,) in rows.all()}
+        destroyed = await client.destroy_orphans(live)
+        if destroyed:
+            log.info("SFU: destroyed the rooms of %d meetings no longer live: %s", len(destroyed), destroyed)
+    except SfuError as exc:
+        log.warning(
+            "SFU: could not look for orphan rooms at start (%s); rooms stay mesh until it answers", exc
+        )
+
+
+async def sfu_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    if settings.sfu_url is None:
+        yield
+        return
+    app[SFU] = JanusClient(
+        settings.sfu_url,
+        settings.secret_key.value,
+        settings.sfu_api_secret.value if settings.sfu_api_secret else None,
+    )
+    app[SWEEP] = asyncio.create_task(_sweep_orphans(app))
+    try:
+        yield
+    finally:
+        app[SWEEP].cancel()
+        await app[SFU].close()
+
+
+async def meeting_ended(app: web.Application, meeting_id: int) -> None:
+    """A meeting closed or was cancelled: its room in Janus goes (nothing to do without an SFU)."""
+    client = sfu_of(app)
+    if client is None:
+        return
+    try:
+        await client.destroy_room(meeting_id)
+    except SfuError as exc:
+        log.warning(
+            "SFU: the room of meeting %s could not be destroyed now (%s); the next start sweeps it",
+            meeting_id,
+            exc,
+        )

@@ -57,5 +57,7 @@ async def test_a_member_in_berlin_sees_the_meeting_sends_an_excuse_and_finds_the
     # The room is one tap from the home page.
     await entry.get_by_role("link", name="Vào phòng họp").click()
     await member.wait_for_url(f"{base}/meetings/{mid}/room")
-    await expect(member.locator("#join")).to_be_visible()
+    await expect(member.locator("#room")).to_have_attribute("data-ready", "true")
+    await member.locator("#join").click()
+    await expect(member.locator("#room")).to_have_attribute("data-state", "joined")
     assert member_browser.page_errors == []

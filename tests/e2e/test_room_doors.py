@@ -13,6 +13,7 @@ from tests.integration.test_meetings import approve_a, schedule
 from tests.integration.world import World
 
 Watch = Callable[..., Awaitable[Watched]]
+PHONE = {"width": 360, "height": 740}
 # Counts every request for a microphone or camera the page makes.
 COUNT_DEVICE_REQUESTS = """
 (() => {
@@ -39,7 +40,7 @@ async def test_the_room_refuses_before_asking_for_devices_and_sends_a_closed_mee
     mid = made.body["id"]
 
     # The province's auditor may read the meeting but is not summoned to it.
-    auditor = await watch()
+    auditor = await watch(viewport=PHONE)
     await auditor.context.add_init_script(COUNT_DEVICE_REQUESTS)
     page = await auditor.new_page()
     await log_in(page, base, "auditor_p", f"/meetings/{mid}/room")
@@ -58,7 +59,7 @@ async def test_the_room_refuses_before_asking_for_devices_and_sends_a_closed_mee
     sec_a = await world.as_user("sec_a")
     assert (await sec_a.post(f"/api/v1/meetings/{mid}/open", {"override_reason": "Thử"})).status == 200
     assert (await sec_a.post(f"/api/v1/meetings/{mid}/close", {})).status == 200
-    secretary = await (await watch()).new_page()
+    secretary = await (await watch(viewport=PHONE)).new_page()
     await log_in(secretary, base, "sec_a", f"/meetings/{mid}")
     await secretary.goto(f"{base}/meetings/{mid}/room")
     await secretary.wait_for_url(f"{base}/meetings/{mid}/minutes")

@@ -67,6 +67,7 @@ async def janus_in_namespace(log_dir: Path) -> AsyncIterator[JanusNet]:
             "-L", str(log_file), "-o",
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
+            cwd=log_dir,  # a crash's core file stays with the test's files, never in the checkout
         )  # fmt: skip
         api_url = f"http://{janus_address}:8088/janus"
         try:

@@ -112,9 +112,11 @@ async def test_an_unreachable_or_stuck_janus_is_a_clear_error_within_the_deadlin
     assert time.monotonic() - started < 2.5
 
     # Listening but never answering: the deadline, not a hang.
+    held: list[asyncio.StreamWriter] = []
+
     async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)  # closed below: nothing may outlive the test's event loop
         await reader.read(65536)
-        await asyncio.sleep(30)
 
     server = await asyncio.start_server(silent, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
@@ -127,6 +129,10 @@ async def test_an_unreachable_or_stuck_janus_is_a_clear_error_within_the_deadlin
         assert time.monotonic() - started < 2.0
     finally:
         server.close()
+        for writer in held:
+            writer.close()
+        await server.wait_closed()
+        await asyncio.sleep(0)  # the closed transports are released before the loop ends
 
 
 @pytest.mark.parametrize(

@@ -69,6 +69,7 @@ async def change_password(request: web.Request) -> web.StreamResponse:
     body = await read_json(request, PasswordBody)
     check_password_strength(body.new_password)
     at = now(request)
+    # Hashed before the write transaction opens: the slow hash never holds the database's write lock.
     new_hash = await hash_password(body.new_password)
     ended: list[str] = []
     async with database(request).write() as session:

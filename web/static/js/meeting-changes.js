@@ -1,6 +1,6 @@
 // The invitation, a new time and a cancellation on the meeting page (scheduled meetings, for whoever
 // may change them). The API decides (a past time, a closed meeting) and tells the members.
-import { api, el, formatTime, instantInZone, say, showFieldErrors } from "./common.js";
+import { api, el, errorText, formatTime, instantInZone, say, showFieldErrors } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 const node = $("changes-messages");
@@ -38,7 +38,7 @@ export function wireChanges({ onChange = () => {} } = {}) {
       return answer;
     } catch (failure) {
       if (form) showFieldErrors(form, failure, error);
-      else say(error, failure.message);
+      else say(error, errorText(failure));
       return null;
     } finally {
       button.disabled = false;

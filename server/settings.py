@@ -177,13 +177,15 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
 
 
 def _sfu_url(text: str) -> str | None:
-    """Janus's HTTP API (http://host:8088/janus); a bad value stops the start, not the first join."""
+    """Janus's HTTP API (http://host:8088/janus) or its WebSocket API (ws://host:8188); a bad value
+    stops the start, not the first join."""
     url = text.strip()
     if not url:
         return None
     parsed = urlsplit(url)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname or parsed.query or parsed.fragment:
-        raise UnsafeSettings(f"CELLMEET_SFU_URL: not an http(s) URL of Janus's API: {url}")
+    schemes = ("http", "https", "ws", "wss")
+    if parsed.scheme not in schemes or not parsed.hostname or parsed.query or parsed.fragment:
+        raise UnsafeSettings(f"CELLMEET_SFU_URL: not an http(s) or ws(s) URL of Janus's API: {url}")
     try:
         parsed.port  # noqa: B018 - raises on a bad port
     except ValueError as exc:

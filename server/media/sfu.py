@@ -21,10 +21,11 @@ import hashlib
 import hmac
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
+from server.media.janus_transport import Transport, TransportFailed, transport_for
 
 log = logging.getLogger("cellmeet.sfu")
 
@@ -86,43 +87,63 @@ def room_keys(secret_key: str, meeting_id: int) -> RoomKeys:
 
 @dataclass
 class JanusClient:
-    """The server's connection to one Janus (its HTTP API, e.g. http://198.18.0.1:8088/janus)."""
+    """The server's connection to one Janus (its HTTP API, e.g. http://198.18.0.1:8088/janus, or its
+    WebSocket API, e.g. ws://198.18.0.1:8188)."""
 
     url: str
     secret_key: str
     api_secret: str | None = None
     call_seconds: float = CALL_SECONDS
-    _http: aiohttp.ClientSession | None = None
+    _transport: Transport | None = None
     _session_id: int | None = None
     _handle_id: int | None = None  # the server's own videoroom handle, for room management
     _keepalive: asyncio.Task[None] | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # An asynchronous message's transaction -> the event that answers it.
+    _answers: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
+    # A member's handle -> what to do with the events Janus sends it unasked (a new offer, a hang-up).
+    _listeners: dict[int, Callable[[dict[str, Any]], None]] = field(default_factory=dict)
 
     # -- transport ---------------------------------------------------------------------------------
 
-    async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        if self._http is None:
-            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.call_seconds))
-        message = {**body, "transaction": secrets.token_hex(8)}
+    def _link(self) -> Transport:
+        if self._transport is None:
+            self._transport = transport_for(self.url, self.call_seconds, self.api_secret)
+            self._transport.on_event = self._event
+        return self._transport
+
+    async def _post(
+        self, body: dict[str, Any], session: int | None = None, handle: int | None = None
+    ) -> dict[str, Any]:
+        message = {"transaction": secrets.token_hex(8), **body}
         if self.api_secret:
             message["apisecret"] = self.api_secret
         try:
-            async with self._http.post(self.url.rstrip("/") + path, json=message) as response:
-                reply: dict[str, Any] = await response.json(content_type=None)
-        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            raise SfuUnavailable(None, f"{type(exc).__name__}: {exc}") from exc
+            reply = await self._link().send(message, session, handle)
+        except TransportFailed as exc:
+            raise SfuUnavailable(None, str(exc)) from exc
         if reply.get("janus") == "error":
             error = reply.get("error") or {}
             raise SfuError(error.get("code"), str(error.get("reason", "unknown")))
         return reply
 
+    def _event(self, event: dict[str, Any]) -> None:
+        waiting = self._answers.get(str(event.get("transaction")))
+        if waiting is not None and not waiting.done() and event.get("janus") == "event":
+            waiting.set_result(event)
+            return
+        listener = self._listeners.get(int(event.get("sender") or 0))
+        if listener is not None:
+            listener(event)
+
     async def _session(self) -> tuple[int, int]:
         """This process's Janus session and management handle, created when missing."""
         async with self._lock:
             if self._session_id is None or self._handle_id is None:
-                created = await self._post("", {"janus": "create"})
+                created = await self._post({"janus": "create"})
                 self._session_id = int(created["data"]["id"])
-                attached = await self._post(f"/{self._session_id}", {"janus": "attach", "plugin": PLUGIN})
+                self._link().session_started(self._session_id)
+                attached = await self._post({"janus": "attach", "plugin": PLUGIN}, self._session_id)
                 self._handle_id = int(attached["data"]["id"])
                 if self._keepalive is None or self._keepalive.done():
                     self._keepalive = asyncio.create_task(self._keep_alive())
@@ -135,7 +156,7 @@ class JanusClient:
             if session_id is None:
                 continue
             try:
-                await self._post(f"/{session_id}", {"janus": "keepalive"})
+                await self._post({"janus": "keepalive"}, session_id)
             except SfuError as exc:
                 log.warning("Janus keepalive failed (%s): a new session at the next call", exc)
                 self._session_id = self._handle_id = None
@@ -145,29 +166,78 @@ class JanusClient:
         for attempt in (1, 2):
             session_id, handle_id = await self._session()
             try:
-                reply = await self._post(f"/{session_id}/{handle_id}", {"janus": "message", "body": body})
+                reply = await self._post({"janus": "message", "body": body}, session_id, handle_id)
             except SfuError as exc:
                 if attempt == 1 and exc.code in (458, 459):  # no such session / handle: Janus restarted
                     self._session_id = self._handle_id = None
                     continue
                 raise
-            data: dict[str, Any] = reply.get("plugindata", {}).get("data", {})
-            if "error_code" in data:
-                raise SfuError(int(data["error_code"]), str(data.get("error", "")))
-            return data
+            return _plugin_data(reply)
         raise SfuUnavailable(None, "no Janus session")  # pragma: no cover - the loop returns or raises
+
+    # -- members' handles --------------------------------------------------------------------------
+
+    async def attach(self, listener: Callable[[dict[str, Any]], None] | None = None) -> int:
+        """A new videoroom handle for one member's publisher or subscriber; `listener` gets the
+        events Janus sends on it unasked."""
+        session_id, _ = await self._session()
+        attached = await self._post({"janus": "attach", "plugin": PLUGIN}, session_id)
+        handle = int(attached["data"]["id"])
+        if listener is not None:
+            self._listeners[handle] = listener
+        return handle
+
+    async def detach(self, handle: int) -> None:
+        self._listeners.pop(handle, None)
+        if self._session_id is None:
+            return
+        try:
+            await self._post({"janus": "detach"}, self._session_id, handle)
+        except SfuError as exc:
+            log.debug("Janus detach of handle %s: %s", handle, exc)  # gone with its session already
+
+    async def message(
+        self, handle: int, body: dict[str, Any], jsep: dict[str, Any] | None = None
+    ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """A request on a member's handle, answered now or by a later event: (plugin data, jsep)."""
+        session_id = self._session_id
+        if session_id is None:
+            raise SfuUnavailable(None, "no Janus session")
+        transaction = secrets.token_hex(8)
+        answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._answers[transaction] = answer
+        request: dict[str, Any] = {"janus": "message", "transaction": transaction, "body": body}
+        if jsep is not None:
+            request["jsep"] = jsep
+        try:
+            reply = await self._post(request, session_id, handle)
+            if reply.get("janus") == "ack":
+                try:
+                    reply = await asyncio.wait_for(answer, self.call_seconds)
+                except TimeoutError as exc:
+                    raise SfuUnavailable(None, f"no answer to {body.get('request')} in time") from exc
+        finally:
+            self._answers.pop(transaction, None)
+        return _plugin_data(reply), reply.get("jsep")
+
+    async def trickle(self, handle: int, candidate: dict[str, Any] | None) -> None:
+        """A member's ICE candidate for its handle; None: it has sent them all."""
+        if self._session_id is None:
+            raise SfuUnavailable(None, "no Janus session")
+        sent = candidate if candidate is not None else {"completed": True}
+        await self._post({"janus": "trickle", "candidate": sent}, self._session_id, handle)
 
     async def close(self) -> None:
         if self._keepalive is not None:
             self._keepalive.cancel()
         if self._session_id is not None:
             try:
-                await self._post(f"/{self._session_id}", {"janus": "destroy"})
+                await self._post({"janus": "destroy"}, self._session_id)
             except SfuError:
                 pass  # Janus ends it after its own timeout
-        if self._http is not None:
-            await self._http.close()
-        self._http = None
+        if self._transport is not None:
+            await self._transport.close()
+        self._transport = None
         self._session_id = self._handle_id = None
 
     # -- rooms -------------------------------------------------------------------------------------
@@ -239,3 +309,10 @@ class JanusClient:
             if await self.destroy_room(meeting_id):
                 destroyed.append(meeting_id)
         return destroyed
+
+
+def _plugin_data(reply: dict[str, Any]) -> dict[str, Any]:
+    data: dict[str, Any] = reply.get("plugindata", {}).get("data", {})
+    if "error_code" in data:
+        raise SfuError(int(data["error_code"]), str(data.get("error", "")))
+    return data

@@ -17,6 +17,7 @@ from server.auth.client_address import client_address
 from server.auth.identity import session_cookie_name
 from server.auth.tokens import token_id
 from server.i18n import request_language
+from server.media.sfu_lifecycle import sfu_of
 from server.realtime.guard import RoomGuard, RoomLimits
 from server.realtime.guarded_server import GuardedServer
 from server.realtime.hub import Hub
@@ -61,7 +62,7 @@ def attach_realtime(app: web.Application, settings: Settings) -> GuardedServer:
 
     async def realtime_ctx(app: web.Application) -> AsyncIterator[None]:
         hub = Hub(sio, app[DATABASE], app[CLOCK])
-        namespace = RoomNamespace(hub, settings, guard, app[REFUSALS])
+        namespace = RoomNamespace(hub, settings, guard, app[REFUSALS], sfu=lambda: sfu_of(app))
         sio.register_namespace(namespace)
         sio.on_malformed = namespace.on_malformed_frame
         hub.recheck_access = namespace.recheck

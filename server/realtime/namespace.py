@@ -34,11 +34,13 @@ from server.auth.tickets import Ticket, TicketError, session_ref, verify
 from server.clock import iso
 from server.db.tables import Meeting, User
 from server.i18n import request_language
+from server.media.sfu import JanusClient
 from server.media.turn import member_ice_servers
 from server.realtime import schemas
 from server.realtime.guard import RoomGuard
 from server.realtime.hub import NAMESPACE, SNAPSHOT_MAX_AGE_SECONDS, Hub, Peer, Room, room_name
 from server.realtime.pushes import push_vote
+from server.realtime.sfu_relay import SfuRelay
 from server.services.presence import admit, online_leave, record_online
 from server.services.votes import ballot_as
 from server.settings import Settings
@@ -92,11 +94,17 @@ def _not_joined() -> ApiError:
 
 class RoomNamespace(socketio.AsyncNamespace):
     def __init__(
-        self, hub: Hub, settings: Settings, guard: RoomGuard, refusals: RefusalLog | None = None
+        self,
+        hub: Hub,
+        settings: Settings,
+        guard: RoomGuard,
+        refusals: RefusalLog | None = None,
+        sfu: Callable[[], JanusClient | None] = lambda: None,
     ) -> None:
         super().__init__(NAMESPACE)
         self.hub = hub
         self.settings = settings
+        self.sfu = SfuRelay(hub, settings, sfu)
         self.handlers: dict[str, Handler] = {
             "join": self.on_join,
             "signal": self.on_signal,
@@ -104,6 +112,10 @@ class RoomNamespace(socketio.AsyncNamespace):
             "camera": self.on_camera,
             "ballot": self.on_ballot,
             "leave": self.on_leave,
+            "sfu-publish": self.on_sfu_publish,
+            "sfu-subscribe": self.on_sfu_subscribe,
+            "sfu-answer": self.on_sfu_answer,
+            "sfu-candidate": self.on_sfu_candidate,
         }
         self.guard = guard
         self.refusal_log = refusals if refusals is not None else RefusalLog()
@@ -379,20 +391,21 @@ class RoomNamespace(socketio.AsyncNamespace):
             hands = room.hands_json()["hands"]
             cameras = room.cameras_json(max_cameras)
             agenda = {"items": snapshot.agenda, "current": None}
+            summoned = len(snapshot.situation.members)
         self.hub.request_push(body.meeting_id)
+        # Outside the room's lock: Janus is never waited on while the room is held.
+        await self.sfu.after_join(room, max_cameras, summoned)
+        topology = self.sfu.topology_json(body.meeting_id)
         return {
             "ok": True,
             "self": {**current.json(), "is_chair": meeting.chair_id == attendee.member_id},
             "peers": others,
-            # Why the room is a mesh (issue 20): no SFU configured, or the room below its size. Apart from
-            # `media`, whose keys existing clients compare whole.
-            "topology": {
-                "mode": "mesh",
-                "reason": "sfu_not_configured" if self.settings.sfu_url is None else "below_sfu_size",
-                "sfu_min_peers": self.settings.sfu_min_peers if self.settings.sfu_url is not None else None,
-            },
+            # Why the room is a mesh or on the SFU (issue 20): no SFU configured, the room below its
+            # size, Janus not answering, or the room's size. Apart from `media`, whose keys existing
+            # clients compare whole.
+            "topology": topology,
             "media": {
-                "mode": "mesh",
+                "mode": topology["mode"],
                 "ice_servers": member_ice_servers(
                     self.settings.ice_servers,
                     self.settings.turn_secret.value if self.settings.turn_secret else None,
@@ -569,6 +582,44 @@ class RoomNamespace(socketio.AsyncNamespace):
         await push_vote(self.hub.database, self.hub, "vote-progress", body.vote_id)
         return {"ok": True, "vote": vote}
 
+    # -- the SFU (server.realtime.sfu_relay) ----------------------------------------------------
+
+    async def _sfu_peer(self, sid: str, meeting_id: int | None) -> Peer:
+        """The joined connection asking for a handle in Janus. Asked for another meeting, the
+        refusal is the one a join would get (another unit's meeting: not found, and audited)."""
+        peer = self.hub.peers.get(sid)
+        if meeting_id is not None and (peer is None or peer.meeting_id != meeting_id):
+            user, _, lang = self.callers[sid]
+            await self._admit_or_refuse(user, meeting_id, lang)
+            raise _not_joined()
+        if peer is None:
+            raise _not_joined()
+        return peer
+
+    async def on_sfu_publish(self, sid: str, data: Any) -> dict[str, Any]:
+        body = schemas.parse(schemas.SfuPublishData, data)
+        peer = await self._sfu_peer(sid, body.meeting_id)
+        if body.description.type != "offer":
+            raise schemas.invalid({"description.type": "an offer is published"})
+        return await self.sfu.publish(peer, body.description.model_dump())
+
+    async def on_sfu_subscribe(self, sid: str, data: Any) -> dict[str, Any]:
+        body = schemas.parse(schemas.SfuSubscribeData, data if data is not None else {})
+        peer = await self._sfu_peer(sid, body.meeting_id)
+        return await self.sfu.subscribe(peer, self.hub.room(peer.meeting_id))
+
+    async def on_sfu_answer(self, sid: str, data: Any) -> dict[str, Any]:
+        body = schemas.parse(schemas.SfuAnswerData, data)
+        peer = await self._sfu_peer(sid, None)
+        if body.description.type != "answer":
+            raise schemas.invalid({"description.type": "an answer to the subscriber's offer"})
+        return await self.sfu.answer(peer, body.description.model_dump())
+
+    async def on_sfu_candidate(self, sid: str, data: Any) -> dict[str, Any]:
+        body = schemas.parse(schemas.SfuCandidateData, data)
+        peer = await self._sfu_peer(sid, None)
+        return await self.sfu.candidate(peer, body.target, body.candidate)
+
     async def on_leave(self, sid: str, data: Any) -> dict[str, Any]:
         peer = self._joined(sid)
         schemas.parse(schemas.LeaveData, data if data is not None else {})
@@ -620,6 +671,7 @@ class RoomNamespace(socketio.AsyncNamespace):
         """A connection leaves the room: media peers are told at once; attendance ends now (explicit)
         or after the grace, backdated to the drop, unless the member comes back first (R-ATT-2)."""
         room = self.hub.room(peer.meeting_id)
+        self.hub.spawn(self.sfu.departed(peer))  # its handles in Janus go (none in a mesh)
         async with room.lock:
             room.peers.pop(peer.sid, None)
             self.hub.peers.pop(peer.sid, None)

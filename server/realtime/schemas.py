@@ -58,6 +58,27 @@ class LeaveData(Payload):
     pass
 
 
+# The SFU (docs/api.md "The SFU"): the member's side of the negotiation with Janus, relayed by the
+# server. `meeting_id`, when given, must be the joined meeting's: asked for another, it is refused.
+class SfuPublishData(Payload):
+    description: Description
+    meeting_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+
+
+class SfuSubscribeData(Payload):
+    meeting_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+
+
+class SfuAnswerData(Payload):
+    description: Description
+
+
+class SfuCandidateData(Payload):
+    target: Literal["publisher", "subscriber"]
+    # As the browser wrote it (RTCIceCandidate.toJSON()); null: the member has sent them all.
+    candidate: dict[str, Any] | None
+
+
 P = TypeVar("P", bound=Payload)
 
 

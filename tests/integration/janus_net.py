@@ -24,6 +24,7 @@ _serial = itertools.count(1)
 @dataclass(frozen=True)
 class JanusNet:
     api_url: str  # Janus's HTTP API, reached over the veth
+    ws_url: str  # its WebSocket API (api.md's example of CELLMEET_SFU_URL)
     host_address: str  # this side's address (the server's and the test peers')
     janus_address: str
 
@@ -75,7 +76,12 @@ async def janus_in_namespace(log_dir: Path) -> AsyncIterator[JanusNet]:
         except RuntimeError as exc:
             tail = log_file.read_text(errors="replace")[-2000:] if log_file.exists() else "(no log)"
             raise RuntimeError(f"{exc}; janus log ends:\n{tail}") from exc
-        yield JanusNet(api_url=api_url, host_address=host_address, janus_address=janus_address)
+        yield JanusNet(
+            api_url=api_url,
+            ws_url=f"ws://{janus_address}:8188",
+            host_address=host_address,
+            janus_address=janus_address,
+        )
     finally:
         if process is not None and process.returncode is None:
             process.terminate()
@@ -88,20 +94,18 @@ async def janus_in_namespace(log_dir: Path) -> AsyncIterator[JanusNet]:
         subprocess.run(["ip", "netns", "del", netns], capture_output=True, timeout=10)
 
 
-# Only the videoroom plugin and the HTTP transport: the packaged configuration loads every plugin,
-# and one of them (Lua, Duktape, SIP, streaming ...) now and then crashes Janus while it starts.
+# Only the videoroom plugin and the HTTP and WebSocket transports: the packaged configuration loads
+# every plugin, and one of them (Lua, Duktape, SIP, streaming ...) now and then crashes Janus while it starts.
 PLUGINS_OFF = (
     "libjanus_audiobridge.so,libjanus_duktape.so,libjanus_echotest.so,libjanus_lua.so,libjanus_nosip.so,"
     "libjanus_recordplay.so,libjanus_sip.so,libjanus_streaming.so,libjanus_textroom.so,"
     "libjanus_videocall.so,libjanus_voicemail.so"
 )
-TRANSPORTS_OFF = (
-    "libjanus_mqtt.so,libjanus_nanomsg.so,libjanus_pfunix.so,libjanus_rabbitmq.so,libjanus_websockets.so"
-)
+TRANSPORTS_OFF = "libjanus_mqtt.so,libjanus_nanomsg.so,libjanus_pfunix.so,libjanus_rabbitmq.so"
 
 
 def _config(folder: Path) -> Path:
-    """A copy of Debian's /etc/janus with everything but the videoroom and HTTP switched off."""
+    """A copy of Debian's /etc/janus with everything but the videoroom, HTTP and WebSocket switched off."""
     shutil.copytree("/etc/janus", folder)
     main = folder / "janus.jcfg"
     text = main.read_text()

@@ -166,3 +166,12 @@ def test_sfu_settings_default_to_mesh_only(tmp_path: Path) -> None:
     assert configured.sfu_url == "http://198.18.0.1:8088/janus"
     assert configured.sfu_min_peers == 8
     assert "janus-api-secret" not in repr(configured)
+
+
+def test_the_sfu_url_may_be_janus_websocket_api(tmp_path: Path) -> None:
+    """api.md's example of CELLMEET_SFU_URL is Janus's WebSocket API."""
+    base = {"CELLMEET_DATA_DIR": str(tmp_path), "CELLMEET_SECRET_KEY": KEY}
+    for url in ("ws://127.0.0.1:8188", "wss://janus.internal:8989/"):
+        assert load_settings({**base, "CELLMEET_SFU_URL": url}).sfu_url == url.rstrip("/")
+    with pytest.raises(UnsafeSettings, match="CELLMEET_SFU_URL"):
+        load_settings({**base, "CELLMEET_SFU_URL": "ws://127.0.0.1:8188?x=1"})

@@ -1,0 +1,355 @@
+"""A meeting's room on the SFU (issue 20, step 2b): when the room moves from mesh to Janus, and the
+members' negotiation with Janus, relayed over `/room` (docs/api.md "The SFU").
+
+The browser never talks to Janus's API: the server attaches each member's publisher and subscriber
+handles, only for a connection that has joined the meeting (so admitted by `/room join`'s rules), and
+passes offers, answers and candidates between the member and Janus. A member publishes once
+(`sfu-publish`, one upload whatever the room's size) and receives everyone on one subscriber
+connection (`sfu-subscribe`, Janus 1.x multistream); `sfu-feeds` tells the room when the list of
+published members changes, `sfu-offer` passes a new offer Janus makes unasked (a publisher left).
+
+Janus is never asked anything while a room's lock is held: a slow or absent Janus delays only the
+member who is negotiating, never the room's presence, hands or votes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from meetings.decision import Text
+from meetings.topology import Reason, Topology, choose
+from server.api.errors import ApiError
+from server.media.sfu import JanusClient, RoomKeys, SfuError
+from server.realtime.hub import Hub, Peer, Room, room_name
+from server.settings import Settings
+
+log = logging.getLogger("cellmeet.sfu")
+
+# A join that moves the room to the SFU waits at most this long for Janus before its answer (the
+# switch goes on in the background and the `media` push follows).
+SWITCH_WAIT_SECONDS = 3.0
+# After Janus failed to make a meeting's room, it is not asked again for this long (joins stay fast).
+RETRY_SECONDS = 30.0
+# Janus's room admits at most this many publishers, or the meeting's summoned members if more.
+MIN_PUBLISHERS = 50
+NO_SUCH_FEED = 428
+
+
+@dataclass
+class Handles:
+    """One connection's handles in Janus."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    publisher: int | None = None
+    feed: int | None = None  # its publisher id in the videoroom
+    subscriber: int | None = None
+    subscribed: set[int] = field(default_factory=set)  # feeds
+    gone: bool = False  # the connection left: handles made after it are detached at once
+
+
+@dataclass
+class MeetingMedia:
+    mode: Topology = Topology.MESH
+    reason: Reason = Reason.BELOW_SFU_SIZE
+    keys: RoomKeys | None = None
+    switching: asyncio.Task[None] | None = None
+    down_until: float = -math.inf  # loop time before which Janus is not asked to make the room again
+    handles: dict[str, Handles] = field(default_factory=dict)  # by sid
+    live: dict[int, Peer] = field(default_factory=dict)  # feed -> its publisher, once media flows
+
+
+def _not_sfu() -> ApiError:
+    return ApiError(
+        409,
+        "not_sfu",
+        Text(
+            "Phòng họp đang kết nối trực tiếp giữa các thành viên (không qua máy chủ truyền thông).",
+            "The meeting room is a direct mesh between members (not on the media server).",
+        ),
+    )
+
+
+def _unavailable(exc: SfuError) -> ApiError:
+    return ApiError(
+        503,
+        "sfu_unavailable",
+        Text(
+            "Máy chủ truyền thông không trả lời; hãy thử lại sau giây lát.",
+            "The media server does not answer; try again in a moment.",
+        ),
+        details={"janus_code": exc.code},
+    )
+
+
+def _no_handle(target: str) -> ApiError:
+    return ApiError(
+        409,
+        "no_sfu_handle",
+        Text("Chưa có kết nối này tới máy chủ truyền thông.", "No such connection to the media server yet."),
+        details={"target": target},
+    )
+
+
+class SfuRelay:
+    def __init__(self, hub: Hub, settings: Settings, client_of: Callable[[], JanusClient | None]) -> None:
+        self.hub = hub
+        self.settings = settings
+        self.client_of = client_of
+        self.meetings: dict[int, MeetingMedia] = {}
+
+    def media(self, meeting_id: int) -> MeetingMedia:
+        found = self.meetings.get(meeting_id)
+        if found is None:
+            found = self.meetings[meeting_id] = MeetingMedia(
+                reason=Reason.SFU_NOT_CONFIGURED if self.client_of() is None else Reason.BELOW_SFU_SIZE
+            )
+        return found
+
+    def topology_json(self, meeting_id: int) -> dict[str, Any]:
+        media = self.media(meeting_id)
+        configured = self.client_of() is not None
+        return {
+            "mode": media.mode.value,
+            "reason": media.reason.value,
+            "sfu_min_peers": self.settings.sfu_min_peers if configured else None,
+        }
+
+    # -- the switch --------------------------------------------------------------------------------
+
+    async def after_join(self, room: Room, max_cameras: int, summoned: int) -> None:
+        """A member joined: move the room to the SFU when it reached the size (waiting a little for
+        Janus, so the joiner's answer already says so)."""
+        media = self.media(room.meeting_id)
+        client = self.client_of()
+        now = asyncio.get_running_loop().time()
+        connected = len({peer.member_id for peer in room.peers.values()})
+        decision = choose(
+            current=media.mode,
+            connected=connected,
+            min_peers=self.settings.sfu_min_peers if client is not None else None,
+            sfu_down=now < media.down_until,
+        )
+        if media.mode is Topology.MESH:
+            media.reason = decision.reason
+        if decision.mode is Topology.MESH or media.mode is Topology.SFU or client is None:
+            return
+        if media.switching is None or media.switching.done():
+            media.switching = self.hub.spawn(self._switch(room, client, max_cameras, summoned))
+        try:
+            await asyncio.wait_for(asyncio.shield(media.switching), SWITCH_WAIT_SECONDS)
+        except TimeoutError:
+            pass  # the `media` push tells the room when Janus has answered
+
+    async def _switch(self, room: Room, client: JanusClient, max_cameras: int, summoned: int) -> None:
+        media = self.media(room.meeting_id)
+        try:
+            keys = await client.create_room(
+                room.meeting_id, publishers=max(MIN_PUBLISHERS, summoned), video=max_cameras > 0
+            )
+        except SfuError as exc:
+            media.reason = Reason.SFU_UNAVAILABLE
+            media.down_until = asyncio.get_running_loop().time() + RETRY_SECONDS
+            log.warning(
+                "SFU: meeting %s stays a mesh, Janus could not make its room (%s); asked again in %d s",
+                room.meeting_id,
+                exc,
+                RETRY_SECONDS,
+            )
+            return
+        media.keys, media.mode, media.reason = keys, Topology.SFU, Reason.ROOM_SIZE
+        log.info("SFU: meeting %s moves to the SFU (%d members connected)", room.meeting_id, len(room.peers))
+        await self.hub.emit(
+            "media",
+            {"mode": media.mode.value, "reason": media.reason.value, "max_cameras": max_cameras},
+            to=room_name(room.meeting_id),
+        )
+
+    # -- a member's negotiation ----------------------------------------------------------------------
+
+    def _ready(self, peer: Peer) -> tuple[JanusClient, MeetingMedia, RoomKeys, Handles]:
+        media = self.media(peer.meeting_id)
+        client = self.client_of()
+        if media.mode is not Topology.SFU or client is None or media.keys is None:
+            raise _not_sfu()
+        return client, media, media.keys, media.handles.setdefault(peer.sid, Handles())
+
+    async def publish(self, peer: Peer, offer: dict[str, Any]) -> dict[str, Any]:
+        """The member's one upload: its offer to Janus, Janus's answer back."""
+        client, media, keys, handles = self._ready(peer)
+        try:
+            async with handles.lock:
+                if handles.publisher is None:
+                    handles.publisher = await client.attach(self._publisher_events(peer, media))
+                    body = {
+                        "request": "joinandconfigure",
+                        "room": keys.number,
+                        "pin": keys.pin,
+                        "ptype": "publisher",
+                        "display": peer.peer_id,  # Janus is told no names
+                    }
+                else:
+                    body = {"request": "configure"}  # a new offer: a camera turned on or off, an ICE restart
+                data, jsep = await client.message(handles.publisher, body, offer)
+                if "id" in data:
+                    handles.feed = int(data["id"])
+                await self._detach_if_gone(client, handles)
+        except SfuError as exc:
+            raise _unavailable(exc) from exc
+        return {"ok": True, "description": jsep, "feed_id": handles.feed}
+
+    def _publisher_events(self, peer: Peer, media: MeetingMedia) -> Callable[[dict[str, Any]], None]:
+        def handle(event: dict[str, Any]) -> None:
+            handles = media.handles.get(peer.sid)
+            if handles is None or handles.feed is None:
+                return
+            if event.get("janus") == "webrtcup":  # Janus receives the member: others may subscribe
+                media.live[handles.feed] = peer
+                self.hub.spawn(self._tell_feeds(peer.meeting_id))
+            elif event.get("janus") == "hangup" and media.live.pop(handles.feed, None) is not None:
+                self.hub.spawn(self._tell_feeds(peer.meeting_id))
+
+        return handle
+
+    async def _tell_feeds(self, meeting_id: int) -> None:
+        media = self.media(meeting_id)
+        feeds = [{"feed_id": feed, **peer.json()} for feed, peer in media.live.items()]
+        await self.hub.emit("sfu-feeds", {"feeds": feeds}, to=room_name(meeting_id))
+
+    async def subscribe(self, peer: Peer, room: Room) -> dict[str, Any]:
+        """Bring the member's subscriber up to date with the feeds it may hear: Janus's offer (or
+        none when nothing changed), and which stream is whose."""
+        client, media, keys, handles = self._ready(peer)
+        try:
+            async with handles.lock:
+                for _attempt in (1, 2):
+                    wanted = {
+                        feed
+                        for feed, publisher in media.live.items()
+                        if publisher.sid != peer.sid and room.may_meet(peer, publisher)
+                    }
+                    try:
+                        data, jsep = await self._update(client, keys, handles, peer, media, wanted)
+                        break
+                    except SfuError as exc:
+                        if exc.code != NO_SUCH_FEED:
+                            raise
+                        # A publisher left while this was asked: forget the feeds Janus no longer has.
+                        listed = await client.request(
+                            {"request": "listparticipants", "room": keys.number, "secret": keys.secret}
+                        )
+                        publishing = {p["id"] for p in listed.get("participants", []) if p.get("publisher")}
+                        for feed in set(media.live) - publishing:
+                            media.live.pop(feed, None)
+                else:
+                    raise SfuError(NO_SUCH_FEED, "feeds keep vanishing")
+                await self._detach_if_gone(client, handles)
+        except SfuError as exc:
+            raise _unavailable(exc) from exc
+        return {"ok": True, "description": jsep, "streams": self._streams(media, data)}
+
+    async def _update(
+        self,
+        client: JanusClient,
+        keys: RoomKeys,
+        handles: Handles,
+        peer: Peer,
+        media: MeetingMedia,
+        wanted: set[int],
+    ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        if handles.subscriber is None:
+            if not wanted:
+                return {}, None
+            handles.subscriber = await client.attach(self._subscriber_events(peer, media))
+            body: dict[str, Any] = {
+                "request": "join",
+                "room": keys.number,
+                "pin": keys.pin,
+                "ptype": "subscriber",
+                "streams": [{"feed": feed} for feed in sorted(wanted)],
+            }
+        else:
+            add, drop = wanted - handles.subscribed, handles.subscribed - wanted
+            if not add and not drop:
+                return {}, None
+            body = {"request": "update"}
+            if add:
+                body["subscribe"] = [{"feed": feed} for feed in sorted(add)]
+            if drop:
+                body["unsubscribe"] = [{"feed": feed} for feed in sorted(drop)]
+        data, jsep = await client.message(handles.subscriber, body)
+        handles.subscribed = set(wanted)
+        return data, jsep
+
+    def _streams(self, media: MeetingMedia, data: dict[str, Any]) -> list[dict[str, Any]]:
+        """Which of the subscriber's streams (by `mid`) carries whom."""
+        streams = []
+        for stream in data.get("streams", []):
+            publisher = media.live.get(int(stream.get("feed_id") or 0))
+            if stream.get("active", True) and publisher is not None:
+                streams.append({"mid": stream.get("mid"), "type": stream.get("type"), **publisher.json()})
+        return streams
+
+    def _subscriber_events(self, peer: Peer, media: MeetingMedia) -> Callable[[dict[str, Any]], None]:
+        def handle(event: dict[str, Any]) -> None:
+            jsep = event.get("jsep")
+            if jsep is not None and jsep.get("type") == "offer":  # Janus renegotiates (a publisher left)
+                data = event.get("plugindata", {}).get("data", {})
+                self.hub.spawn(
+                    self.hub.emit(
+                        "sfu-offer", {"description": jsep, "streams": self._streams(media, data)}, to=peer.sid
+                    )
+                )
+
+        return handle
+
+    async def answer(self, peer: Peer, answer: dict[str, Any]) -> dict[str, Any]:
+        """The member's answer to the subscriber's offer: Janus starts (or goes on) sending."""
+        client, _, _, handles = self._ready(peer)
+        if handles.subscriber is None:
+            raise _no_handle("subscriber")
+        try:
+            await client.message(handles.subscriber, {"request": "start"}, answer)
+        except SfuError as exc:
+            raise _unavailable(exc) from exc
+        return {"ok": True}
+
+    async def candidate(self, peer: Peer, target: str, candidate: dict[str, Any] | None) -> dict[str, Any]:
+        client, _, _, handles = self._ready(peer)
+        handle = handles.publisher if target == "publisher" else handles.subscriber
+        if handle is None:
+            raise _no_handle(target)
+        try:
+            await client.trickle(handle, candidate)
+        except SfuError as exc:
+            raise _unavailable(exc) from exc
+        return {"ok": True}
+
+    # -- departures --------------------------------------------------------------------------------
+
+    async def departed(self, peer: Peer) -> None:
+        """The connection left the room (or lost its access): its handles go, and the room hears
+        that its feed went."""
+        media = self.meetings.get(peer.meeting_id)
+        client = self.client_of()
+        handles = media.handles.pop(peer.sid, None) if media is not None else None
+        if media is None or handles is None or client is None:
+            return
+        handles.gone = True
+        if handles.feed is not None and media.live.pop(handles.feed, None) is not None:
+            await self._tell_feeds(peer.meeting_id)
+        async with handles.lock:
+            await self._detach_if_gone(client, handles)
+
+    @staticmethod
+    async def _detach_if_gone(client: JanusClient, handles: Handles) -> None:
+        if not handles.gone:
+            return
+        for handle in (handles.publisher, handles.subscriber):
+            if handle is not None:
+                await client.detach(handle)
+        handles.publisher = handles.subscriber = None

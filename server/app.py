@@ -17,6 +17,7 @@ from server.auth.throttle import LoginThrottle
 from server.clock import Clock, system_clock
 from server.db.engine import Database
 from server.db.migrate import upgrade
+from server.mail.outbox import mail_ctx
 from server.media.echo import echo_ctx
 from server.media.sfu_lifecycle import sfu_ctx
 from server.metrics import metrics_middleware
@@ -67,6 +68,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock, migrate: bool
     app.cleanup_ctx.append(audit_checkpoints_ctx)
     app.cleanup_ctx.append(echo_ctx)
     app.cleanup_ctx.append(sfu_ctx)
+    app.cleanup_ctx.append(mail_ctx)
     attach_realtime(app, settings)
     app[CONNECTION_GUARD] = limit_connections(app, settings)
     add_routes(app)

@@ -8,9 +8,13 @@ import math
 import os
 import secrets
 from dataclasses import dataclass, field
+from email.headerregistry import Address
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
+
+from server.mail.address import normal_address
 
 MIN_SECRET_BYTES = 32
 
@@ -27,6 +31,19 @@ class Secret:
 
     def __repr__(self) -> str:
         return "Secret('**********')"
+
+
+@dataclass(frozen=True)
+class SmtpServer:
+    """The operator's mail server (CELLMEET_SMTP_URL): `smtps` speaks TLS from the first byte; `smtp`
+    upgrades with STARTTLS when the server offers it (and never sends the password without TLS, except
+    to a server on the loopback)."""
+
+    host: str
+    port: int
+    implicit_tls: bool
+    username: str | None = None
+    password: Secret | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +116,12 @@ class Settings:
     sfu_url: str | None = None
     sfu_api_secret: Secret | None = None
     sfu_min_peers: int = 6
+    # E-mail (issue 18): the operator's SMTP server and the From of the messages; None: no e-mail is
+    # ever sent (the invitation is a notice on the members' home pages only). A connection and each of
+    # its exchanges give up after smtp_timeout_seconds.
+    smtp: SmtpServer | None = None
+    mail_from: str | None = None
+    smtp_timeout_seconds: float = 10.0
 
     @property
     def is_sqlite(self) -> bool:
@@ -173,7 +196,68 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         sfu_url=_sfu_url(env.get("CELLMEET_SFU_URL", "")),
         sfu_api_secret=Secret(env["CELLMEET_SFU_API_SECRET"]) if env.get("CELLMEET_SFU_API_SECRET") else None,
         sfu_min_peers=_sfu_min_peers(env.get("CELLMEET_SFU_MIN_PEERS", "")),
+        **_mail(env.get("CELLMEET_SMTP_URL", ""), env.get("CELLMEET_MAIL_FROM", "")),
     )
+
+
+def _mail(url_text: str, from_text: str) -> dict[str, Any]:
+    """CELLMEET_SMTP_URL and CELLMEET_MAIL_FROM: both or no e-mail; a bad value stops the start. An
+    error never repeats the URL's password."""
+    smtp = _smtp_url(url_text)
+    if smtp is None:
+        return {}
+    sender = from_text.strip()
+    name, address = parseaddr(sender)
+    normal = normal_address(address) if sender and "\n" not in sender and "\r" not in sender else None
+    if normal is None:
+        raise UnsafeSettings(
+            "CELLMEET_MAIL_FROM must be an e-mail address (optionally with a name: "
+            "Chi bo <noreply@example.vn>) when CELLMEET_SMTP_URL is set"
+        )
+    return {"smtp": smtp, "mail_from": str(Address(display_name=name, addr_spec=normal))}
+
+
+def _smtp_url(text: str) -> SmtpServer | None:
+    """smtp://[user[:password]@]host[:port] (STARTTLS when offered, port 25 by default) or smtps://...
+    (TLS, port 465); user and password percent-encoded."""
+    url = text.strip()
+    if not url:
+        return None
+    parsed = urlsplit(url)
+    shown = f"{parsed.scheme}://{parsed.hostname or ''}" + (
+        f":{parsed.port}" if _port_ok(parsed) and parsed.port else ""
+    )
+    if parsed.scheme not in ("smtp", "smtps") or not parsed.hostname:
+        raise UnsafeSettings(
+            "CELLMEET_SMTP_URL: not smtp://user:password@host:port or smtps://user:password@host:port"
+        )
+    if parsed.path not in ("", "/") or parsed.query or parsed.fragment:
+        raise UnsafeSettings(f"CELLMEET_SMTP_URL: no path, query or fragment after the host ({shown})")
+    if not _port_ok(parsed):
+        raise UnsafeSettings(f"CELLMEET_SMTP_URL: bad port ({parsed.scheme}://{parsed.hostname})")
+    if parsed.password is not None and not parsed.username:
+        raise UnsafeSettings(f"CELLMEET_SMTP_URL: a password without a user name ({shown})")
+    username = unquote(parsed.username) if parsed.username else None
+    password = unquote(parsed.password) if parsed.password else None
+    if not (username or "").isascii() or not (password or "").isascii():
+        # smtplib's AUTH sends ASCII only: refused now, not at the first invitation.
+        raise UnsafeSettings(f"CELLMEET_SMTP_URL: the user name and password must be ASCII ({shown})")
+    implicit_tls = parsed.scheme == "smtps"
+    return SmtpServer(
+        host=parsed.hostname,
+        port=parsed.port or (465 if implicit_tls else 25),
+        implicit_tls=implicit_tls,
+        username=username,
+        password=Secret(password) if password else None,
+    )
+
+
+def _port_ok(parsed: Any) -> bool:
+    try:
+        port = parsed.port
+    except ValueError:
+        return False
+    return port is None or 0 < port < 65536
 
 
 def _sfu_url(text: str) -> str | None:

@@ -24,6 +24,7 @@ from server.auth.passwords import MAX_PASSWORD_LENGTH, verify_password
 from server.auth.tokens import new_token, token_id
 from server.auth.totp import accepted_step
 from server.db.tables import User, WebSession
+from server.mail.address import normal_address
 from server.services.users import user_json, user_profile
 
 log = logging.getLogger("cellmeet.auth")
@@ -47,6 +48,27 @@ class TotpEnrolBody(Body):
 
 class OtpBody(Body):
     otp: str = Field(min_length=6, max_length=10)
+
+
+class AccountBody(Body):
+    # Checked by server.mail.address (at most 254 characters); "" or null removes it.
+    email: str | None = Field(default=None, max_length=1000)
+
+
+def _invalid_email() -> ApiError:
+    reason = {"vi": "không phải địa chỉ e-mail hợp lệ", "en": "is not a valid e-mail address"}
+    return ApiError(
+        422,
+        "invalid_email",
+        Text(
+            "Địa chỉ e-mail không hợp lệ (ví dụ: ten@example.vn).",
+            "The e-mail address is not valid (for example: name@example.vn).",
+        ),
+        details={
+            "field": "email",
+            "fields": {"email": {"type": "invalid_email", "message": reason["en"], "reason": reason}},
+        },
+    )
 
 
 def _address_key(request: web.Request) -> str:
@@ -152,6 +174,42 @@ async def me(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
     async with database(request).read() as session:
         profile = await user_profile(session, caller.user)
+    profile["csrf_token"] = caller.session.csrf_token if caller.session else None
+    return json_response(profile)
+
+
+@route(
+    "PATCH",
+    "/api/v1/auth/me",
+    summary="Change one's own account: the e-mail address invitations are sent to (audited)",
+    tag="auth",
+    body=AccountBody,
+)
+async def patch_me(request: web.Request) -> web.StreamResponse:
+    caller = actor(request)
+    body = await read_json(request, AccountBody)
+    at = now(request)
+    async with database(request).write() as session:
+        user = await session.get(User, caller.user_id)
+        assert user is not None
+        if "email" in body.model_fields_set:
+            email = normal_address(body.email) if body.email else None
+            if body.email and email is None:
+                raise _invalid_email()
+            if email != user.email:
+                # The address itself stays out of the audit trail (personal data): only that it changed.
+                await append(
+                    session,
+                    at=at,
+                    actor_user_id=user.id,
+                    org_id=None,
+                    action="auth.email_changed",
+                    target=f"user:{user.id}",
+                    data={"had_email": user.email is not None, "has_email": email is not None},
+                )
+                user.email = email
+                session.add(user)
+        profile = await user_profile(session, user)
     profile["csrf_token"] = caller.session.csrf_token if caller.session else None
     return json_response(profile)
 

@@ -30,6 +30,11 @@ def now(request: web.Request) -> datetime:
     return request.app[CLOCK]()
 
 
+def public_base(request: web.Request) -> str:
+    """The server's origin for links sent out (CELLMEET_PUBLIC_URL, else the request's), no trailing /."""
+    return (request.app[SETTINGS].public_url or f"{request.scheme}://{request.host}").rstrip("/")
+
+
 def lang(request: web.Request) -> str:
     return request_language(request, request.app[SETTINGS].lang)
 

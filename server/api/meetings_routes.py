@@ -8,7 +8,6 @@ lock the meeting row and authorise like PATCH (meeting.write); see server.servic
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated, Any
 
 from aiohttp import web
@@ -20,17 +19,27 @@ from sqlmodel import col
 from meetings.decision import Text
 from meetings.enums import ItemType, MeetingKind, MeetingMode
 from meetings.policy import Action
-from server.api.context import actor, database, hub, json_response, lang, now, path_id, room_changed
+from server.api.context import (
+    actor,
+    database,
+    hub,
+    json_response,
+    lang,
+    now,
+    path_id,
+    public_base,
+    room_changed,
+)
 from server.api.errors import ApiError, forbidden, not_found
 from server.api.routes import route
 from server.api.validation import Body, read_json
-from server.appkeys import SETTINGS
 from server.auth.authz import access_on, authorize, permits
 from server.auth.identity import Actor
-from server.clock import as_utc
 from server.db.tables import Excuse, Meeting, Member, Org
 from server.db.tree import subtree_ids
-from server.exports.ics import invitation
+from server.exports.invite import meeting_invitation
+from server.mail.invitations import mail_invitations, recipients
+from server.mail.outbox import outbox_of
 from server.media.sfu_lifecycle import meeting_ended
 from server.services.agenda_templates import AgendaEntry
 from server.services.attendance import lock_meeting
@@ -285,19 +294,30 @@ async def post_reschedule(request: web.Request) -> web.StreamResponse:
 @route(
     "POST",
     "/api/v1/meetings/{id}/invitations",
-    summary="Send the invitation to the summoned members with an account (a notice on their home page)",
+    summary="Send the invitation to the summoned members with an account (a notice on their home page, "
+    "and an e-mail to those with an address when SMTP is configured)",
     tag="meetings",
 )
 async def post_invitations(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
+    outbox = outbox_of(request.app)
     async with database(request).write() as session:
         meeting, org = await _locked(session, caller, path_id(request))
         told, before = await send_invitations(
             session, meeting, org, actor_user_id=caller.user_id, at=now(request)
         )
-    return json_response(
-        {"meeting_id": meeting.id, "sent": len(told), "again": before > 0, "times_sent_before": before}
-    )
+        to = await recipients(session, told) if outbox is not None else []
+    result: dict[str, Any] = {
+        "meeting_id": meeting.id,
+        "sent": len(told),
+        "again": before > 0,
+        "times_sent_before": before,
+    }
+    if outbox is not None:  # queued once committed; sent in the background, never awaited here
+        result["mailed"] = mail_invitations(
+            request.app, outbox, meeting, org, to, base=public_base(request), actor_user_id=caller.user_id
+        )
+    return json_response(result)
 
 
 @route("GET", "/api/v1/meetings/{id}/agenda", summary="The meeting's agenda, in order", tag="meetings")
@@ -407,21 +427,7 @@ async def get_invite(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
     async with database(request).read() as session:
         meeting, org = await _meeting(session, caller, path_id(request), Action.MEETING_READ)
-    base = (request.app[SETTINGS].public_url or f"{request.scheme}://{request.host}").rstrip("/")
-    link = f"{base}/meetings/{meeting.id}/room"
-    starts_at = as_utc(meeting.starts_at)
-    mode_vi = {"online": "trực tuyến", "hybrid": "kết hợp", "in_person": "trực tiếp"}[meeting.mode]
-    description = f"{org.name}\nHình thức: {mode_vi}\nTham gia: {link}"
-    host = base.split("://", 1)[-1].split("/", 1)[0] or "cellmeet"
-    text = invitation(
-        uid=f"meeting-{meeting.id}@{host}",
-        stamp=now(request),
-        starts_at=starts_at,
-        ends_at=starts_at + timedelta(minutes=meeting.duration_minutes),
-        summary=meeting.title,
-        description=description,
-        url=link,
-    )
+    text = meeting_invitation(meeting, org, public_base(request), now(request))
     return web.Response(
         text=text,
         content_type="text/calendar",

@@ -24,6 +24,8 @@ class User(SQLModel, table=True):
     # The last accepted TOTP time step: a code is accepted once, never replayed.
     totp_last_step: int | None = None
     created_at: datetime = Field(sa_type=UTC_DATETIME)
+    # Where the invitation is e-mailed when the operator configured SMTP (issue 18); set by its owner.
+    email: str | None = Field(default=None, max_length=254)
 
 
 class WebSession(SQLModel, table=True):

@@ -58,14 +58,18 @@ def invitation(
     description: str,
     url: str | None = None,
     location: str | None = None,
+    method: str = "PUBLISH",
+    organizer: tuple[str, str] | None = None,
+    attendee: tuple[str, str] | None = None,
 ) -> str:
-    """One VEVENT in a VCALENDAR, as text with CRLF line ends."""
+    """One VEVENT in a VCALENDAR, as text with CRLF line ends. `organizer` and `attendee` are (name,
+    e-mail address) pairs, which an iTIP REQUEST (RFC 5546, the e-mailed invitation) carries."""
     lines: list[tuple[str, str]] = [
         ("BEGIN", "VCALENDAR"),
         ("VERSION", "2.0"),
         ("PRODID", "-//cellmeet//cellmeet//VI"),
         ("CALSCALE", "GREGORIAN"),
-        ("METHOD", "PUBLISH"),
+        ("METHOD", method),
         ("BEGIN", "VEVENT"),
         ("UID", escape_text(uid)),
         ("DTSTAMP", utc_stamp(stamp)),
@@ -78,5 +82,19 @@ def invitation(
         lines.append(("LOCATION", escape_text(location)))
     if url:
         lines.append(("URL", url))
+    if organizer:
+        lines.append((f"ORGANIZER;CN={_param(organizer[0])}", f"mailto:{organizer[1]}"))
+    if attendee:
+        lines.append(
+            (
+                f"ATTENDEE;CN={_param(attendee[0])};ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION;RSVP=FALSE",
+                f"mailto:{attendee[1]}",
+            )
+        )
     lines += [("STATUS", "CONFIRMED"), ("END", "VEVENT"), ("END", "VCALENDAR")]
     return calendar(lines)
+
+
+def _param(value: str) -> str:
+    """A parameter value as a quoted string (RFC 5545 3.2): no double quote nor control character."""
+    return '"' + "".join(c for c in value if c != '"' and c >= " " and c != "\x7f") + '"'

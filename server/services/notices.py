@@ -1,5 +1,6 @@
 """Notices to members' accounts about a meeting: the invitation the secretary sends, a cancellation, a
-new time (issue 18). They are shown on the member's home page (GET /api/v1/notices); no e-mail is sent.
+new time (issue 18). They are shown on the member's home page (GET /api/v1/notices); the invitation
+is also e-mailed to accounts with an address when the operator configured SMTP (server.mail.invitations).
 
 Decisions this module makes (documented in docs/api.md "Meetings"):
 

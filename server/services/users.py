@@ -23,6 +23,7 @@ def user_json(user: User) -> dict[str, Any]:
         "full_name": user.full_name,
         "is_admin": user.is_admin,
         "totp_enabled": user.totp_enabled,
+        "email": user.email,
     }
 
 

@@ -294,6 +294,7 @@ OTHER_ROUTES: dict[str, tuple[str, int | None]] = {
     "POST /api/v1/auth/login": ("public: starts the caller's own session", None),
     "POST /api/v1/auth/logout": (SELF, None),
     "GET /api/v1/auth/me": (SELF, 200),
+    "PATCH /api/v1/auth/me": (SELF, None),
     "POST /api/v1/auth/tokens": (SELF, None),
     "GET /api/v1/auth/tokens": (SELF, 200),
     "DELETE /api/v1/auth/tokens/{token_id}": (SELF, 404),

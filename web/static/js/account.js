@@ -1,4 +1,5 @@
-// The account page: change the password, turn two-step login on, and keep one's script tokens.
+// The account page: the e-mail address, change the password, turn two-step login on, and keep one's
+// script tokens.
 // The API decides everything and words its refusals; the page shows them next to the form.
 import { api, el, errorText, formatTime, say, setBusy, t as pageText } from "./common.js";
 
@@ -38,6 +39,26 @@ async function submitting(form, errorNode, call) {
     form.removeAttribute("aria-busy");
   }
 }
+
+// --- e-mail address --------------------------------------------------------------------------------
+
+const emailForm = $("email-form");
+emailForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const input = $("account-email");
+  say($("email-done"), "");
+  input.removeAttribute("aria-invalid");
+  await submitting(emailForm, $("email-error"), async () => {
+    try {
+      const saved = await api("PATCH", "/api/v1/auth/me", { json: { email: input.value.trim() || null } });
+      input.value = saved.user.email || "";
+      say($("email-done"), t(saved.user.email ? "email_saved" : "email_removed"));
+    } catch (failure) {
+      if (failure && failure.status === 422) input.setAttribute("aria-invalid", "true");
+      throw failure;
+    }
+  });
+});
 
 // --- password ---------------------------------------------------------------------------------------
 
@@ -176,6 +197,7 @@ async function start() {
   try {
     const me = await api("GET", "/api/v1/auth/me");
     showTotp(Boolean(me.user && me.user.totp_enabled));
+    $("account-email").value = (me.user && me.user.email) || "";
   } catch (failure) {
     say($("totp-error"), errorText(failure));
   }

@@ -46,9 +46,13 @@ export function wireChanges({ onChange = () => {} } = {}) {
   }
 
   $("send-invitation").addEventListener("click", (event) =>
-    send(event.currentTarget, null, "invitations", {}, (sent) =>
-      sent.again ? t("invitation_again", { count: sent.sent, before: sent.times_sent_before }) : t("invitation_sent", { count: sent.sent }),
-    ),
+    send(event.currentTarget, null, "invitations", {}, (sent) => {
+      const told = sent.again
+        ? t("invitation_again", { count: sent.sent, before: sent.times_sent_before })
+        : t("invitation_sent", { count: sent.sent });
+      // `mailed` is in the answer only when the server sends e-mail (CELLMEET_SMTP_URL).
+      return "mailed" in sent ? `${told} ${t("invitation_mailed", { count: sent.sent, mailed: sent.mailed })}` : told;
+    }),
   );
 
   const reasonOf = (id) => {

@@ -1,0 +1,41 @@
+"""A meeting's calendar invitation: the download on the meeting page and home page (METHOD:PUBLISH) and
+the attachment of the e-mailed invitation (METHOD:REQUEST, with its organizer and attendee)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from server.clock import as_utc
+from server.db.tables import Meeting, Org
+from server.exports.ics import invitation
+
+MODE_VI = {"online": "trực tuyến", "hybrid": "kết hợp", "in_person": "trực tiếp"}
+
+
+def meeting_invitation(
+    meeting: Meeting,
+    org: Org,
+    base: str,
+    stamp: datetime,
+    *,
+    organizer: tuple[str, str] | None = None,
+    attendee: tuple[str, str] | None = None,
+) -> str:
+    """The ICS text; `base` is the server's public origin (no trailing slash). With `attendee` it is an
+    iTIP REQUEST to that (name, address)."""
+    link = f"{base}/meetings/{meeting.id}/room"
+    starts_at = as_utc(meeting.starts_at)
+    description = f"{org.name}\nHình thức: {MODE_VI[meeting.mode]}\nTham gia: {link}"
+    host = base.split("://", 1)[-1].split("/", 1)[0] or "cellmeet"
+    return invitation(
+        uid=f"meeting-{meeting.id}@{host}",
+        stamp=stamp,
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(minutes=meeting.duration_minutes),
+        summary=meeting.title,
+        description=description,
+        url=link,
+        method="REQUEST" if attendee else "PUBLISH",
+        organizer=organizer,
+        attendee=attendee,
+    )

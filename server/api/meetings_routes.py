@@ -43,7 +43,7 @@ from server.mail.outbox import outbox_of
 from server.media.sfu_lifecycle import meeting_ended
 from server.services.agenda_templates import AgendaEntry
 from server.services.attendance import lock_meeting
-from server.services.meeting_changes import cancel, reschedule, send_invitations
+from server.services.meeting_changes import cancel, reschedule, send_invitations, times_rescheduled
 from server.services.meetings import (
     agenda_item_json,
     agenda_of,
@@ -307,6 +307,7 @@ async def post_invitations(request: web.Request) -> web.StreamResponse:
             session, meeting, org, actor_user_id=caller.user_id, at=now(request)
         )
         to = await recipients(session, told) if outbox is not None else []
+        sequence = await times_rescheduled(session, meeting)
     result: dict[str, Any] = {
         "meeting_id": meeting.id,
         "sent": len(told),
@@ -315,7 +316,14 @@ async def post_invitations(request: web.Request) -> web.StreamResponse:
     }
     if outbox is not None:  # queued once committed; sent in the background, never awaited here
         result["mailed"] = mail_invitations(
-            request.app, outbox, meeting, org, to, base=public_base(request), actor_user_id=caller.user_id
+            request.app,
+            outbox,
+            meeting,
+            org,
+            to,
+            base=public_base(request),
+            actor_user_id=caller.user_id,
+            sequence=sequence,
         )
     return json_response(result)
 
@@ -427,7 +435,8 @@ async def get_invite(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
     async with database(request).read() as session:
         meeting, org = await _meeting(session, caller, path_id(request), Action.MEETING_READ)
-    text = meeting_invitation(meeting, org, public_base(request), now(request))
+        sequence = await times_rescheduled(session, meeting)
+    text = meeting_invitation(meeting, org, public_base(request), now(request), sequence=sequence)
     return web.Response(
         text=text,
         content_type="text/calendar",

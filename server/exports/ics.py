@@ -61,9 +61,13 @@ def invitation(
     method: str = "PUBLISH",
     organizer: tuple[str, str] | None = None,
     attendee: tuple[str, str] | None = None,
+    sequence: int = 0,
+    reminder_minutes: int | None = None,
 ) -> str:
     """One VEVENT in a VCALENDAR, as text with CRLF line ends. `organizer` and `attendee` are (name,
-    e-mail address) pairs, which an iTIP REQUEST (RFC 5546, the e-mailed invitation) carries."""
+    e-mail address) pairs, which an iTIP REQUEST (RFC 5546, the e-mailed invitation) carries.
+    `sequence` counts the event's revisions (a calendar keeps the highest it has seen, RFC 5545
+    3.8.7.4); `reminder_minutes` adds a VALARM that shows the event that long before it starts."""
     lines: list[tuple[str, str]] = [
         ("BEGIN", "VCALENDAR"),
         ("VERSION", "2.0"),
@@ -75,6 +79,7 @@ def invitation(
         ("DTSTAMP", utc_stamp(stamp)),
         ("DTSTART", utc_stamp(starts_at)),
         ("DTEND", utc_stamp(ends_at)),
+        ("SEQUENCE", str(sequence)),
         ("SUMMARY", escape_text(summary)),
         ("DESCRIPTION", escape_text(description)),
     ]
@@ -91,7 +96,16 @@ def invitation(
                 f"mailto:{attendee[1]}",
             )
         )
-    lines += [("STATUS", "CONFIRMED"), ("END", "VEVENT"), ("END", "VCALENDAR")]
+    lines.append(("STATUS", "CONFIRMED"))
+    if reminder_minutes is not None:  # components come after the event's properties (RFC 5545 3.6.1)
+        lines += [
+            ("BEGIN", "VALARM"),
+            ("ACTION", "DISPLAY"),
+            ("TRIGGER", f"-PT{reminder_minutes}M"),
+            ("DESCRIPTION", escape_text(f"{summary}\n{description}")),
+            ("END", "VALARM"),
+        ]
+    lines += [("END", "VEVENT"), ("END", "VCALENDAR")]
     return calendar(lines)
 
 

@@ -123,6 +123,7 @@ def invitation_message(
     mail_from: str,
     lang: str,
     stamp: datetime,
+    sequence: int = 0,
 ) -> EmailMessage:
     """One member's message, with the ICS attached as an iTIP REQUEST."""
     sender_name, sender_address = parseaddr(mail_from)
@@ -144,6 +145,7 @@ def invitation_message(
         stamp,
         organizer=(sender_name or org.name, sender_address),
         attendee=(recipient.name, recipient.address),
+        sequence=sequence,
     )
     message.add_attachment(
         ics,
@@ -163,6 +165,7 @@ def mail_invitations(
     *,
     base: str,
     actor_user_id: int,
+    sequence: int = 0,
 ) -> int:
     """Queue the batch (after the commit); how many messages were queued."""
     if not to:
@@ -172,7 +175,14 @@ def mail_invitations(
     stamp = app[CLOCK]()
     messages = [
         invitation_message(
-            meeting, org, one, base=base, mail_from=settings.mail_from, lang=settings.lang, stamp=stamp
+            meeting,
+            org,
+            one,
+            base=base,
+            mail_from=settings.mail_from,
+            lang=settings.lang,
+            stamp=stamp,
+            sequence=sequence,
         )
         for one in to
     ]

@@ -115,6 +115,18 @@ async def reschedule(
     return told
 
 
+async def times_rescheduled(session: AsyncSession, meeting: Meeting) -> int:
+    """How many times the meeting was moved: its calendar invitation's SEQUENCE."""
+    moved = await session.execute(
+        select(func.count()).where(
+            col(AuditEvent.org_id) == meeting.org_id,
+            col(AuditEvent.action) == "meeting.rescheduled",
+            col(AuditEvent.target) == f"meeting:{meeting.id}",
+        )
+    )
+    return int(moved.scalar_one())
+
+
 async def send_invitations(
     session: AsyncSession, meeting: Meeting, org: Org, *, actor_user_id: int, at: datetime
 ) -> tuple[list[int], int]:

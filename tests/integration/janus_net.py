@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import random
 import shutil
 import subprocess
 from collections.abc import AsyncIterator
@@ -33,6 +34,17 @@ def _ip(*args: str) -> None:
     subprocess.run(["ip", *args], check=True, capture_output=True, timeout=10)
 
 
+def _free_prefix() -> str:
+    """A /24 of 198.18.0.0/15 (never the machine's own networks) that no interface uses now: two test
+    workers each running a Janus must not route to each other's."""
+    shown = subprocess.run(["ip", "-o", "-4", "addr", "show"], capture_output=True, text=True, timeout=10)
+    used = shown.stdout
+    while True:
+        prefix = f"198.{random.choice((18, 19))}.{random.randrange(1, 255)}"
+        if f" {prefix}." not in used:
+            return prefix
+
+
 def available() -> str | None:
     """Why a real Janus cannot run here, or None."""
     if JANUS is None:
@@ -47,9 +59,8 @@ async def janus_in_namespace(log_dir: Path) -> AsyncIterator[JanusNet]:
     n = next(_serial)
     suffix = f"{os.getpid() % 100000}{n}"
     netns, host_link, janus_link = f"cmsfu{suffix}", f"cmh{suffix}", f"cmj{suffix}"
-    subnet = 18 + (n % 2)  # 198.18.0.0/15: never the machine's own networks
-    third = (os.getpid() + n) % 250
-    host_address, janus_address = f"198.{subnet}.{third}.2", f"198.{subnet}.{third}.1"
+    prefix = _free_prefix()
+    host_address, janus_address = f"{prefix}.2", f"{prefix}.1"
     process: asyncio.subprocess.Process | None = None
     try:
         _ip("netns", "add", netns)

@@ -130,6 +130,8 @@ async def test_eight_members_move_to_the_sfu_and_hear_each_other(
         client, ack = await joined(world, username, mid)
         rooms.append(client)
         acks.append(ack)
+        if len(rooms) == 1:  # a hand raised in the mesh is still up on the SFU
+            assert (await client.call("hand", {"raised": True}))["ok"] is True
 
     # members 1-5 joined a mesh; the 6th join moved the room, and its answer already says so
     for ack in acks[: MIN_PEERS - 1]:
@@ -145,6 +147,7 @@ async def test_eight_members_move_to_the_sfu_and_hear_each_other(
         pushed = await client.wait_for("media")
         assert (pushed["mode"], pushed["reason"]) == ("sfu", "room_size")
         assert not client.received("peer-left")
+    assert [hand["member_id"] for hand in acks[-1]["state"]["hands"]] == [people[0][1]]
 
     # each publishes once and subscribes to everyone, through the server's relay only
     for client, ack in zip(rooms, acks, strict=True):

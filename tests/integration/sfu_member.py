@@ -15,13 +15,19 @@ from tests.integration.room_client import RoomClient
 
 
 class CountedMicrophone(AudioStreamTrack):
-    """aiortc's paced 20 ms frames, counted as the encoder takes them."""
+    """aiortc's paced 20 ms frames, counted as the encoder takes them; paused, it sends no more."""
 
     def __init__(self) -> None:
         super().__init__()
         self.sent = 0
+        self._on = asyncio.Event()
+        self._on.set()
+
+    def pause(self) -> None:
+        self._on.clear()
 
     async def recv(self) -> Any:
+        await self._on.wait()
         frame = await super().recv()
         self.sent += 1
         return frame

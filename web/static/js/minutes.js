@@ -102,7 +102,7 @@ function renderAgenda(doc, fields) {
             speakers.map((s) => t("speaker", { name: s.full_name, ...duration(s.seconds) })).join("; "),
           )
         : el("p", { class: "hint" }, t("no_speakers")),
-      el("div", { class: "substance", "aria-label": t("substance") }, ...paragraphs(fields[`item:${item.index}`])),
+      el("div", { class: "substance", role: "group", "aria-label": t("substance") }, ...paragraphs(fields[`item:${item.index}`])),
     );
   });
   return el("ol", { class: "minutes-agenda", id: "doc-agenda" }, ...items);

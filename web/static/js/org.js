@@ -66,8 +66,8 @@ function row(table, values) {
   const names = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
   return el(
     "tr",
-    { role: "row" },
-    ...values.map((value, index) => el("td", { role: "cell", "data-label": names[index] }, value)),
+    {},
+    ...values.map((value, index) => el("td", { "data-label": names[index] }, value)),
   );
 }
 

@@ -10,10 +10,10 @@ function tableRow(table, values) {
   const names = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
   const cells = values.map((value, index) =>
     index === 0
-      ? el("th", { scope: "row", role: "rowheader", "data-label": names[index] }, value)
-      : el("td", { role: "cell", "data-label": names[index] }, value),
+      ? el("th", { scope: "row", "data-label": names[index] }, value)
+      : el("td", { "data-label": names[index] }, value),
   );
-  return el("tr", { role: "row" }, ...cells);
+  return el("tr", {}, ...cells);
 }
 
 /** `groups`: the cell's active party groups (null outside a cell: the tree names a member's group). */

@@ -54,6 +54,9 @@ class Settings:
     redis_url: str | None = None
     ice_servers: list[dict[str, Any]] = field(default_factory=list)
     turn_secret: Secret | None = None
+    # How long a minted TURN credential is valid (quality.md S10: at most 10 min); the room page asks
+    # for a fresh one before each new peer connection or ICE restart once half of it has passed.
+    turn_ttl_seconds: int = 600
     public_url: str | None = None
     lang: str = "vi"
     # Throttling of password checks (ASVS 2.2.1: at most 100 failures an hour per account).
@@ -185,6 +188,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         redis_url=env.get("CELLMEET_REDIS_URL") or None,
         ice_servers=ice_servers,
         turn_secret=Secret(turn) if turn else None,
+        turn_ttl_seconds=_turn_ttl_seconds(env.get("CELLMEET_TURN_TTL_SECONDS", "")),
         public_url=env.get("CELLMEET_PUBLIC_URL") or None,
         lang=lang,
         media_host_addresses=tuple(
@@ -283,6 +287,16 @@ def _sfu_min_peers(text: str) -> int:
     if not text.strip().isdigit() or not 2 <= int(text) <= 1000:
         raise UnsafeSettings("CELLMEET_SFU_MIN_PEERS must be a whole number from 2 to 1000")
     return int(text)
+
+
+def _turn_ttl_seconds(text: str) -> int:
+    """CELLMEET_TURN_TTL_SECONDS: never longer than 10 min (quality.md S10); a few seconds for tests."""
+    value = text.strip()
+    if not value:
+        return 600
+    if not (value.isascii() and value.isdigit()) or not 5 <= int(value) <= 600:
+        raise UnsafeSettings("CELLMEET_TURN_TTL_SECONDS must be a whole number from 5 to 600 (seconds)")
+    return int(value)
 
 
 def _networks(text: str) -> tuple[str, ...]:

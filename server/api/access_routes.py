@@ -10,9 +10,10 @@ from aiohttp import web
 
 from meetings.decision import Text
 from meetings.policy import Action
+from server.api import responses
 from server.api.context import MAX_ID, actor, database, json_response, path_id
 from server.api.errors import invalid
-from server.api.routes import route
+from server.api.routes import Query, route
 from server.auth.authz import authorize, not_an_access_read
 from server.services.access_log import access_entries
 
@@ -37,6 +38,8 @@ def _seq(request: web.Request, name: str) -> int | None:
     "/api/v1/orgs/{id}/access-log",
     summary="Reads of the unit's records by auditors, newest first (?after=, ?before= sequence numbers)",
     tag="audit",
+    query=(Query("after", "integer", minimum=0), Query("before", "integer", minimum=0)),
+    response=responses.ACCESS_LOG,
 )
 async def get_access_log(request: web.Request) -> web.StreamResponse:
     caller, org_id = actor(request), path_id(request)

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from meetings.attendance import EventKind
 from meetings.enums import MeetingStatus
 from meetings.policy import Action
+from server.api import responses
 from server.api.context import actor, database, json_response, lang, now, path_id, room_changed
 from server.api.errors import not_found
 from server.api.routes import route
@@ -93,6 +94,9 @@ async def _on_site(request: web.Request, kind: EventKind) -> web.StreamResponse:
     summary="Check a summoned member in on site (hybrid, in person); a repeat is a 200 no-op",
     tag="attendance",
     body=PresenceBody,
+    status=201,
+    also=(200,),
+    response=responses.ON_SITE,
 )
 async def post_checkin(request: web.Request) -> web.StreamResponse:
     return await _on_site(request, EventKind.CHECKIN)
@@ -104,6 +108,9 @@ async def post_checkin(request: web.Request) -> web.StreamResponse:
     summary="Check a member out on site (hybrid, in person); a repeat is a 200 no-op",
     tag="attendance",
     body=PresenceBody,
+    status=201,
+    also=(200,),
+    response=responses.ON_SITE,
 )
 async def post_checkout(request: web.Request) -> web.StreamResponse:
     return await _on_site(request, EventKind.CHECKOUT)
@@ -114,6 +121,7 @@ async def post_checkout(request: web.Request) -> web.StreamResponse:
     "/api/v1/meetings/{id}/quorum",
     summary="Whether the meeting is quorate now (R-QUOR-1): counts voting_base, present_official",
     tag="attendance",
+    response=responses.DECISION,
 )
 async def get_quorum(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
@@ -129,6 +137,7 @@ async def get_quorum(request: web.Request) -> web.StreamResponse:
     summary="Open a scheduled meeting; 409 not_quorate (R-QUOR-1) unless quorate or overridden with a reason",
     tag="attendance",
     body=OpenBody,
+    response=responses.MEETING,
 )
 async def post_open(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
@@ -148,6 +157,7 @@ async def post_open(request: web.Request) -> web.StreamResponse:
     "/api/v1/meetings/{id}/close",
     summary="Close an open meeting: every presence ends now and attendance is final",
     tag="attendance",
+    response=responses.MEETING,
 )
 async def post_close(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
@@ -166,6 +176,7 @@ async def post_close(request: web.Request) -> web.StreamResponse:
     "/api/v1/meetings/{id}/attendance",
     summary="Each summoned member's attendance status and presence intervals (R-ATT-1, R-ATT-2)",
     tag="attendance",
+    response=responses.ATTENDANCE,
 )
 async def get_attendance(request: web.Request) -> web.StreamResponse:
     caller = actor(request)

@@ -8,9 +8,10 @@ from sqlalchemy import select
 
 from meetings.decision import Text
 from meetings.enums import Role
+from server.api import responses
 from server.api.context import actor, database, json_response
 from server.api.errors import ApiError, forbidden
-from server.api.routes import route
+from server.api.routes import Query, route
 from server.audit.checkpoints import export_document, installed_signer, list_checkpoints
 from server.audit.keys import AuditSigner
 from server.audit.log import event_body
@@ -27,6 +28,8 @@ CHECKPOINT_PAGE = 1000
     "/api/v1/audit/log",
     summary="Audit entries after a sequence number, with their hashes (refusals with include=refusals)",
     tag="audit",
+    query=(Query("after", "integer", minimum=0), Query("include", enum=("refusals",))),
+    response=responses.AUDIT_LOG,
 )
 async def get_audit_log(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
@@ -72,6 +75,7 @@ def _signer(request: web.Request) -> AuditSigner:
     summary="The Ed25519 public key that verifies audit checkpoints: {key_id, public_key} (base64, raw)",
     tag="audit",
     public=True,
+    response=responses.PUBLIC_KEY,
 )
 async def get_audit_public_key(request: web.Request) -> web.StreamResponse:
     # Public on purpose: it verifies and cannot sign. An auditor should still compare the key_id
@@ -84,6 +88,8 @@ async def get_audit_public_key(request: web.Request) -> web.StreamResponse:
     "/api/v1/audit/checkpoints",
     summary="Signed checkpoints of the audit chain after a sequence number, with the public key",
     tag="audit",
+    query=(Query("after", "integer", minimum=0),),
+    response=responses.CHECKPOINTS,
 )
 async def get_audit_checkpoints(request: web.Request) -> web.StreamResponse:
     caller = actor(request)

@@ -11,6 +11,7 @@ from pydantic import Field
 from sqlalchemy import delete, select
 
 from meetings.decision import Text
+from server.api import responses
 from server.api.context import actor, database, json_response, now
 from server.api.errors import ApiError
 from server.api.routes import route
@@ -85,6 +86,7 @@ def _address_key(request: web.Request) -> str:
     tag="auth",
     body=LoginBody,
     public=True,
+    response=responses.LOGIN,
 )
 async def login(request: web.Request) -> web.StreamResponse:
     body = await read_json(request, LoginBody)
@@ -155,7 +157,13 @@ async def login(request: web.Request) -> web.StreamResponse:
     return response
 
 
-@route("POST", "/api/v1/auth/logout", summary="Log out; the session ends server-side", tag="auth")
+@route(
+    "POST",
+    "/api/v1/auth/logout",
+    summary="Log out; the session ends server-side",
+    tag="auth",
+    response=responses.OK,
+)
 async def logout(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
     if caller.session is not None:
@@ -169,7 +177,13 @@ async def logout(request: web.Request) -> web.StreamResponse:
     return response
 
 
-@route("GET", "/api/v1/auth/me", summary="The current user, their grants and CSRF token", tag="auth")
+@route(
+    "GET",
+    "/api/v1/auth/me",
+    summary="The current user, their grants and CSRF token",
+    tag="auth",
+    response=responses.ME,
+)
 async def me(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
     async with database(request).read() as session:
@@ -184,6 +198,7 @@ async def me(request: web.Request) -> web.StreamResponse:
     summary="Change one's own account: the e-mail address invitations are sent to (audited)",
     tag="auth",
     body=AccountBody,
+    response=responses.ME,
 )
 async def patch_me(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
@@ -220,6 +235,7 @@ async def patch_me(request: web.Request) -> web.StreamResponse:
     summary="Start TOTP enrolment: returns the secret",
     tag="auth",
     body=TotpEnrolBody,
+    response=responses.TOTP_ENROL,
 )
 async def totp_enrol(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
@@ -246,7 +262,12 @@ async def totp_enrol(request: web.Request) -> web.StreamResponse:
 
 
 @route(
-    "POST", "/api/v1/auth/totp/confirm", summary="Confirm TOTP with a first code", tag="auth", body=OtpBody
+    "POST",
+    "/api/v1/auth/totp/confirm",
+    summary="Confirm TOTP with a first code",
+    tag="auth",
+    body=OtpBody,
+    response=responses.TOTP_ON,
 )
 async def totp_confirm(request: web.Request) -> web.StreamResponse:
     caller = actor(request)

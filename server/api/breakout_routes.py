@@ -11,6 +11,7 @@ from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings.breakout import MAX_GROUPS, MAX_MINUTES, MIN_MINUTES, NAME_MAX
+from server.api import responses
 from server.api.context import actor, database, hub, json_response, lang, now, path_id
 from server.api.errors import forbidden, not_found
 from server.api.routes import route
@@ -74,6 +75,7 @@ async def _pushed(request: web.Request, meeting_id: int, *, ended: object = None
     "/api/v1/meetings/{id}/breakout",
     summary="The meeting's current split into groups (null when none), with each group's notes",
     tag="breakout",
+    response=responses.BREAKOUT_STATE,
 )
 async def get_breakout(request: web.Request) -> web.StreamResponse:
     async with database(request).read() as session:
@@ -94,6 +96,8 @@ async def get_breakout(request: web.Request) -> web.StreamResponse:
     summary="The chair splits the open meeting into its party groups or named groups for a set time",
     tag="breakout",
     body=StartBody,
+    status=201,
+    response=responses.BREAKOUT,
 )
 async def post_breakout(request: web.Request) -> web.StreamResponse:
     body = await read_json(request, StartBody)
@@ -121,6 +125,7 @@ async def post_breakout(request: web.Request) -> web.StreamResponse:
     "/api/v1/meetings/{id}/breakout/end",
     summary="The chair brings every group back into one room",
     tag="breakout",
+    response=responses.BREAKOUT,
 )
 async def post_breakout_end(request: web.Request) -> web.StreamResponse:
     at = now(request)
@@ -140,6 +145,7 @@ async def post_breakout_end(request: web.Request) -> web.StreamResponse:
     summary="The chair's message to every group; pushes `breakout-message`",
     tag="breakout",
     body=BroadcastBody,
+    response=responses.BROADCAST,
 )
 async def post_broadcast(request: web.Request) -> web.StreamResponse:
     body = await read_json(request, BroadcastBody)
@@ -161,6 +167,7 @@ async def post_broadcast(request: web.Request) -> web.StreamResponse:
     summary="The chair moves a member (or themself) into another group",
     tag="breakout",
     body=MoveBody,
+    response=responses.BREAKOUT,
 )
 async def post_move(request: web.Request) -> web.StreamResponse:
     body = await read_json(request, MoveBody)
@@ -181,6 +188,7 @@ async def post_move(request: web.Request) -> web.StreamResponse:
     summary="A group's notes, by its members (or the chair or minute-taker); names the version it edits",
     tag="breakout",
     body=NotesBody,
+    response=responses.NOTES,
 )
 async def put_notes(request: web.Request) -> web.StreamResponse:
     body = await read_json(request, NotesBody)

@@ -12,9 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings.enums import ItemType, MeetingKind
 from meetings.policy import Action
+from server.api import responses
 from server.api.context import actor, database, hub, json_response, now, path_id
 from server.api.errors import not_found
-from server.api.routes import route
+from server.api.routes import Query, route
 from server.api.validation import Body, read_json
 from server.auth.authz import authorize
 from server.db.tables import Meeting
@@ -56,6 +57,8 @@ class FloorBody(Body):
     "/api/v1/agenda-templates",
     summary="Built-in agenda templates (read-only) and those of ?org= and its ancestors",
     tag="agenda",
+    query=(Query("org", "integer", minimum=1),),
+    response=responses.TEMPLATES,
 )
 async def list_templates(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
@@ -76,6 +79,8 @@ async def list_templates(request: web.Request) -> web.StreamResponse:
     summary="A unit's own agenda template (R-CONTENT-1 applies when a meeting uses it online)",
     tag="agenda",
     body=TemplateBody,
+    status=201,
+    response=responses.TEMPLATE,
 )
 async def post_template(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
@@ -111,6 +116,7 @@ async def _chaired_meeting(request: web.Request, session: AsyncSession) -> Meeti
     summary="The chair moves the open meeting to an agenda item; pushes `agenda`",
     tag="agenda",
     body=CurrentItemBody,
+    response=responses.CURRENT_ITEM,
 )
 async def post_current_item(request: web.Request) -> web.StreamResponse:
     body = await read_json(request, CurrentItemBody)
@@ -131,6 +137,7 @@ async def post_current_item(request: web.Request) -> web.StreamResponse:
     summary="The chair gives the floor to a member (or ends the speech); pushes `floor` and `hands`",
     tag="agenda",
     body=FloorBody,
+    response=responses.FLOOR,
 )
 async def post_floor(request: web.Request) -> web.StreamResponse:
     body = await read_json(request, FloorBody)
@@ -152,6 +159,7 @@ async def post_floor(request: web.Request) -> web.StreamResponse:
     "/api/v1/meetings/{id}/speeches",
     summary="Who spoke on which agenda item, in order, and for how long",
     tag="agenda",
+    response=responses.SPEECHES,
 )
 async def get_speeches(request: web.Request) -> web.StreamResponse:
     caller = actor(request)

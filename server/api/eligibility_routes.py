@@ -6,6 +6,7 @@ from aiohttp import web
 
 from meetings.policy import Action
 from meetings.rulesets import BUILT_IN
+from server.api import responses
 from server.api.context import actor, database, json_response, lang, path_id
 from server.api.errors import not_found
 from server.api.routes import route
@@ -19,6 +20,7 @@ from server.services.register import eligibility, group_eligibility_of
     "/api/v1/orgs/{id}/eligibility",
     summary="May this unit pilot online meetings? (R-ELIG)",
     tag="eligibility",
+    response=responses.DECISION,
 )
 async def get_eligibility(request: web.Request) -> web.StreamResponse:
     caller, org_id = actor(request), path_id(request)
@@ -33,6 +35,7 @@ async def get_eligibility(request: web.Request) -> web.StreamResponse:
     "/api/v1/orgs/{id}/group-eligibility",
     summary="May this cell meet by party groups? (R-GROUP-2)",
     tag="eligibility",
+    response=responses.DECISION,
 )
 async def get_group_eligibility(request: web.Request) -> web.StreamResponse:
     caller, org_id = actor(request), path_id(request)
@@ -43,7 +46,11 @@ async def get_group_eligibility(request: web.Request) -> web.StreamResponse:
 
 
 @route(
-    "GET", "/api/v1/rule-sets/{name}", summary="A rule set's parameters with their sources", tag="eligibility"
+    "GET",
+    "/api/v1/rule-sets/{name}",
+    summary="A rule set's parameters with their sources",
+    tag="eligibility",
+    response=responses.RULE_SET,
 )
 async def get_rule_set_route(request: web.Request) -> web.StreamResponse:
     actor(request)

@@ -14,6 +14,7 @@ from pydantic import Field
 from meetings.decision import Text
 from meetings.enums import GroupRole
 from meetings.policy import Action
+from server.api import responses
 from server.api.context import actor, database, json_response, now, path_id
 from server.api.errors import ApiError
 from server.api.routes import route
@@ -54,7 +55,13 @@ class Empty(Body):
     pass
 
 
-@route("GET", "/api/v1/orgs/{id}/groups", summary="The cell's party groups and who is in none", tag="groups")
+@route(
+    "GET",
+    "/api/v1/orgs/{id}/groups",
+    summary="The cell's party groups and who is in none",
+    tag="groups",
+    response=responses.GROUPS,
+)
 async def list_groups(request: web.Request) -> web.StreamResponse:
     caller, org_id = actor(request), path_id(request)
     async with database(request).read() as session:
@@ -69,6 +76,8 @@ async def list_groups(request: web.Request) -> web.StreamResponse:
     summary="Create a party group in a cell, with its members, leader and deputy",
     tag="groups",
     body=GroupCreate,
+    status=201,
+    response=responses.GROUP,
 )
 async def post_group(request: web.Request) -> web.StreamResponse:
     caller, org_id = actor(request), path_id(request)
@@ -94,6 +103,7 @@ async def post_group(request: web.Request) -> web.StreamResponse:
     summary="Rename a party group or name its leader and deputy (null: none)",
     tag="groups",
     body=GroupUpdate,
+    response=responses.GROUP,
 )
 async def patch_group(request: web.Request) -> web.StreamResponse:
     caller, group_id = actor(request), path_id(request)
@@ -122,6 +132,7 @@ async def patch_group(request: web.Request) -> web.StreamResponse:
     summary="Set a party group's members (those not listed leave it)",
     tag="groups",
     body=GroupMembers,
+    response=responses.GROUP,
 )
 async def put_group_members(request: web.Request) -> web.StreamResponse:
     caller, group_id = actor(request), path_id(request)
@@ -142,6 +153,7 @@ async def put_group_members(request: web.Request) -> web.StreamResponse:
     summary="Dissolve a party group; its past meetings and minutes stay",
     tag="groups",
     body=Empty,
+    response=responses.DISSOLVED,
 )
 async def post_dissolve(request: web.Request) -> web.StreamResponse:
     caller, group_id = actor(request), path_id(request)

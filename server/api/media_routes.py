@@ -13,6 +13,7 @@ from aiohttp import web
 from pydantic import Field
 
 from meetings.decision import Text
+from server.api import responses
 from server.api.context import actor, json_response, now
 from server.api.errors import ApiError, invalid, not_found
 from server.api.routes import route
@@ -47,6 +48,9 @@ def echo_busy(retry_after: int) -> ApiError:
     summary="Start a pre-join device and network check: an SDP offer in, the echo peer's answer out (201)",
     tag="media",
     body=EchoOfferBody,
+    status=201,
+    response=responses.ECHO,
+    refusals=(503,),
 )
 async def post_echo(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
@@ -78,6 +82,7 @@ async def post_echo(request: web.Request) -> web.StreamResponse:
     "/api/v1/media/echo/{session_id}",
     summary="End one's own pre-join check early (204); another user's check is 404",
     tag="media",
+    status=204,
 )
 async def delete_echo(request: web.Request) -> web.StreamResponse:
     caller = actor(request)

@@ -19,6 +19,7 @@ from sqlmodel import col
 from meetings.decision import Text
 from meetings.enums import ItemType, MeetingKind, MeetingMode
 from meetings.policy import Action
+from server.api import responses
 from server.api.context import (
     actor,
     database,
@@ -126,6 +127,8 @@ async def _meeting(
     summary="Schedule a meeting of a cell, grassroots committee or party group (R-ELIG-6 for online)",
     tag="meetings",
     body=MeetingCreate,
+    status=201,
+    response=responses.MEETING,
 )
 async def post_meeting(request: web.Request) -> web.StreamResponse:
     caller, org_id = actor(request), path_id(request)
@@ -160,6 +163,7 @@ async def _warnings(request: web.Request, session: AsyncSession, meeting: Meetin
     "/api/v1/orgs/{id}/meetings",
     summary="Meetings of the unit and the units below it, by start time",
     tag="meetings",
+    response=responses.MEETINGS,
 )
 async def list_meetings(request: web.Request) -> web.StreamResponse:
     caller, org_id = actor(request), path_id(request)
@@ -193,6 +197,7 @@ async def list_meetings(request: web.Request) -> web.StreamResponse:
     "/api/v1/meetings/{id}",
     summary="One meeting, with its start in the unit's time zone",
     tag="meetings",
+    response=responses.MEETING,
 )
 async def get_meeting(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
@@ -207,6 +212,7 @@ async def get_meeting(request: web.Request) -> web.StreamResponse:
     summary="Change a scheduled meeting (a mode change re-checks R-ELIG-6 and R-CONTENT-1)",
     tag="meetings",
     body=MeetingUpdate,
+    response=responses.MEETING,
 )
 async def patch_meeting(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
@@ -244,6 +250,7 @@ async def _locked(session: AsyncSession, caller: Actor, meeting_id: int) -> tupl
     summary="Cancel a scheduled meeting with a reason; the summoned members are told (audited)",
     tag="meetings",
     body=CancelBody,
+    response=responses.MEETING,
 )
 async def post_cancel(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
@@ -266,6 +273,7 @@ async def post_cancel(request: web.Request) -> web.StreamResponse:
     summary="Move a scheduled meeting to a new start (not in the past) with a reason; members are told",
     tag="meetings",
     body=RescheduleBody,
+    response=responses.MEETING,
 )
 async def post_reschedule(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
@@ -297,6 +305,7 @@ async def post_reschedule(request: web.Request) -> web.StreamResponse:
     summary="Send the invitation to the summoned members with an account (a notice on their home page, "
     "and an e-mail to those with an address when SMTP is configured)",
     tag="meetings",
+    response=responses.INVITATIONS,
 )
 async def post_invitations(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
@@ -328,7 +337,13 @@ async def post_invitations(request: web.Request) -> web.StreamResponse:
     return json_response(result)
 
 
-@route("GET", "/api/v1/meetings/{id}/agenda", summary="The meeting's agenda, in order", tag="meetings")
+@route(
+    "GET",
+    "/api/v1/meetings/{id}/agenda",
+    summary="The meeting's agenda, in order",
+    tag="meetings",
+    response=responses.AGENDA,
+)
 async def get_agenda(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
     async with database(request).read() as session:
@@ -343,6 +358,7 @@ async def get_agenda(request: web.Request) -> web.StreamResponse:
     summary="Replace the agenda of a scheduled meeting (R-CONTENT-1 for online and hybrid)",
     tag="meetings",
     body=AgendaBody,
+    response=responses.AGENDA,
 )
 async def put_agenda(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
@@ -364,6 +380,9 @@ async def put_agenda(request: web.Request) -> web.StreamResponse:
     summary="Excuse an absence: {reason} by the member, {member_id, reason} by the secretary",
     tag="meetings",
     body=ExcuseBody,
+    status=201,
+    also=(200,),
+    response=responses.EXCUSE,
 )
 async def post_excuse(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
@@ -404,6 +423,7 @@ async def post_excuse(request: web.Request) -> web.StreamResponse:
     "/api/v1/meetings/{id}/excuses",
     summary="Excuses of the meeting: every one for its leaders and auditors, one's own for a member",
     tag="meetings",
+    response=responses.EXCUSES,
 )
 async def list_excuses(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
@@ -430,6 +450,7 @@ async def list_excuses(request: web.Request) -> web.StreamResponse:
     "/api/v1/meetings/{id}/invite.ics",
     summary="Calendar invitation (RFC 5545) with the join link",
     tag="meetings",
+    media_types=("text/calendar",),
 )
 async def get_invite(request: web.Request) -> web.StreamResponse:
     caller = actor(request)

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
+from aiohttp.multipart import BadContentDispositionHeader, BadContentDispositionParam
 from pydantic import Field
 from sqlalchemy import select
 
 from meetings.decision import Text
 from meetings.enums import Activity, RemoteReason, Standing
 from meetings.policy import Action
+from server.api import responses
 from server.api.context import actor, database, json_response, now, path_id
 from server.api.errors import ApiError, not_found
-from server.api.routes import route
+from server.api.routes import Query, route
 from server.api.validation import Body, read_json
 from server.appkeys import SETTINGS
 from server.auth.authz import authorize
@@ -53,6 +55,7 @@ class MemberUpdate(Body):
     "/api/v1/orgs/{id}/members",
     summary="The unit's register (a committee: its whole subtree)",
     tag="members",
+    response=responses.MEMBERS,
 )
 async def list_members(request: web.Request) -> web.StreamResponse:
     caller, org_id = actor(request), path_id(request)
@@ -68,6 +71,8 @@ async def list_members(request: web.Request) -> web.StreamResponse:
     summary="Register a member in a cell",
     tag="members",
     body=MemberCreate,
+    status=201,
+    response=responses.MEMBER,
 )
 async def post_member(request: web.Request) -> web.StreamResponse:
     caller, org_id = actor(request), path_id(request)
@@ -83,7 +88,7 @@ async def post_member(request: web.Request) -> web.StreamResponse:
     return json_response(member_json(member), status=201)
 
 
-@route("GET", "/api/v1/members/{id}", summary="One member", tag="members")
+@route("GET", "/api/v1/members/{id}", summary="One member", tag="members", response=responses.MEMBER)
 async def get_member(request: web.Request) -> web.StreamResponse:
     caller, member_id = actor(request), path_id(request)
     async with database(request).read() as session:
@@ -100,6 +105,7 @@ async def get_member(request: web.Request) -> web.StreamResponse:
     summary="Change a member's standing, activity, reason or group",
     tag="members",
     body=MemberUpdate,
+    response=responses.MEMBER,
 )
 async def patch_member(request: web.Request) -> web.StreamResponse:
     caller, member_id = actor(request), path_id(request)
@@ -130,6 +136,13 @@ async def patch_member(request: web.Request) -> web.StreamResponse:
     "/api/v1/orgs/{id}/members/import",
     summary="Import members from CSV or XLSX (all or nothing)",
     tag="members",
+    status=201,
+    upload=True,
+    query=(
+        Query("filename", description="the file's name; .xlsx for a workbook, else CSV"),
+        Query("create_groups", "boolean"),
+    ),
+    response=responses.IMPORTED,
 )
 async def post_import(request: web.Request) -> web.StreamResponse:
     """The file is the body (text/csv or the XLSX type) with ?filename=, or a multipart field `file`.
@@ -145,20 +158,32 @@ async def post_import(request: web.Request) -> web.StreamResponse:
     too_large = ApiError(413, "too_large", Text("Tệp quá lớn.", "The file is too large."))
     data = bytearray()
     if request.content_type.startswith("multipart/"):
-        reader = await request.multipart()
-        part = await reader.next()
-        while part is not None and getattr(part, "name", None) != "file":
-            if getattr(part, "name", None) == "create_groups":
-                # One chunk is plenty for "true"; the rest of an oversized field is skipped, never kept.
-                create_groups = _flag((await part.read_chunk()).decode("utf-8", "replace"))  # type: ignore[union-attr]
+        try:
+            reader = await request.multipart()
             part = await reader.next()
-        if part is None:
-            raise ApiError(422, "validation_error", Text("Thiếu tệp cần nhập.", "No file was sent."))
-        filename = getattr(part, "filename", None) or filename
-        while chunk := await part.read_chunk():  # type: ignore[union-attr]
-            data.extend(chunk)
-            if len(data) > limit:
-                raise too_large
+            # A nested multipart part (no name of its own) is skipped like any other field.
+            while part is not None and not (isinstance(part, BodyPartReader) and part.name == "file"):
+                if isinstance(part, BodyPartReader) and part.name == "create_groups":
+                    # One chunk is plenty for "true"; the rest of an oversized field is skipped, never kept.
+                    create_groups = _flag((await part.read_chunk()).decode("utf-8", "replace"))
+                part = await reader.next()
+            if not isinstance(part, BodyPartReader):  # None: the form ended without one
+                raise _import_invalid(Text("thiếu phần `file`", "no `file` part"))
+            filename = part.filename or filename
+            while chunk := await part.read_chunk():
+                data.extend(chunk)
+                if len(data) > limit:
+                    raise too_large
+        except (ValueError, BadContentDispositionHeader, BadContentDispositionParam):
+            # No boundary, one the body does not contain, or a body cut short: aiohttp's reader says
+            # ValueError for all of them (a broken Content-Disposition is a warning, an error where
+            # warnings are). The caller's error, not the server's; nothing is written.
+            raise _import_invalid(
+                Text(
+                    "không đúng dạng multipart/form-data (thiếu hoặc sai boundary, hoặc bị cắt ngắn)",
+                    "not well-formed multipart/form-data (boundary missing or wrong, or cut short)",
+                )
+            ) from None
     else:
         async for chunk in request.content.iter_chunked(64 * 1024):
             data.extend(chunk)
@@ -208,12 +233,31 @@ def _limit_refusal(exceeded: LimitExceeded) -> ApiError:
     )
 
 
+def _import_invalid(reason: Text) -> ApiError:
+    """422 `import_invalid` for a form that cannot be read at all (no per-line errors to name)."""
+    return ApiError(
+        422,
+        "import_invalid",
+        Text(
+            f"Không đọc được tệp gửi lên: {reason.vi}; không có đảng viên nào được nhập.",
+            f"The upload cannot be read: {reason.en}; nothing was imported.",
+        ),
+        details={"errors": []},
+    )
+
+
 def _flag(value: str | None) -> bool:
     """An HTML checkbox sends "on"; scripts send true or 1."""
     return (value or "").strip().lower() in ("1", "true", "on", "yes")
 
 
-@route("GET", "/api/v1/members", summary="Members linked to the caller", tag="members")
+@route(
+    "GET",
+    "/api/v1/members",
+    summary="Members linked to the caller",
+    tag="members",
+    response=responses.MEMBERS,
+)
 async def my_member(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
     async with database(request).read() as session:

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings.decision import Text
 from meetings.minutes import FIELD_MAX_CHARS
+from server.api import responses
 from server.api.context import actor, database, hub, json_response, now, path_id
 from server.api.errors import ApiError, not_found
 from server.api.routes import route
@@ -79,7 +80,13 @@ def _readable(roles: MeetingRoles, minutes: dict[str, Any]) -> dict[str, Any]:
     return minutes
 
 
-@route("GET", "/api/v1/meetings/{id}/minutes", summary="The minutes: texts, facts, status", tag="minutes")
+@route(
+    "GET",
+    "/api/v1/meetings/{id}/minutes",
+    summary="The minutes: texts, facts, status",
+    tag="minutes",
+    response=responses.MINUTES,
+)
 async def get_minutes(request: web.Request) -> web.StreamResponse:
     async with database(request).read() as session:
         meeting, org, roles = await _meeting(request, session, lock=False)
@@ -93,6 +100,7 @@ async def get_minutes(request: web.Request) -> web.StreamResponse:
     summary="Edit the minutes' texts on a named version: merged, or 409 conflict with the current texts",
     tag="minutes",
     body=MinutesEditBody,
+    response=responses.MINUTES,
 )
 async def put_minutes(request: web.Request) -> web.StreamResponse:
     body = await read_json(request, MinutesEditBody)
@@ -120,6 +128,7 @@ async def put_minutes(request: web.Request) -> web.StreamResponse:
     summary="Record the adoption of the minutes by a passed minutes_adoption vote; text edits stop",
     tag="minutes",
     body=AdoptBody,
+    response=responses.MINUTES,
 )
 async def post_adopt(request: web.Request) -> web.StreamResponse:
     body = await read_json(request, AdoptBody)
@@ -137,6 +146,7 @@ async def post_adopt(request: web.Request) -> web.StreamResponse:
     "/api/v1/meetings/{id}/minutes/sign",
     summary="The chair or the minute-taker signs; both signatures lock and hash the minutes (R-MIN-5)",
     tag="minutes",
+    response=responses.MINUTES,
 )
 async def post_sign(request: web.Request) -> web.StreamResponse:
     async with database(request).write() as session:
@@ -153,6 +163,8 @@ async def post_sign(request: web.Request) -> web.StreamResponse:
     summary="A signed correction of locked minutes, chained to their hash (R-MIN-5)",
     tag="minutes",
     body=AddendumBody,
+    status=201,
+    response=responses.MINUTES,
 )
 async def post_addendum(request: web.Request) -> web.StreamResponse:
     body = await read_json(request, AddendumBody)
@@ -180,13 +192,25 @@ async def _document(request: web.Request, suffix: str, content_type: str) -> web
     )
 
 
-@route("GET", "/api/v1/meetings/{id}/minutes.docx", summary="The minutes as DOCX (R-MIN-3)", tag="minutes")
+@route(
+    "GET",
+    "/api/v1/meetings/{id}/minutes.docx",
+    summary="The minutes as DOCX (R-MIN-3)",
+    tag="minutes",
+    media_types=("application/vnd.openxmlformats-officedocument.wordprocessingml.document",),
+)
 async def get_minutes_docx(request: web.Request) -> web.StreamResponse:
     return await _document(
         request, "docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
     )
 
 
-@route("GET", "/api/v1/meetings/{id}/minutes.pdf", summary="The minutes as PDF (R-MIN-3)", tag="minutes")
+@route(
+    "GET",
+    "/api/v1/meetings/{id}/minutes.pdf",
+    summary="The minutes as PDF (R-MIN-3)",
+    tag="minutes",
+    media_types=("application/pdf",),
+)
 async def get_minutes_pdf(request: web.Request) -> web.StreamResponse:
     return await _document(request, "pdf", "application/pdf")

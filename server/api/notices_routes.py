@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from server.api import responses
 from server.api.context import actor, database, json_response
 from server.api.routes import route
 from server.services.notices import notices_of
@@ -18,6 +19,7 @@ from server.services.notices import notices_of
     "/api/v1/notices",
     summary="The caller's notices about meetings (invitation, cancelled, rescheduled), newest first",
     tag="meetings",
+    response=responses.NOTICES,
 )
 async def get_notices(request: web.Request) -> web.StreamResponse:
     caller = actor(request)

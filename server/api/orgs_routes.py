@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from meetings.enums import OrgKind, Role
 from meetings.policy import Action
+from server.api import responses
 from server.api.context import actor, database, json_response, lang, now, path_id
 from server.api.errors import forbidden
 from server.api.routes import route
@@ -37,7 +38,7 @@ class GrantCreate(Body):
     role: Role
 
 
-@route("GET", "/api/v1/orgs", summary="Organisations the caller may see", tag="orgs")
+@route("GET", "/api/v1/orgs", summary="Organisations the caller may see", tag="orgs", response=responses.ORGS)
 async def list_orgs(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
     async with database(request).read() as session:
@@ -46,7 +47,15 @@ async def list_orgs(request: web.Request) -> web.StreamResponse:
     return json_response({"orgs": [org_json(org) for org in orgs]})
 
 
-@route("POST", "/api/v1/orgs", summary="Create an organisation under a parent", tag="orgs", body=OrgCreate)
+@route(
+    "POST",
+    "/api/v1/orgs",
+    summary="Create an organisation under a parent",
+    tag="orgs",
+    body=OrgCreate,
+    status=201,
+    response=responses.ORG,
+)
 async def post_org(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
     body = await read_json(request, OrgCreate)
@@ -71,7 +80,13 @@ async def post_org(request: web.Request) -> web.StreamResponse:
     return json_response(org_json(org), status=201)
 
 
-@route("GET", "/api/v1/orgs/{id}", summary="One organisation with its pilot status", tag="orgs")
+@route(
+    "GET",
+    "/api/v1/orgs/{id}",
+    summary="One organisation with its pilot status",
+    tag="orgs",
+    response=responses.ORG_DETAIL,
+)
 async def get_one_org(request: web.Request) -> web.StreamResponse:
     caller, org_id = actor(request), path_id(request)
     async with database(request).read() as session:
@@ -88,6 +103,7 @@ async def get_one_org(request: web.Request) -> web.StreamResponse:
     summary="Rename an organisation or change its time zone",
     tag="orgs",
     body=OrgUpdate,
+    response=responses.ORG,
 )
 async def patch_org(request: web.Request) -> web.StreamResponse:
     caller, org_id = actor(request), path_id(request)
@@ -107,6 +123,8 @@ async def patch_org(request: web.Request) -> web.StreamResponse:
     summary="Grant a role over the organisation's subtree",
     tag="orgs",
     body=GrantCreate,
+    status=201,
+    response=responses.GRANT,
 )
 async def post_grant(request: web.Request) -> web.StreamResponse:
     caller, org_id = actor(request), path_id(request)
@@ -126,7 +144,13 @@ async def post_grant(request: web.Request) -> web.StreamResponse:
     )
 
 
-@route("GET", "/api/v1/orgs/{id}/grants", summary="Grants held on the organisation", tag="orgs")
+@route(
+    "GET",
+    "/api/v1/orgs/{id}/grants",
+    summary="Grants held on the organisation",
+    tag="orgs",
+    response=responses.GRANTS,
+)
 async def list_grants(request: web.Request) -> web.StreamResponse:
     caller, org_id = actor(request), path_id(request)
     async with database(request).read() as session:

@@ -10,6 +10,7 @@ from pydantic import Field
 from sqlalchemy import select
 
 from meetings.decision import Text
+from server.api import responses
 from server.api.context import actor, database, json_response, now
 from server.api.errors import ApiError
 from server.api.routes import route
@@ -61,6 +62,7 @@ def _same_password() -> ApiError:
     summary="Change one's own password; ends every other session and every script token",
     tag="auth",
     body=PasswordBody,
+    response=responses.PASSWORD_CHANGED,
 )
 async def change_password(request: web.Request) -> web.StreamResponse:
     caller = actor(request)

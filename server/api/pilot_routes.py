@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings.enums import ApplicationKind
 from meetings.policy import Action
+from server.api import responses
 from server.api.context import actor, database, json_response, lang, now, path_id
 from server.api.errors import forbidden, not_found
 from server.api.routes import route
@@ -45,6 +46,8 @@ class RevokeBody(Body):
     summary="Apply for the online or party-group pilot",
     tag="pilot",
     body=ApplicationCreate,
+    status=201,
+    response=responses.APPLICATION,
 )
 async def post_application(request: web.Request) -> web.StreamResponse:
     caller, org_id = actor(request), path_id(request)
@@ -62,6 +65,7 @@ async def post_application(request: web.Request) -> web.StreamResponse:
     "/api/v1/orgs/{id}/pilot-applications",
     summary="The unit's applications and decisions",
     tag="pilot",
+    response=responses.APPLICATIONS,
 )
 async def list_applications(request: web.Request) -> web.StreamResponse:
     caller, org_id = actor(request), path_id(request)
@@ -94,7 +98,13 @@ async def _application(
     return application, access
 
 
-@route("GET", "/api/v1/pilot-applications/{id}", summary="One application", tag="pilot")
+@route(
+    "GET",
+    "/api/v1/pilot-applications/{id}",
+    summary="One application",
+    tag="pilot",
+    response=responses.APPLICATION,
+)
 async def get_application(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
     async with database(request).read() as session:
@@ -109,6 +119,7 @@ async def get_application(request: web.Request) -> web.StreamResponse:
     summary="Approve or reject (an approver above the unit)",
     tag="pilot",
     body=DecisionBody,
+    response=responses.APPLICATION,
 )
 async def post_decision(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
@@ -140,6 +151,7 @@ async def post_decision(request: web.Request) -> web.StreamResponse:
     summary="Revoke an approval (an approver above the unit)",
     tag="pilot",
     body=RevokeBody,
+    response=responses.APPLICATION,
 )
 async def post_revoke(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
@@ -159,6 +171,7 @@ async def post_revoke(request: web.Request) -> web.StreamResponse:
     "/api/v1/orgs/{id}/eligibility-flags",
     summary="Approved units below that stopped qualifying",
     tag="pilot",
+    response=responses.FLAGS,
 )
 async def list_flags(request: web.Request) -> web.StreamResponse:
     caller, org_id = actor(request), path_id(request)

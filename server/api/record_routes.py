@@ -13,9 +13,10 @@ from meetings.decision import Text
 from meetings.enums import OrgKind
 from meetings.groups import Month, local_month
 from meetings.policy import Action
+from server.api import responses
 from server.api.context import actor, database, json_response, lang, now, path_id
 from server.api.errors import ApiError
-from server.api.routes import route
+from server.api.routes import Query, route
 from server.auth.authz import authorize, by_auditor_grant_only
 from server.db.tables import Org
 from server.services.monthly_record import monthly_record
@@ -56,6 +57,8 @@ def record_month(org: Org, raw: str | None, at: datetime) -> Month:
     "/api/v1/orgs/{id}/monthly-record",
     summary="A cell's meetings of a month with its party groups' and their conclusions (?month=YYYY-MM)",
     tag="meetings",
+    query=(Query("month", pattern=r"^[0-9]{4}-[0-9]{2}$", description="YYYY-MM; default: this month"),),
+    response=responses.MONTHLY_RECORD,
 )
 async def get_monthly_record(request: web.Request) -> web.StreamResponse:
     caller, org_id, at = actor(request), path_id(request), now(request)

@@ -10,8 +10,8 @@ from aiohttp import web
 
 from meetings.decision import Text
 from server.api.errors import ApiError
-from server.api.routes import route
-from server.api.usage_routes import read_usage
+from server.api.routes import Query, route
+from server.api.usage_routes import USAGE_QUERY, read_usage
 from server.exports.report import FORMATS, render_report
 
 
@@ -20,6 +20,12 @@ from server.exports.report import FORMATS, render_report
     "/api/v1/audit/usage/report",
     summary="The pilot review report of a subtree for a period (?org=&from=&to=&format=xlsx|csv|pdf)",
     tag="audit",
+    query=(*USAGE_QUERY, Query("format", enum=FORMATS)),
+    media_types=(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "text/csv",
+        "application/pdf",
+    ),
 )
 async def get_usage_report(request: web.Request) -> web.StreamResponse:
     fmt = request.query.get("format", "xlsx")

@@ -8,6 +8,7 @@ from datetime import timedelta
 from aiohttp import web
 
 from meetings.decision import Text
+from server.api import responses
 from server.api.context import actor, database, json_response, now, path_id
 from server.api.errors import ApiError
 from server.api.routes import route
@@ -22,6 +23,8 @@ from server.services.presence import admit
     "/api/v1/meetings/{id}/join-ticket",
     summary="A signed single-use ticket (60 s) to connect to /room as the caller's member record",
     tag="room",
+    status=201,
+    response=responses.JOIN_TICKET,
 )
 async def post_join_ticket(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
@@ -62,6 +65,7 @@ async def post_join_ticket(request: web.Request) -> web.StreamResponse:
     "/api/v1/meetings/{id}/ice-servers",
     summary="The operator's ICE servers; TURN entries carry a credential for the caller and meeting (10 min)",
     tag="room",
+    response=responses.ICE_SERVERS,
 )
 async def get_ice_servers(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
@@ -75,6 +79,10 @@ async def get_ice_servers(request: web.Request) -> web.StreamResponse:
         member_id=attendee.member_id,
         meeting_id=path_id(request),
         now=at,
+        ttl_seconds=settings.turn_ttl_seconds,
     )
-    body = {"ice_servers": servers, "expires_at": expires_at}
+    # ttl_seconds: the credential's lifetime, so a page can ask again before half of it has passed
+    # without comparing its own clock with expires_at (null: no TURN credential, nothing expires).
+    ttl_seconds = settings.turn_ttl_seconds if expires_at else None
+    body = {"ice_servers": servers, "expires_at": expires_at, "ttl_seconds": ttl_seconds}
     return json_response(body)

@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings.decision import Text
+from server.api import responses
 from server.api.context import actor, database, json_response, now, path_id
 from server.api.errors import ApiError, forbidden, not_found
 from server.api.routes import route
@@ -109,7 +110,15 @@ def _token_json(token: ApiToken) -> dict[str, Any]:
     }
 
 
-@route("POST", "/api/v1/auth/tokens", summary="Create a bearer token for scripts", tag="auth", body=TokenBody)
+@route(
+    "POST",
+    "/api/v1/auth/tokens",
+    summary="Create a bearer token for scripts",
+    tag="auth",
+    body=TokenBody,
+    status=201,
+    response=responses.TOKEN_CREATED,
+)
 async def create_token(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
     body = await read_json(request, TokenBody)
@@ -161,6 +170,7 @@ async def _tokens_of(session: AsyncSession, user_id: int) -> list[ApiToken]:
     "/api/v1/auth/tokens",
     summary="The caller's script tokens (never the tokens themselves)",
     tag="auth",
+    response=responses.TOKENS,
 )
 async def list_own_tokens(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
@@ -195,14 +205,24 @@ async def _revoke(request: web.Request, user_id: int, public_id: str, caller: Ac
 
 
 @route(
-    "DELETE", "/api/v1/auth/tokens/{token_id}", summary="Revoke one of the caller's script tokens", tag="auth"
+    "DELETE",
+    "/api/v1/auth/tokens/{token_id}",
+    summary="Revoke one of the caller's script tokens",
+    tag="auth",
+    response=responses.TOKEN,
 )
 async def revoke_own_token(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
     return await _revoke(request, caller.user_id, request.match_info["token_id"], caller)
 
 
-@route("GET", "/api/v1/users/{id}/tokens", summary="A user's script tokens (operator only)", tag="users")
+@route(
+    "GET",
+    "/api/v1/users/{id}/tokens",
+    summary="A user's script tokens (operator only)",
+    tag="users",
+    response=responses.TOKENS,
+)
 async def list_user_tokens(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
     if not caller.user.is_admin:
@@ -219,6 +239,7 @@ async def list_user_tokens(request: web.Request) -> web.StreamResponse:
     "/api/v1/users/{id}/tokens/{token_id}",
     summary="Revoke a user's script token (operator only)",
     tag="users",
+    response=responses.TOKEN,
 )
 async def revoke_user_token(request: web.Request) -> web.StreamResponse:
     caller = actor(request)

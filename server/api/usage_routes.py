@@ -11,12 +11,22 @@ from aiohttp import web
 
 from meetings.decision import Text
 from meetings.policy import Action
+from server.api import responses
 from server.api.context import MAX_ID, actor, database, json_response, lang, now
 from server.api.errors import ApiError
-from server.api.routes import route
+from server.api.routes import Query, route
 from server.auth.authz import authorize
 from server.services.orgs import get_org
 from server.services.usage import UsageQueryError, parse_adoption_days, parse_period, usage_figures
+
+# The query of the usage figures and of the review report's download (same query).
+USAGE_QUERY = (
+    Query("org", "integer", required=True, minimum=1, description="the subtree's root organisation"),
+    Query("from", format="date", description="YYYY-MM-DD; default: 1 January of this year"),
+    Query("to", format="date", description="YYYY-MM-DD; default: today in the organisation's zone"),
+    Query("adoption_days", "integer", minimum=1),
+    Query("lang", enum=("vi", "en"), description="the language of the figures' texts"),
+)
 
 
 def _bad_query(error: UsageQueryError) -> ApiError:
@@ -64,6 +74,8 @@ async def read_usage(request: web.Request) -> dict[str, Any]:
     "/api/v1/audit/usage",
     summary="Pilot usage figures and flags of a subtree for a period (?org=&from=&to=&adoption_days=)",
     tag="audit",
+    query=USAGE_QUERY,
+    response=responses.USAGE,
 )
 async def get_usage(request: web.Request) -> web.StreamResponse:
     return json_response(await read_usage(request))

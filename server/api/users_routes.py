@@ -7,6 +7,7 @@ from pydantic import Field
 from sqlalchemy import select
 
 from meetings.policy import Action
+from server.api import responses
 from server.api.context import actor, database, json_response, now, path_id
 from server.api.errors import forbidden, not_found
 from server.api.routes import route
@@ -26,7 +27,15 @@ class UserCreate(Body):
     is_admin: bool = False
 
 
-@route("POST", "/api/v1/users", summary="Create a user (operator only)", tag="users", body=UserCreate)
+@route(
+    "POST",
+    "/api/v1/users",
+    summary="Create a user (operator only)",
+    tag="users",
+    body=UserCreate,
+    status=201,
+    response=responses.USER_CREATED,
+)
 async def post_user(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
     if not caller.user.is_admin:
@@ -49,6 +58,7 @@ async def post_user(request: web.Request) -> web.StreamResponse:
     "/api/v1/users/{id}/login-unlock",
     summary="Lift the login throttle of an account (the operator, or the secretary of its member's unit)",
     tag="users",
+    response=responses.UNLOCKED,
 )
 async def post_login_unlock(request: web.Request) -> web.StreamResponse:
     caller = actor(request)

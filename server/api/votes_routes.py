@@ -8,6 +8,7 @@ from aiohttp import web
 from pydantic import Field
 
 from meetings.enums import Choice, VoteKind
+from server.api import responses
 from server.api.context import actor, database, hub, json_response, lang, now, path_id
 from server.api.errors import forbidden, not_found
 from server.api.routes import route
@@ -56,6 +57,8 @@ async def _pushed(request: web.Request, event: str, vote_id: int) -> None:
     summary="The chair opens a vote: open, quorate meeting (R-QUOR-1), kind allowed online (R-CONTENT-1)",
     tag="votes",
     body=VoteBody,
+    status=201,
+    response=responses.VOTE,
 )
 async def post_vote(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
@@ -83,7 +86,13 @@ async def post_vote(request: web.Request) -> web.StreamResponse:
     return json_response(result, status=201)
 
 
-@route("GET", "/api/v1/meetings/{id}/votes", summary="The meeting's votes, in order", tag="votes")
+@route(
+    "GET",
+    "/api/v1/meetings/{id}/votes",
+    summary="The meeting's votes, in order",
+    tag="votes",
+    response=responses.VOTES,
+)
 async def list_votes(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
     async with database(request).read() as session:
@@ -97,7 +106,11 @@ async def list_votes(request: web.Request) -> web.StreamResponse:
 
 
 @route(
-    "GET", "/api/v1/votes/{id}", summary="A vote with its counts and, once closed, its result", tag="votes"
+    "GET",
+    "/api/v1/votes/{id}",
+    summary="A vote with its counts and, once closed, its result",
+    tag="votes",
+    response=responses.VOTE,
 )
 async def get_vote(request: web.Request) -> web.StreamResponse:
     async with database(request).read() as session:
@@ -112,6 +125,8 @@ async def get_vote(request: web.Request) -> web.StreamResponse:
     summary="A ballot: {choice} by the member, {member_id, choice} by the chair for one on site (R-VOTE-2)",
     tag="votes",
     body=BallotBody,
+    status=201,
+    response=responses.VOTE,
 )
 async def post_ballot(request: web.Request) -> web.StreamResponse:
     body = await read_json(request, BallotBody)
@@ -135,6 +150,8 @@ async def post_ballot(request: web.Request) -> web.StreamResponse:
     summary="A reserved opinion of a member who did not vote for (R-VOTE-4)",
     tag="votes",
     body=OpinionBody,
+    status=201,
+    response=responses.VOTE,
 )
 async def post_opinion(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
@@ -165,6 +182,7 @@ async def post_opinion(request: web.Request) -> web.StreamResponse:
     "/api/v1/votes/{id}/close",
     summary="The chair closes a vote: the result against the voting base (R-VOTE-1, R-VOTE-3)",
     tag="votes",
+    response=responses.VOTE,
 )
 async def post_close_vote(request: web.Request) -> web.StreamResponse:
     caller = actor(request)

@@ -59,10 +59,19 @@ def ice_servers_for(
 
 
 def member_ice_servers(
-    configured: list[dict[str, Any]], secret: str | None, *, member_id: int, meeting_id: int, now: datetime
+    configured: list[dict[str, Any]],
+    secret: str | None,
+    *,
+    member_id: int,
+    meeting_id: int,
+    now: datetime,
+    ttl_seconds: int,
 ) -> tuple[list[dict[str, Any]], datetime | None]:
-    """A meeting member's ICE servers, TURN entries with a credential minted now, and its expiry."""
+    """A meeting member's ICE servers, TURN entries with a credential minted now for `ttl_seconds`
+    (CELLMEET_TURN_TTL_SECONDS), and its expiry."""
     if not secret:
         return ice_servers_for(configured, None), None
-    credential = mint_turn_credential(secret, member_id=member_id, meeting_id=meeting_id, now=now)
+    credential = mint_turn_credential(
+        secret, member_id=member_id, meeting_id=meeting_id, now=now, ttl_seconds=ttl_seconds
+    )
     return ice_servers_for(configured, credential), datetime.fromtimestamp(credential.expires_at, UTC)

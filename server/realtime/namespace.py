@@ -412,6 +412,7 @@ class RoomNamespace(socketio.AsyncNamespace):
                     member_id=attendee.member_id,
                     meeting_id=body.meeting_id,
                     now=at,
+                    ttl_seconds=self.settings.turn_ttl_seconds,
                 )[0],
                 "max_cameras": max_cameras,
             },

@@ -138,11 +138,12 @@ class Peer {
 
 export class Mesh {
   /**
-   * iceServers: from the join ack (never a hard-coded STUN); local: LocalMedia; sink: where the audio
-   * elements go; send(to, payload): relays a description or candidate; onChange(): peers changed.
+   * ice: the room's IceServers (room-ice.js: the join ack's list, refreshed before its TURN credential
+   * runs out; never a hard-coded STUN); local: LocalMedia; sink: where the audio elements go;
+   * send(to, payload): relays a description or candidate; onChange(): peers changed.
    */
-  constructor({ iceServers, local, sink, send, onChange }) {
-    this.iceServers = iceServers || [];
+  constructor({ ice, local, sink, send, onChange }) {
+    this.ice = ice;
     this.local = local;
     this.sink = sink;
     this.send = send;
@@ -162,14 +163,18 @@ export class Mesh {
     }
     this.peers.set(peer.id, peer);
     this.sink.append(peer.audio);
-    this.connect(peer);
-    if (offer) this.offer(peer).catch((error) => this.fail(peer, error));
+    // Its signals wait in the queue until the connection exists (built with fresh ICE servers).
+    peer.queue = this.connect(peer)
+      .then(() => offer && peer.pc && this.offer(peer))
+      .catch((error) => this.fail(peer, error));
     this.onChange();
     return peer;
   }
 
-  connect(peer) {
-    const pc = new RTCPeerConnection({ iceServers: this.iceServers });
+  async connect(peer) {
+    const iceServers = await this.ice.fresh();
+    if (this.closed || this.peers.get(peer.id) !== peer) return; // removed meanwhile
+    const pc = new RTCPeerConnection({ iceServers });
     peer.pc = pc;
     pc.addEventListener("icecandidate", (event) => {
       this.send(peer.id, { candidate: event.candidate ? event.candidate.toJSON() : null });
@@ -188,11 +193,26 @@ export class Mesh {
       peer.audio.dataset.state = peer.state;
       // Only the side that offered restarts ICE, so both sides never offer at once.
       if (pc.connectionState === "failed" && peer.offerer && !this.closed) {
-        pc.restartIce();
-        this.offer(peer).catch((error) => this.fail(peer, error));
+        peer.queue = peer.queue
+          .then(() => this.restart(peer))
+          .catch((error) => this.fail(peer, error));
       }
       this.onChange();
     });
+  }
+
+  /** The ICE servers in hand, refreshed if their credential is getting old, for a connection's restart. */
+  async refreshIce(pc) {
+    const iceServers = await this.ice.fresh();
+    if (pc.connectionState === "closed") return;
+    pc.setConfiguration({ ...pc.getConfiguration(), iceServers });
+  }
+
+  async restart(peer) {
+    if (this.closed || !peer.pc) return;
+    await this.refreshIce(peer.pc);
+    peer.pc.restartIce();
+    await this.offer(peer);
   }
 
   async offer(peer) {
@@ -228,7 +248,10 @@ export class Mesh {
 
   async apply(peer, { description, candidate }) {
     if (this.closed) return;
+    if (!peer.pc) return; // removed before its connection was made
     if (description) {
+      // A second offer is the other side's ICE restart: ours gathers again, with fresh credentials.
+      if (description.type === "offer" && peer.pc.remoteDescription) await this.refreshIce(peer.pc);
       await peer.pc.setRemoteDescription(description);
       if (description.type === "offer") {
         await this.attachTracks(peer);
@@ -264,6 +287,7 @@ export class Mesh {
   async setVideo(track) {
     await Promise.all(
       [...this.peers.values()].map(async (peer) => {
+        if (!peer.pc) return; // still being made: attachTracks gives it the current video
         const sender = peer.pc.getTransceivers().find((t) => t.receiver.track.kind === "video");
         if (sender && sender.sender.track !== track) await sender.sender.replaceTrack(track || null);
       }),
@@ -274,7 +298,7 @@ export class Mesh {
     const peer = this.peers.get(peerId);
     if (!peer) return;
     this.peers.delete(peerId);
-    peer.pc.close();
+    if (peer.pc) peer.pc.close();
     peer.audio.srcObject = null;
     peer.audio.remove();
     this.onChange();
@@ -288,7 +312,7 @@ export class Mesh {
 
   async readStats() {
     for (const peer of this.peers.values()) {
-      if (peer.pc.connectionState === "closed") continue;
+      if (!peer.pc || peer.pc.connectionState === "closed") continue;
       try {
         const report = await peer.pc.getStats();
         report.forEach((entry) => {

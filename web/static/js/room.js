@@ -11,6 +11,7 @@ import {
   wireDevices,
 } from "./room-devices.js";
 import { setButton } from "./room-icons.js";
+import { IceServers } from "./room-ice.js";
 import { LocalMedia, Mesh } from "./room-media.js";
 import * as breakout from "./room-breakout.js";
 import * as chair from "./room-chair.js";
@@ -102,7 +103,7 @@ async function join() {
   setCameras(state.cameras);
   setHands(state.hands);
   room.mesh = new Mesh({
-    iceServers: reply.media.ice_servers,
+    ice: new IceServers(meetingId, reply.media.ice_servers),
     local,
     sink: $("audio-sinks"),
     send: (to, payload) => room.socket.emit("signal", { to, ...payload }, () => {}),

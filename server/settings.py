@@ -200,6 +200,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         sfu_url=_sfu_url(env.get("CELLMEET_SFU_URL", "")),
         sfu_api_secret=Secret(env["CELLMEET_SFU_API_SECRET"]) if env.get("CELLMEET_SFU_API_SECRET") else None,
         sfu_min_peers=_sfu_min_peers(env.get("CELLMEET_SFU_MIN_PEERS", "")),
+        **_address_limits(env),
         **_mail(env.get("CELLMEET_SMTP_URL", ""), env.get("CELLMEET_MAIL_FROM", "")),
     )
 
@@ -287,6 +288,37 @@ def _sfu_min_peers(text: str) -> int:
     if not text.strip().isdigit() or not 2 <= int(text) <= 1000:
         raise UnsafeSettings("CELLMEET_SFU_MIN_PEERS must be a whole number from 2 to 1000")
     return int(text)
+
+
+# Per client address: open TCP connections, and the room's connection attempts (a burst, then a rate).
+# Members behind one NAT (an embassy, a ship's satellite link, a ministry's proxy) share an address, so
+# the operator may raise them; the benchmark does, its 500 members all coming from 127.0.0.1.
+ADDRESS_LIMITS = {
+    "CELLMEET_CONNECTIONS_PER_ADDRESS": ("connections_per_address", int, 1, 1_000_000),
+    "CELLMEET_ROOM_CONNECT_BURST_PER_ADDRESS": ("room_connect_burst_per_address", int, 1, 1_000_000),
+    "CELLMEET_ROOM_CONNECTS_PER_ADDRESS_PER_SECOND": (
+        "room_connects_per_address_per_second",
+        float,
+        0.01,
+        1e6,
+    ),
+}
+
+
+def _address_limits(env: dict[str, str]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for name, (field_name, kind, low, high) in ADDRESS_LIMITS.items():
+        text = env.get(name, "").strip()
+        if not text:
+            continue
+        try:
+            value = kind(text) if text.isascii() else math.nan
+        except ValueError:
+            value = math.nan
+        if not low <= value <= high:  # NaN fails too
+            raise UnsafeSettings(f"{name} must be a number from {low} to {high:,}")
+        found[field_name] = value
+    return found
 
 
 def _turn_ttl_seconds(text: str) -> int:

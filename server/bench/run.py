@@ -152,6 +152,11 @@ def _server_env(data_dir: Path, database_url: str, secret_key: str) -> dict[str,
         CELLMEET_SECRET_KEY=secret_key,
         CELLMEET_ICE_SERVERS="[]",
         CELLMEET_LANG="vi",
+        # Every simulated member connects from 127.0.0.1: the per-address defences (tested on their
+        # own) would stop the burst at the 60th member. The bench measures the join, not them.
+        CELLMEET_CONNECTIONS_PER_ADDRESS="100000",
+        CELLMEET_ROOM_CONNECT_BURST_PER_ADDRESS="100000",
+        CELLMEET_ROOM_CONNECTS_PER_ADDRESS_PER_SECOND="100000",
     )
     return env
 

@@ -28,6 +28,7 @@ from server.db.tables import Meeting
 from server.i18n import SUPPORTED
 from server.services import breakout
 from server.services.presence import Snapshot, load_snapshot
+from server.services.presence_batch import PresenceBatcher
 
 log = logging.getLogger("cellmeet.realtime")
 
@@ -122,6 +123,8 @@ class Hub:
         self.sio = sio
         self.database = database
         self.clock = clock
+        # Joins of every room written together, each acknowledged after its batch's commit.
+        self.presence_writes = PresenceBatcher(database)
         self.rooms: dict[int, Room] = {}
         self.peers: dict[str, Peer] = {}  # by sid, joined connections only
         self.sessions: dict[str, str] = {}  # sid -> session_ref of its web session, for logout

@@ -41,7 +41,8 @@ from server.realtime.guard import RoomGuard
 from server.realtime.hub import NAMESPACE, SNAPSHOT_MAX_AGE_SECONDS, Hub, Peer, Room, room_name
 from server.realtime.pushes import push_vote
 from server.realtime.sfu_relay import SfuRelay
-from server.services.presence import admit, online_leave, record_online
+from server.services.presence import admit, online_leave
+from server.services.presence_batch import PresenceWrite
 from server.services.votes import ballot_as
 from server.settings import Settings
 
@@ -349,16 +350,17 @@ class RoomNamespace(socketio.AsyncNamespace):
             if ticket is not None and ticket.member_id != attendee.member_id:
                 raise _refuse_ticket_member()
             if not snapshot.online(attendee.member_id):
-                async with self.hub.database.write() as session:
-                    await record_online(
-                        session,
-                        attendee.meeting,
-                        attendee.member_id,
-                        EventKind.JOIN,
+                await self.hub.presence_writes.write(
+                    PresenceWrite(
+                        meeting_id=body.meeting_id,
+                        org_id=attendee.meeting.org_id,
+                        member_id=attendee.member_id,
+                        kind=EventKind.JOIN,
                         user_id=user.id,
                         at=at,
                         why="room",
                     )
+                )
                 snapshot.record(attendee.member_id, EventKind.JOIN, at)
             meeting = snapshot.meeting
             pending = room.pending_leaves.pop(attendee.member_id, None)

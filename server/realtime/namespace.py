@@ -15,6 +15,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -125,8 +126,8 @@ class RoomNamespace(socketio.AsyncNamespace):
         self.used_tickets: dict[str, float] = {}  # join ticket -> its expiry (unix seconds)
         # (user, meeting) -> the refusal of the last join and the database generation it was read at.
         self.refusals: dict[tuple[int, int], tuple[ApiError, int, float]] = {}
-        # sid -> (user, ticket or None, language): what on_connect established.
-        self.callers: dict[str, tuple[User, Ticket | None, str]] = {}
+        # sid -> who connected, as on_connect established it.
+        self.callers: dict[str, Caller] = {}
 
     # -- connection ---------------------------------------------------------------------------
 
@@ -140,28 +141,37 @@ class RoomNamespace(socketio.AsyncNamespace):
                 ticket = verify(self.settings.secret_key.value, token, self.hub.clock())
             except TicketError as exc:
                 raise _refuse(exc.code, lang) from exc
-            # A cooling user is refused before the database is asked about them.
+            # A cooling user is refused before anything else is done for them.
             self._check_budget(sid, ticket.user_id, lang)
             self._use_ticket(token, ticket, lang)
-            async with self.hub.database.read() as session:
-                user = await session.get(User, ticket.user_id)
-            if user is None:
-                raise _refuse("invalid_ticket", lang)
+            # The signed ticket names the user: the account is read only when a decision needs more
+            # than its id (a join the room's view does not admit, a ballot), never on every connect.
+            caller = Caller(ticket.user_id, ticket, lang)
         else:
             # The identity middleware has already checked the session cookie of the upgrade request.
             actor: Actor | None = request.get(ACTOR)
-            if actor is None or actor.via != "session":
+            if actor is None or actor.via != "session" or actor.user.id is None:
                 raise _refuse("unauthenticated", lang)
-            user = actor.user
-            self._check_budget(sid, user.id, lang)  # type: ignore[arg-type]
-        if not self.guard.connect(user.id, sid):  # type: ignore[arg-type]
+            caller = Caller(actor.user.id, None, lang, actor.user)
+            self._check_budget(sid, caller.user_id, lang)
+        if not self.guard.connect(caller.user_id, sid):
             raise _refuse("too_many_connections", lang, limit=self.guard.limits.connections_per_user)
         if ticket is not None and ticket.session_ref is not None:
             self.hub.sessions[sid] = ticket.session_ref
         elif token is None and actor.session is not None:
             self.hub.sessions[sid] = session_ref(actor.session.id)
-            self.guard.remember_session(actor.session.id, user.id)  # type: ignore[arg-type]
-        self.callers[sid] = (user, ticket, lang)
+            self.guard.remember_session(actor.session.id, caller.user_id)
+        self.callers[sid] = caller
+
+    async def _user(self, sid: str) -> User:
+        """The connection's account, read once; gone since the ticket was signed: refused."""
+        caller = self.callers[sid]
+        if caller.user is None:
+            async with self.hub.database.read() as session:
+                caller.user = await session.get(User, caller.user_id)
+            if caller.user is None:
+                raise ApiError(403, "invalid_ticket", _REFUSALS["invalid_ticket"])
+        return caller.user
 
     def _use_ticket(self, token: str, ticket: Ticket, lang: str) -> None:
         """A ticket opens one connection (a reconnect asks for a new one), and none once the web
@@ -199,7 +209,7 @@ class RoomNamespace(socketio.AsyncNamespace):
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         caller = self.callers.pop(sid, None)
         if caller is not None:
-            self.guard.disconnect(caller[0].id, sid)  # type: ignore[arg-type]
+            self.guard.disconnect(caller.user_id, sid)
         self.hub.sessions.pop(sid, None)
         peer = self.hub.peers.get(sid)
         if peer is not None:
@@ -218,9 +228,9 @@ class RoomNamespace(socketio.AsyncNamespace):
         caller = self.callers.get(sid)
         if caller is None:
             return None  # refused at connect, or already gone
-        user, _, lang = caller
-        if not self.guard.spend(user.id, EVENT_COSTS.get(event, 1)):  # type: ignore[arg-type]
-            return await self._flooded(user.id, lang)  # type: ignore[arg-type]
+        lang = caller.lang
+        if not self.guard.spend(caller.user_id, EVENT_COSTS.get(event, 1)):
+            return await self._flooded(caller.user_id, lang)
         handler = self.handlers.get(event)
         try:
             if handler is None:
@@ -270,12 +280,14 @@ class RoomNamespace(socketio.AsyncNamespace):
         count = environ["cellmeet.malformed_frames"] = environ.get("cellmeet.malformed_frames", 0) + 1
         sid = self.server.manager.sid_from_eio_sid(eio_sid, NAMESPACE)
         caller = self.callers.get(sid) if sid is not None else None
-        lang = caller[2] if caller else self.settings.lang
+        lang = caller.lang if caller else self.settings.lang
         request = environ.get("aiohttp.request")
         address = client_address(request, self.settings) if request is not None else None
         self._warn_once(("malformed", address), "room client %s sent a malformed frame", address)
-        if caller is not None and not self.guard.spend(caller[0].id, self.guard.limits.malformed_frame_cost):  # type: ignore[arg-type]
-            reply = await self._flooded(caller[0].id, lang)  # type: ignore[arg-type]
+        if caller is not None and not self.guard.spend(
+            caller.user_id, self.guard.limits.malformed_frame_cost
+        ):
+            reply = await self._flooded(caller.user_id, lang)
         else:
             reply = _error(schemas.malformed_frame(), lang)
         if namespace == NAMESPACE and ack_id is not None and sid is not None:
@@ -315,7 +327,8 @@ class RoomNamespace(socketio.AsyncNamespace):
 
     async def on_join(self, sid: str, data: Any) -> dict[str, Any]:
         body = schemas.parse(schemas.JoinData, data)
-        user, ticket, lang = self.callers[sid]
+        caller = self.callers[sid]
+        user_id, ticket, lang = caller.user_id, caller.ticket, caller.lang
         current = self.hub.peers.get(sid)
         if current is not None and current.meeting_id != body.meeting_id:
             raise ApiError(
@@ -333,15 +346,22 @@ class RoomNamespace(socketio.AsyncNamespace):
                 Text("Vé này dành cho buổi sinh hoạt khác.", "This ticket is for another meeting."),
             )
         room = self.hub.room(body.meeting_id)
-        known = room.snapshot is not None and room.snapshot.attendee(user.id) is not None  # type: ignore[arg-type]
+        if room.snapshot is None and (user_id, body.meeting_id) not in self.refusals:
+            # The room's first join (or the first after a change): the view it needs anyway is read
+            # now, under the lock so it holds every committed join, and admits the caller without the
+            # separate admission queries (a refusal below still asks the database, outside the lock).
+            async with room.lock:
+                await self.hub.snapshot(room)
+        known = room.snapshot is not None and room.snapshot.attendee(user_id) is not None
         if not known:
-            await self._admit_or_refuse(user, body.meeting_id, lang)
+            await self._admit_or_refuse(await self._user(sid), body.meeting_id, lang)
         async with room.lock:
             at = self.hub.clock()
             snapshot = await self.hub.snapshot(room)
-            attendee = snapshot.attendee(user.id) if snapshot is not None else None  # type: ignore[arg-type]
+            attendee = snapshot.attendee(user_id) if snapshot is not None else None
             if attendee is None:
                 # Not admitted by the room's view: the database decides, and explains a refusal.
+                user = await self._user(sid)
                 async with self.hub.database.read() as session:
                     attendee = await admit(session, user, body.meeting_id, at)
                 self.hub.invalidate(body.meeting_id)  # a member added since the view was read
@@ -356,7 +376,7 @@ class RoomNamespace(socketio.AsyncNamespace):
                         org_id=attendee.meeting.org_id,
                         member_id=attendee.member_id,
                         kind=EventKind.JOIN,
-                        user_id=user.id,
+                        user_id=user_id,
                         at=at,
                         why="room",
                     )
@@ -371,7 +391,7 @@ class RoomNamespace(socketio.AsyncNamespace):
                     sid=sid,
                     peer_id=secrets.token_urlsafe(9),
                     member_id=attendee.member_id,
-                    user_id=user.id,  # type: ignore[arg-type]
+                    user_id=user_id,
                     full_name=attendee.member.full_name,
                     meeting_id=body.meeting_id,
                     lang=lang,
@@ -563,7 +583,7 @@ class RoomNamespace(socketio.AsyncNamespace):
         """The connection's own member votes (R-VOTE-2), in a vote of the joined meeting only."""
         peer = self._joined(sid)
         body = schemas.parse(schemas.BallotData, data)
-        user, _, lang = self.callers[sid]
+        user, lang = await self._user(sid), self.callers[sid].lang
         try:
             async with self.hub.database.write() as session:
                 vote = await ballot_as(
@@ -592,8 +612,7 @@ class RoomNamespace(socketio.AsyncNamespace):
         refusal is the one a join would get (another unit's meeting: not found, and audited)."""
         peer = self.hub.peers.get(sid)
         if meeting_id is not None and (peer is None or peer.meeting_id != meeting_id):
-            user, _, lang = self.callers[sid]
-            await self._admit_or_refuse(user, meeting_id, lang)
+            await self._admit_or_refuse(await self._user(sid), meeting_id, self.callers[sid].lang)
             raise _not_joined()
         if peer is None:
             raise _not_joined()
@@ -657,7 +676,7 @@ class RoomNamespace(socketio.AsyncNamespace):
 
     async def _revoke(self, peer: Peer, refusal: ApiError) -> None:
         caller = self.callers.get(peer.sid)
-        lang = caller[2] if caller else self.settings.lang
+        lang = caller.lang if caller else self.settings.lang
         log.info(
             "room access of user %s to meeting %s revoked (%s)", peer.user_id, peer.meeting_id, refusal.code
         )
@@ -724,6 +743,17 @@ class RoomNamespace(socketio.AsyncNamespace):
             room.snapshot.record(member_id, EventKind.LEAVE, at)
         if room.hands.pop(member_id, None) is not None:
             await self.emit("hands", room.hands_json(), to=room_name(room.meeting_id))
+
+
+@dataclass
+class Caller:
+    """Who opened a connection: the user's id (from the signed ticket or the session), the ticket
+    if any, the language, and the account once something needed it."""
+
+    user_id: int
+    ticket: Ticket | None
+    lang: str
+    user: User | None = None
 
 
 def _refuse_ticket_member() -> ApiError:

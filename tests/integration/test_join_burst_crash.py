@@ -24,10 +24,10 @@ from tests.integration.harness import ApiClient
 from tests.integration.room_client import RoomClient, link_members
 from tests.integration.test_meetings import schedule
 from tests.integration.test_pilot import apply, decide, decision
-from tests.integration.test_room_restart import ServeProcess, free_port, wait_until, world
+from tests.integration.test_room_restart import ServeProcess, free_port, world
 from tests.integration.world import PASSWORD, World
 
-MEETINGS = 3  # every linked member joins each of them: 18 joins in flight at once
+MEETINGS = 5  # every linked member joins each of them: 30 joins in flight at once
 KILL_AFTER_ACKS = 4
 
 __all__ = ["world"]  # the fixture, shared with the restart tests
@@ -108,6 +108,8 @@ async def test_sigkill_mid_burst_loses_no_acknowledged_join(
                 return  # the server died before answering: nothing was promised
             if isinstance(ack, dict) and ack.get("ok"):
                 acknowledged.add((mid, member_id))
+                if len(acknowledged) == KILL_AFTER_ACKS:
+                    served.kill()  # at once, while the other joins are still being written
 
         burst = [
             asyncio.ensure_future(join(client, mid, member_id))
@@ -115,11 +117,11 @@ async def test_sigkill_mid_burst_loses_no_acknowledged_join(
                 clients, [(mid, person) for mid in meeting_ids for person in people], strict=True
             )
         ]
-        await wait_until(lambda: len(acknowledged) >= KILL_AFTER_ACKS, 10)
-        served.kill()
-        await asyncio.gather(*burst)
-        # killed in the middle: some joins were answered, others never were (4 to 7 of 18 seen here)
-        assert KILL_AFTER_ACKS <= len(acknowledged) < len(burst), acknowledged
+        await asyncio.wait_for(asyncio.gather(*burst), 20)
+        served.kill()  # a no-op when the 4th answer already killed it
+        # Killed in the middle as a rule (a batch's answers can arrive together, so how many were
+        # answered varies; not asserted, the test holds for any number answered).
+        assert KILL_AFTER_ACKS <= len(acknowledged), acknowledged
 
         joins, audited = await stored_joins(database_url, meeting_ids)
         assert acknowledged <= joins, acknowledged - joins

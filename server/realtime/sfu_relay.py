@@ -124,19 +124,21 @@ class SfuRelay:
     async def after_join(self, room: Room, max_cameras: int, summoned: int) -> None:
         """A member joined: move the room to the SFU when it reached the size (waiting a little for
         Janus, so the joiner's answer already says so)."""
-        media = self.media(room.meeting_id)
         client = self.client_of()
+        if client is None:
+            return  # no SFU configured: every room stays a mesh, nothing to count on each join
+        media = self.media(room.meeting_id)
         now = asyncio.get_running_loop().time()
         connected = len({peer.member_id for peer in room.peers.values()})
         decision = choose(
             current=media.mode,
             connected=connected,
-            min_peers=self.settings.sfu_min_peers if client is not None else None,
+            min_peers=self.settings.sfu_min_peers,
             sfu_down=now < media.down_until,
         )
         if media.mode is Topology.MESH:
             media.reason = decision.reason
-        if decision.mode is Topology.MESH or media.mode is Topology.SFU or client is None:
+        if decision.mode is Topology.MESH or media.mode is Topology.SFU:
             return
         if media.switching is None or media.switching.done():
             media.switching = self.hub.spawn(self._switch(room, client, max_cameras, summoned))

@@ -29,7 +29,6 @@ from meetings.decision import Decision, Text
 from meetings.enums import Activity, MeetingMode, MeetingStatus
 from meetings.rulesets import RuleSet
 from server.api.errors import ApiError, conflict, not_found
-from server.audit.log import append
 from server.auth.authz import access_on, can_see, hidden
 from server.auth.identity import Actor
 from server.db.tables import Meeting, Member, Org, PresenceEvent, User
@@ -42,6 +41,7 @@ from server.services.attendance import (
 )
 from server.services.meetings import agenda_of, check_online_allowed, require_not_cancelled, unit_member_ids
 from server.services.orgs import get_org
+from server.services.presence_batch import PresenceWrite, write_presence
 
 LIVE_STATUSES = (MeetingStatus.SCHEDULED.value, MeetingStatus.OPEN.value)
 
@@ -148,19 +148,9 @@ async def record_online(
     at: datetime,
     why: str,
 ) -> None:
-    session.add(
-        PresenceEvent(meeting_id=meeting.id, member_id=member_id, kind=kind.value, at=at, recorded_by=user_id)  # type: ignore[arg-type]
-    )
-    await session.flush()
-    await append(
-        session,
-        at=at,
-        actor_user_id=user_id,
-        org_id=meeting.org_id,
-        action=f"presence.{kind.value}",
-        target=f"meeting:{meeting.id}",
-        data={"member_id": member_id, "via": why},
-    )
+    assert meeting.id is not None
+    entry = PresenceWrite(meeting.id, meeting.org_id, member_id, kind, user_id, at, why)
+    await write_presence(session, [entry])
 
 
 async def online_leave(

@@ -13,8 +13,11 @@ at a time, so only a write that fails on its own fails its caller, as its own tr
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings.attendance import EventKind
 from server.audit.log import Entry, append_many
@@ -41,7 +44,7 @@ class PresenceBatcher:
         self.database = database
         self._queue: list[tuple[PresenceWrite, asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
-        self.batches = 0  # transactions written, for the tests and the bench
+        self.batches = 0  # transactions committed (the tests count them)
 
     async def write(self, entry: PresenceWrite) -> None:
         """Returns once the entry is committed; raises what its batch's transaction raised."""
@@ -78,10 +81,16 @@ class PresenceBatcher:
 
     async def _commit(self, batch: list[tuple[PresenceWrite, asyncio.Future[None]]]) -> None:
         async with self.database.write() as session:
-            session.add_all([_event(entry) for entry, _ in batch])
-            await session.flush()
-            await append_many(session, [_audit(entry) for entry, _ in batch])
+            await write_presence(session, [entry for entry, _ in batch])
         self.batches += 1
+
+
+async def write_presence(session: AsyncSession, entries: Sequence[PresenceWrite]) -> None:
+    """The presence events and their audit rows, in order, in the caller's transaction: the one
+    format of an online join or leave, whether batched here or written alone (services.presence)."""
+    session.add_all([_event(entry) for entry in entries])
+    await session.flush()
+    await append_many(session, [_audit(entry) for entry in entries])
 
 
 def _answer(batch: list[tuple[PresenceWrite, asyncio.Future[None]]], error: Exception | None) -> None:

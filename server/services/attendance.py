@@ -58,7 +58,11 @@ from server.audit.log import append
 from server.clock import as_utc, iso
 from server.db.tables import AgendaItem, Excuse, Meeting, Member, Org, PresenceEvent, Speech
 from server.services import breakout
-from server.services.meetings import require_not_cancelled, require_scheduled, unit_member_ids
+from server.services.meetings import (
+    require_not_cancelled,
+    require_scheduled,
+    units_member_ids,
+)
 
 ON_SITE_MODES = frozenset({MeetingMode.HYBRID, MeetingMode.IN_PERSON})
 _ONLINE_KINDS = (att.EventKind.JOIN, att.EventKind.LEAVE)
@@ -92,39 +96,59 @@ async def lock_meeting(session: AsyncSession, meeting_id: int) -> Meeting | None
 
 
 async def situation(session: AsyncSession, meeting: Meeting, org: Org) -> Situation:
+    assert meeting.id is not None
+    return (await situations(session, [(meeting, org)]))[meeting.id]
+
+
+async def situations(session: AsyncSession, meetings: Sequence[tuple[Meeting, Org]]) -> dict[int, Situation]:
+    """The situations of several meetings (each with its unit) in a fixed number of queries: the live
+    rooms of a province load their views together when its members join at once (issue 22)."""
+    by_id = {meeting.id: (meeting, org) for meeting, org in meetings if meeting.id is not None}
     # A closed meeting keeps the members it summoned; an open or scheduled one follows the register.
-    ids = (
-        set(meeting.summoned_ids) if meeting.summoned_ids is not None else await unit_member_ids(session, org)
-    )
-    members = list(
-        (
-            await session.execute(
-                select(Member).where(Member.id.in_(ids)).order_by(Member.id)  # type: ignore[union-attr,arg-type]
-            )
+    following = [org for meeting, org in by_id.values() if meeting.summoned_ids is None]
+    registers = await units_member_ids(session, following) if following else {}
+    summoned = {
+        meeting_id: set(meeting.summoned_ids) if meeting.summoned_ids is not None else registers[org.id]  # type: ignore[index]
+        for meeting_id, (meeting, org) in by_id.items()
+    }
+    wanted = set().union(*summoned.values()) if summoned else set()
+    members = {
+        member.id: member
+        for member in (
+            await session.execute(select(Member).where(Member.id.in_(wanted)))  # type: ignore[union-attr]
         )
         .scalars()
         .all()
-    )
+    }
     rows = (
         (
             await session.execute(
                 select(PresenceEvent)
-                .where(PresenceEvent.meeting_id == meeting.id)  # type: ignore[arg-type]
+                .where(PresenceEvent.meeting_id.in_(by_id))  # type: ignore[attr-defined]
                 .order_by(PresenceEvent.at, PresenceEvent.id)  # type: ignore[arg-type]
             )
         )
         .scalars()
         .all()
     )
-    excused_query = select(Excuse.member_id).where(Excuse.meeting_id == meeting.id)  # type: ignore[call-overload]
-    excused = (await session.execute(excused_query)).scalars().all()
-    return Situation(
-        members=members,
-        facts=[_facts(m) for m in members],
-        events=[att.PresenceEvent(r.member_id, att.EventKind(r.kind), as_utc(r.at)) for r in rows],
-        excused=frozenset(excused),
-        rule_set=get_rule_set(org.rule_set),
-    )
+    events: dict[int, list[att.PresenceEvent]] = {meeting_id: [] for meeting_id in by_id}
+    for r in rows:
+        events[r.meeting_id].append(att.PresenceEvent(r.member_id, att.EventKind(r.kind), as_utc(r.at)))
+    excused: dict[int, set[int]] = {meeting_id: set() for meeting_id in by_id}
+    excused_query = select(Excuse.meeting_id, Excuse.member_id).where(Excuse.meeting_id.in_(by_id))  # type: ignore[attr-defined]
+    for meeting_id, member_id in (await session.execute(excused_query)).all():
+        excused[meeting_id].add(member_id)
+    found = {}
+    for meeting_id, (_, org) in by_id.items():
+        chosen = [members[i] for i in sorted(summoned[meeting_id]) if i in members]
+        found[meeting_id] = Situation(
+            members=chosen,
+            facts=[_facts(m) for m in chosen],
+            events=events[meeting_id],
+            excused=frozenset(excused[meeting_id]),
+            rule_set=get_rule_set(org.rule_set),
+        )
+    return found
 
 
 def present_now(state: Situation) -> frozenset[int]:

@@ -45,7 +45,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings.content import MODE_TEXT, check_agenda_content
@@ -59,7 +59,7 @@ from server.db.tables import AgendaItem, Excuse, Meeting, Member, Org
 from server.db.tree import subtree_ids
 from server.services.agenda_templates import AgendaEntry, builtin_template_id, template_entries
 from server.services.group_meetings import check_group_meeting
-from server.services.pilot import valid_approval
+from server.services.pilot import valid_approval, valid_approvals
 
 MEETING_ORG_KINDS = frozenset({OrgKind.CELL, OrgKind.GRASSROOTS, OrgKind.GROUP})
 REMOTE_MODES = frozenset({MeetingMode.ONLINE, MeetingMode.HYBRID})
@@ -159,11 +159,29 @@ def check_not_past(starts_at: datetime, at: datetime) -> None:
 
 async def _approving_unit(session: AsyncSession, org: Org) -> Org:
     """The unit whose online approval covers the org's meetings (a party group: its cell)."""
-    if org.kind == OrgKind.GROUP and org.parent_id is not None:
-        parent = await session.get(Org, org.parent_id)
-        if parent is not None:
-            return parent
-    return org
+    assert org.id is not None
+    return (await _approving_units(session, [org]))[org.id]
+
+
+async def _approving_units(session: AsyncSession, orgs: Sequence[Org]) -> dict[int, Org]:
+    parent_ids = {org.parent_id for org in orgs if org.kind == OrgKind.GROUP and org.parent_id is not None}
+    parents: dict[int | None, Org] = {}
+    if parent_ids:
+        query = select(Org).where(Org.id.in_(parent_ids))  # type: ignore[union-attr]
+        parents = {parent.id: parent for parent in (await session.execute(query)).scalars().all()}
+    return {
+        org.id: (parents.get(org.parent_id, org) if org.kind == OrgKind.GROUP else org)
+        for org in orgs
+        if org.id is not None
+    }
+
+
+async def online_approved(session: AsyncSession, orgs: Sequence[Org], at: datetime) -> set[int]:
+    """The ids of the units among `orgs` whose online or hybrid meetings R-ELIG-6 allows at `at`:
+    `check_online_allowed` for several units at once (the live rooms load their views together)."""
+    units = await _approving_units(session, orgs)
+    approved = await valid_approvals(session, list(units.values()), ApplicationKind.ONLINE, at)
+    return {org_id for org_id, unit in units.items() if unit.id in approved}
 
 
 def past_start_warnings(starts_at: datetime, at: datetime, lang: str = "vi") -> list[dict[str, Any]]:
@@ -261,14 +279,30 @@ def check_agenda(org: Org, mode: MeetingMode, item_types: Sequence[ItemType]) ->
 async def unit_member_ids(session: AsyncSession, org: Org) -> set[int]:
     """The members who belong to the unit's meetings."""
     assert org.id is not None
-    if org.kind == OrgKind.GROUP:
-        query = select(Member.id).where(Member.group_id == org.id)
-    elif org.kind == OrgKind.CELL:
-        query = select(Member.id).where(Member.org_id == org.id)
-    else:
-        ids = await subtree_ids(session, [org.id])
-        query = select(Member.id).where(Member.org_id.in_(ids))  # type: ignore[attr-defined]
-    return {row[0] for row in (await session.execute(query)).all()}
+    return (await units_member_ids(session, [org]))[org.id]
+
+
+async def units_member_ids(session: AsyncSession, orgs: Sequence[Org]) -> dict[int, set[int]]:
+    """`unit_member_ids` of several units: cells and party groups in one query, a committee's
+    subtree each on its own (the live rooms load their views together)."""
+    found: dict[int, set[int]] = {org.id: set() for org in orgs if org.id is not None}
+    cells = {org.id for org in orgs if org.kind == OrgKind.CELL}
+    groups = {org.id for org in orgs if org.kind == OrgKind.GROUP}
+    if cells or groups:
+        query = select(Member.id, Member.org_id, Member.group_id).where(
+            or_(Member.org_id.in_(cells), Member.group_id.in_(groups))  # type: ignore[attr-defined,union-attr]
+        )
+        for member_id, org_id, group_id in (await session.execute(query)).all():
+            if org_id in cells:
+                found[org_id].add(member_id)
+            if group_id in groups:
+                found[group_id].add(member_id)
+    for org in orgs:
+        if org.id is not None and org.kind not in (OrgKind.CELL, OrgKind.GROUP):
+            ids = await subtree_ids(session, [org.id])
+            query = select(Member.id).where(Member.org_id.in_(ids))  # type: ignore[attr-defined]
+            found[org.id] = {row[0] for row in (await session.execute(query)).all()}
+    return found
 
 
 async def check_people(session: AsyncSession, org: Org, values: dict[str, Any]) -> None:
@@ -310,8 +344,20 @@ def require_not_cancelled(meeting: Meeting) -> None:
 
 
 async def agenda_of(session: AsyncSession, meeting_id: int) -> list[AgendaItem]:
-    query = select(AgendaItem).where(AgendaItem.meeting_id == meeting_id).order_by(AgendaItem.position)  # type: ignore[arg-type]
-    return list((await session.execute(query)).scalars().all())
+    return (await agendas_of(session, [meeting_id]))[meeting_id]
+
+
+async def agendas_of(session: AsyncSession, meeting_ids: Sequence[int]) -> dict[int, list[AgendaItem]]:
+    """The agendas of several meetings in one query, each in its order."""
+    found: dict[int, list[AgendaItem]] = {meeting_id: [] for meeting_id in meeting_ids}
+    query = (
+        select(AgendaItem)
+        .where(AgendaItem.meeting_id.in_(found))  # type: ignore[attr-defined]
+        .order_by(AgendaItem.meeting_id, AgendaItem.position)  # type: ignore[arg-type]
+    )
+    for item in (await session.execute(query)).scalars().all():
+        found[item.meeting_id].append(item)
+    return found
 
 
 async def schedule(

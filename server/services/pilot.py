@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -249,12 +250,22 @@ async def valid_approval(
     session: AsyncSession, org: Org, kind: ApplicationKind, at: datetime
 ) -> PilotApplication | None:
     """The approval that allows online meetings today (R-ELIG-6), if any."""
-    today = local_today(org, at)
+    assert org.id is not None
+    return (await valid_approvals(session, [org], kind, at)).get(org.id)
+
+
+async def valid_approvals(
+    session: AsyncSession, orgs: Sequence[Org], kind: ApplicationKind, at: datetime
+) -> dict[int, PilotApplication]:
+    """`valid_approval` of several units in one query (the live rooms load their views together)."""
+    by_id = {org.id: org for org in orgs if org.id is not None}
+    if not by_id:
+        return {}
     rows = (
         (
             await session.execute(
                 select(PilotApplication).where(
-                    PilotApplication.org_id == org.id,
+                    PilotApplication.org_id.in_(by_id),  # type: ignore[attr-defined]
                     PilotApplication.kind == kind.value,
                     PilotApplication.status == ApplicationStatus.APPROVED,
                 )
@@ -263,10 +274,13 @@ async def valid_approval(
         .scalars()
         .all()
     )
+    found: dict[int, PilotApplication] = {}
     for row in rows:
-        if row.valid_from and row.valid_to and row.valid_from <= today <= row.valid_to:
-            return row
-    return None
+        today = local_today(by_id[row.org_id], at)
+        valid = row.valid_from and row.valid_to and row.valid_from <= today <= row.valid_to
+        if valid and row.org_id not in found:
+            found[row.org_id] = row
+    return found
 
 
 async def pilot_status(session: AsyncSession, org: Org, at: datetime, lang: str = "vi") -> dict[str, Any]:

@@ -1,0 +1,99 @@
+"""The rooms' views read together (issue 22): several meetings' views from one set of queries are each
+the view that meeting has alone, and rooms that ask at once share their reads."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from server.appkeys import DATABASE, HUB
+from server.db.tables import Org
+from server.services.meetings import online_approved
+from server.services.presence import Snapshot, load_snapshot, load_snapshots
+from tests.integration.room_client import joined, link_members, online_meeting
+from tests.integration.test_meetings import schedule
+from tests.integration.world import World
+
+
+def seen(view: Snapshot | None) -> Any:
+    """What a room uses of its view."""
+    if view is None:
+        return None
+    return (
+        view.meeting.id,
+        view.org.id,
+        [m.id for m in view.situation.members],
+        view.situation.facts,
+        view.situation.events,
+        view.situation.excused,
+        view.situation.rule_set.name,
+        view.online_allowed,
+        view.agenda,
+    )
+
+
+async def test_views_read_together_are_each_meetings_own_view(world: World) -> None:
+    people = await link_members(world, "A", 2)
+    online_a = await online_meeting(world, "A")
+    room, _ = await joined(world, people[0][0], online_a)
+    try:
+        secretary = await world.as_user("sec_a")
+        excused = await secretary.post(
+            f"/api/v1/meetings/{online_a}/excuses", {"member_id": people[1][1], "reason": "Ốm."}
+        )
+        assert excused.status == 201, excused.body
+        in_person_a = (await schedule(world, "sec_a", "A")).body["id"]
+        in_person_b = (await schedule(world, "sec_b", "B")).body["id"]
+        missing = 10**6
+        ids = [online_a, in_person_a, in_person_b, missing]
+        at = world.server.clock()
+        async with world.server.app[DATABASE].read() as session:
+            together = await load_snapshots(session, ids, at)
+            alone = {mid: await load_snapshot(session, mid, at) for mid in ids}
+    finally:
+        await room.close()
+    assert missing not in together and alone[missing] is None
+    assert {mid: seen(view) for mid, view in together.items()} == {
+        mid: seen(view) for mid, view in alone.items() if view is not None
+    }
+    # and what each holds is that meeting's, not a neighbour's
+    online = together[online_a]
+    assert [m.id for m in online.situation.members] == world.members["A"]
+    assert [(e.member_id, e.kind.value) for e in online.situation.events] == [(people[0][1], "join")]
+    assert online.situation.excused == {people[1][1]}
+    assert online.online_allowed
+    assert [m.id for m in together[in_person_b].situation.members] == world.members["B"]
+    assert together[in_person_b].situation.events == [] and together[in_person_b].situation.excused == set()
+    assert together[in_person_b].online_allowed  # in person: R-ELIG-6 does not apply
+
+
+async def test_a_party_group_is_approved_through_its_cell(world: World) -> None:
+    await online_meeting(world, "A")  # approves cell A
+    async with world.server.app[DATABASE].read() as session:
+        orgs = [await session.get(Org, world.orgs[key]) for key in ("A", "A1", "B")]
+        known = [org for org in orgs if org is not None]
+        approved = await online_approved(session, known, world.server.clock())
+    assert approved == {world.orgs["A"], world.orgs["A1"]}
+
+
+@pytest.mark.parametrize("rooms", [12])
+async def test_rooms_asking_at_once_share_their_reads(world: World, rooms: int) -> None:
+    ids = [(await schedule(world, "sec_a", "A")).body["id"] for _ in range(rooms)]
+    views = world.server.app[HUB].views
+    before = views.reads
+    loaded = await asyncio.gather(*(views.load(mid) for mid in ids))
+    assert [view.meeting.id if view else None for view in loaded] == ids
+    assert views.reads - before == 1  # asked in the same instant: one read for all twelve
+    # one that fails fails its whole read, and the next read is not affected
+    views_read = views.read
+
+    async def broken(*args: Any) -> Any:
+        raise RuntimeError("database gone")
+
+    views.read = broken
+    with pytest.raises(RuntimeError):
+        await views.load(ids[0])
+    views.read = views_read
+    assert (await views.load(ids[0])) is not None

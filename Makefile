@@ -45,9 +45,11 @@ test-slow: setup browser
 	$(BIN)/pytest -m slow
 
 # The load benchmark (docs/performance.md): 500 members in 50 meetings; JSON on stdout and in var/bench.json.
+# SQLite first, then the same on a scratch database of this PostgreSQL server (reported beside it).
+BENCH_POSTGRESQL ?= postgresql://postgres@127.0.0.1:5432/
 bench: setup
 	mkdir -p var
-	$(BIN)/cellmeet bench --members 500 --meetings 50 --out var/bench.json
+	$(BIN)/cellmeet bench --members 500 --meetings 50 --also-postgresql $(BENCH_POSTGRESQL) --out var/bench.json
 
 # The audit verification benchmark (docs/performance.md): `cellmeet audit verify` over 100,000 entries.
 .PHONY: bench-audit

@@ -130,6 +130,8 @@ class Participant:
     meeting_id: int
     member_id: int  # the register's id (ours); the bench's own seat number on the bare server
     auth: dict[str, Any] | None
+    # The upgrade request's headers: a browser's session cookie, for the joins made the browser's way.
+    headers: dict[str, str] | None = None
     sio: socketio.AsyncClient = field(default_factory=lambda: socketio.AsyncClient(reconnection=False))
     connect_start: float | None = None
     join_emit: float | None = None
@@ -167,6 +169,7 @@ class Participant:
                 transports=["websocket"],
                 socketio_path="socket.io",
                 auth=self.auth,
+                headers=self.headers or {},
                 wait_timeout=CONNECT_TIMEOUT,
             )
             self.join_emit = time.perf_counter()

@@ -1,11 +1,13 @@
 """The benchmark's data: M online cells of N/M members, each member with an account, an approved online
-pilot valid today and one scheduled online meeting per cell; rows go in directly (no password hashing,
+pilot valid today and one scheduled online meeting per cell, and as many cells again whose members
+hold a browser session (the cookie path of a join); rows go in directly (no password hashing,
 no audit rows: the bench measures the room, not the register)."""
 
 from __future__ import annotations
 
+import secrets
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
@@ -13,9 +15,10 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from meetings.enums import ApplicationKind, ApplicationStatus, OrgKind
+from server.auth.tokens import token_id
 from server.db.engine import Database
 from server.db.migrate import upgrade
-from server.db.tables import Meeting, Member, Org, PilotApplication, User
+from server.db.tables import Meeting, Member, Org, PilotApplication, User, WebSession
 
 TIMEZONE = "Asia/Ho_Chi_Minh"
 # Nobody logs in with a bench account: the hash matches no password (argon2 refuses it as malformed).
@@ -26,6 +29,7 @@ UNUSABLE_PASSWORD_HASH = "!bench-account-without-password"
 class Seat:
     user_id: int
     member_id: int
+    session_token: str | None = None  # the browser's session cookie, for the meetings joined that way
 
 
 @dataclass
@@ -36,8 +40,10 @@ class SeededMeeting:
 
 @dataclass
 class Seeded:
-    meetings: list[SeededMeeting]
+    meetings: list[SeededMeeting]  # joined with the signed tickets the pages hand out
     rtc: SeededMeeting | None  # the meeting of the aiortc peers, None without peers
+    # As many meetings again, of other members, joined as a browser does: with the session cookie.
+    browser: list[SeededMeeting] = field(default_factory=list)
 
 
 def split_members(members: int, meetings: int) -> list[int]:
@@ -51,7 +57,8 @@ def split_members(members: int, meetings: int) -> list[int]:
 async def seed(db: Database, members: int, meetings: int, rtc_peers: int, at: datetime) -> Seeded:
     """Migrate the empty database and fill it; returns the meetings with their members' accounts."""
     await upgrade(db.engine)
-    sizes = split_members(members, meetings) + ([rtc_peers] if rtc_peers > 0 else [])
+    split = split_members(members, meetings)
+    sizes = split + ([rtc_peers] if rtc_peers > 0 else []) + split
     today = at.astimezone(ZoneInfo(TIMEZONE)).date()
     async with db.write() as session:
         province = Org(name="Bench province", kind=OrgKind.PROVINCE, timezone=TIMEZONE, created_at=at)
@@ -144,7 +151,22 @@ async def seed(db: Database, members: int, meetings: int, rtc_peers: int, at: da
             )
             for meeting, row, folk in zip(rooms, users, people, strict=True)
         ]
-    return Seeded(seeded[:meetings], seeded[meetings] if rtc_peers > 0 else None)
+        browser = seeded[len(sizes) - meetings :]
+        for room in browser:
+            room.seats = [replace(seat, session_token=secrets.token_urlsafe(32)) for seat in room.seats]
+            session.add_all(
+                [
+                    WebSession(
+                        id=token_id(seat.session_token),  # type: ignore[arg-type]
+                        user_id=seat.user_id,
+                        csrf_token=secrets.token_urlsafe(24),
+                        created_at=at,
+                        last_seen_at=at,
+                    )
+                    for seat in room.seats
+                ]
+            )
+    return Seeded(seeded[:meetings], seeded[meetings] if rtc_peers > 0 else None, browser)
 
 
 class PostgresScratch:

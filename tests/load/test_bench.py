@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -108,3 +109,25 @@ def test_full_bench_500_members_in_50_meetings(tmp_path: Path) -> None:
     result = run_bench(tmp_path, "--members", "500", "--meetings", "50", timeout=900)
     check(result, 500, 50, 20)
     assert result["aiortc"]["connected_pairs"] == result["aiortc"]["pairs"] == 1
+
+
+def test_small_bench_joins_by_cookie_too_and_runs_again_on_postgresql(tmp_path: Path) -> None:
+    postgresql = os.environ.get("CELLMEET_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+    result = run_bench(
+        tmp_path,
+        *("--members", "12", "--meetings", "2", "--aiortc-peers", "0"),
+        *("--rounds", "3", "--idle-seconds", "0.2"),
+        *("--also-postgresql", postgresql.rsplit("/", 1)[0] + "/"),
+        timeout=120,
+    )
+    for run, database in ((result, "sqlite"), (result["postgresql"], "postgresql")):
+        assert run["config"]["database"] == database
+        check(run, 12, 2, 3)
+        # as many members again, in meetings of their own, joined with a browser's session cookie
+        browser = run["ours"]["browser"]
+        assert browser["joined"] == browser["members"] == 12, browser["errors"]
+        assert all(positive(browser["join_ms"][k]) for k in ("p50", "p99", "max"))
+        assert browser["presence_fanout_ms"]["missing"] == 0
+        assert positive(run["ratio"]["browser_join_p99"])
+        assert set(run["more_goals"]) == {"presence_p99_ms", "browser_join_p99_ms"}
+    assert "postgresql" not in result["postgresql"]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from aiohttp import web
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings.decision import Text
@@ -95,9 +96,17 @@ async def authenticate(
     cookie = request.cookies.get(session_cookie_name(settings))
     if not cookie:
         return None
-    web_session = await db_session.get(WebSession, token_id(cookie))
-    if web_session is None:
+    # The session and its user in one query: every page and every room connection comes this way.
+    found = (
+        await db_session.execute(
+            select(WebSession, User)
+            .join(User, User.id == WebSession.user_id)  # type: ignore[arg-type]
+            .where(WebSession.id == token_id(cookie))  # type: ignore[arg-type]
+        )
+    ).first()
+    if found is None:
         return None
+    web_session, user = found
     idle = now - as_utc(web_session.last_seen_at)
     age = now - as_utc(web_session.created_at)
     if (
@@ -119,5 +128,4 @@ async def authenticate(
         web_session.last_seen_at = now
         db_session.add(web_session)
         await db_session.commit()
-    user = await db_session.get(User, web_session.user_id)
-    return Actor(user=user, via="session", session=web_session) if user else None
+    return Actor(user=user, via="session", session=web_session)

@@ -42,7 +42,7 @@ from server.realtime.guard import RoomGuard
 from server.realtime.hub import NAMESPACE, SNAPSHOT_MAX_AGE_SECONDS, Hub, Peer, Room, room_name
 from server.realtime.pushes import push_vote
 from server.realtime.sfu_relay import SfuRelay
-from server.services.presence import admit, online_leave
+from server.services.presence import admit
 from server.services.presence_batch import PresenceWrite
 from server.services.votes import ballot_as
 from server.settings import Settings
@@ -737,8 +737,11 @@ class RoomNamespace(socketio.AsyncNamespace):
     async def _end_presence(
         self, room: Room, member_id: int, user_id: int, at: datetime, *, why: str
     ) -> None:
-        async with self.hub.database.write() as session:
-            written = await online_leave(session, room.meeting_id, member_id, user_id=user_id, at=at, why=why)
+        # Through the group commit with the joins: whether the member is still online and the meeting
+        # still live is decided in the writing transaction (a close may have ended everything).
+        written = await self.hub.presence_writes.write(
+            PresenceWrite(room.meeting_id, None, member_id, EventKind.LEAVE, user_id, at, why, if_online=True)
+        )
         if written and room.snapshot is not None:
             room.snapshot.record(member_id, EventKind.LEAVE, at)
         if room.hands.pop(member_id, None) is not None:

@@ -49,9 +49,7 @@ from server.services.meetings import (
     unit_member_ids,
 )
 from server.services.orgs import get_org
-from server.services.presence_batch import PresenceWrite, write_presence
-
-LIVE_STATUSES = (MeetingStatus.SCHEDULED.value, MeetingStatus.OPEN.value)
+from server.services.presence_batch import LIVE_STATUSES, PresenceWrite, write_presence
 
 
 @dataclass(frozen=True)
@@ -129,49 +127,12 @@ async def admit(session: AsyncSession, user: User, meeting_id: int, at: datetime
     return Attendee(meeting, org, member)
 
 
-async def _online_now(session: AsyncSession, meeting_id: int, member_id: int) -> bool:
-    """Whether the member's last online event at the meeting is a join."""
-    last = (
-        await session.execute(
-            select(PresenceEvent.kind)
-            .where(
-                PresenceEvent.meeting_id == meeting_id,  # type: ignore[arg-type]
-                PresenceEvent.member_id == member_id,  # type: ignore[arg-type]
-                PresenceEvent.kind.in_([att.EventKind.JOIN.value, att.EventKind.LEAVE.value]),  # type: ignore[attr-defined]
-            )
-            .order_by(PresenceEvent.at.desc(), PresenceEvent.id.desc())  # type: ignore[attr-defined,union-attr]
-            .limit(1)
-        )
-    ).scalar_one_or_none()
-    return last == att.EventKind.JOIN.value
-
-
-async def record_online(
-    session: AsyncSession,
-    meeting: Meeting,
-    member_id: int,
-    kind: att.EventKind,
-    *,
-    user_id: int | None,
-    at: datetime,
-    why: str,
-) -> None:
-    assert meeting.id is not None
-    entry = PresenceWrite(meeting.id, meeting.org_id, member_id, kind, user_id, at, why)
-    await write_presence(session, [entry])
-
-
 async def online_leave(
     session: AsyncSession, meeting_id: int, member_id: int, *, user_id: int | None, at: datetime, why: str
 ) -> bool:
     """Write the member's leave if they are online (closing has already ended it); True when written."""
-    meeting = await session.get(Meeting, meeting_id)
-    if meeting is None or meeting.status not in LIVE_STATUSES:
-        return False
-    if not await _online_now(session, meeting_id, member_id):
-        return False
-    await record_online(session, meeting, member_id, att.EventKind.LEAVE, user_id=user_id, at=at, why=why)
-    return True
+    entry = PresenceWrite(meeting_id, None, member_id, att.EventKind.LEAVE, user_id, at, why, if_online=True)
+    return (await write_presence(session, [entry]))[0]
 
 
 async def online_members(session: AsyncSession) -> list[tuple[int, int]]:

@@ -94,3 +94,55 @@ async def test_a_joined_member_was_committed_before_the_ack(world: World) -> Non
     finally:
         for client, _ in clients:
             await client.close()
+
+
+def leave(world: World, meeting_id: int, member_id: int) -> PresenceWrite:
+    return PresenceWrite(
+        meeting_id, None, member_id, EventKind.LEAVE, None, world.server.clock(), "left", if_online=True
+    )
+
+
+async def test_leaves_share_the_batch_and_end_only_what_is_open(world: World) -> None:
+    """A room's leave goes through the same group commit; whether there is a presence to end is decided
+    in the writing transaction, with the joins written before it in the same batch."""
+    mid = await online_meeting(world, "A")
+    one, two, three = world.members["A"][:3]
+    batcher = PresenceBatcher(world.server.app[DATABASE])
+    join_one, join_two = writes(world, mid, 2)
+    assert (join_one.member_id, join_two.member_id) == (one, two)
+    answers = await asyncio.gather(
+        batcher.write(join_one),
+        batcher.write(join_two),
+        batcher.write(leave(world, mid, one)),  # joined earlier in the same batch: ended
+        batcher.write(leave(world, mid, one)),  # already ended by the one before
+        batcher.write(leave(world, mid, three)),  # never joined
+    )
+    assert answers == [True, True, True, False, False]
+    assert batcher.batches <= 2
+    expected = [(one, "join"), (two, "join"), (one, "leave")]
+    assert await stored(world, mid) == (expected, expected)
+    # the audit row names the meeting's unit, which the conditional leave did not know
+    async with world.server.app[DATABASE].read() as session:
+        last = (
+            await session.execute(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1))
+        ).scalar_one()
+    assert (last.action, last.org_id) == ("presence.leave", world.orgs["A"])
+
+
+async def test_a_leave_after_the_close_writes_nothing(world: World) -> None:
+    people = await link_members(world, "A", 1)
+    mid = await online_meeting(world, "A")
+    client, _ = await joined(world, people[0][0], mid)
+    try:
+        secretary = await world.as_user("sec_a")
+        assert (
+            await secretary.post(f"/api/v1/meetings/{mid}/open", {"override_reason": "thử"})
+        ).status == 200
+        assert (await secretary.post(f"/api/v1/meetings/{mid}/close", {})).status == 200
+        rows_at_close = await stored(world, mid)
+        batcher = PresenceBatcher(world.server.app[DATABASE])
+        # the close ended the presence: a late leave of the room (its grace ran out) has nothing to end
+        assert await batcher.write(leave(world, mid, people[0][1])) is False
+        assert await stored(world, mid) == rows_at_close
+    finally:
+        await client.close()

@@ -21,6 +21,7 @@ from typing import Any
 import socketio
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from meetings.attendance import EventKind, PresenceEvent
 from meetings.breakout import may_meet
 from server.auth.tickets import session_ref
 from server.clock import Clock, as_utc, iso
@@ -40,6 +41,9 @@ PUSH_INTERVAL_SECONDS = 0.1
 # How old the room's view of its meeting may grow before it is read again (services.presence.Snapshot):
 # a change made elsewhere (a member's standing, an excuse, a revoked approval) reaches the room within it.
 SNAPSHOT_MAX_AGE_SECONDS = 5.0
+# How many of its own presence events a room remembers for a view read outside its lock; a read that
+# overlapped more (hundreds of joins to one room within one read) is dropped and read under the lock.
+RECORDED_KEPT = 500
 
 
 async def _read_views(
@@ -89,12 +93,28 @@ class Room:
     snapshot_generation: int = 0
     last_push: float = -math.inf
     push_scheduled: bool = False
+    # The presence events this room committed, numbered: a view read outside the lock takes those
+    # committed after its read began (hub.refresh). Only the latest RECORDED_KEPT are kept.
+    recorded: list[tuple[int, PresenceEvent]] = field(default_factory=list)
+    recorded_count: int = 0
+    rereading: bool = False  # an old view is being read again in the background
     # A split into groups (server.services.breakout): its state as the REST API shows it, and who is
     # in which group. Read from the database at the room's first join, then set by every change.
     breakout_loaded: bool = False
     breakout: dict[str, Any] | None = None
     breakout_ends_at: datetime | None = None
     group_of: dict[int, int] | None = None
+
+    def record(self, member_id: int, kind: EventKind, at: datetime) -> None:
+        """A presence event this room has just committed: into its view, and into the numbered list
+        a view being read outside the lock is completed from."""
+        event = PresenceEvent(member_id, kind, at)
+        if self.snapshot is not None:
+            self.snapshot.situation.events.append(event)
+        self.recorded_count += 1
+        self.recorded.append((self.recorded_count, event))
+        if len(self.recorded) > 2 * RECORDED_KEPT:
+            del self.recorded[:-RECORDED_KEPT]
 
     def may_meet(self, a: Peer, b: Peer) -> bool:
         """Whether two connections may signal each other (always, unless the meeting is split)."""
@@ -181,11 +201,54 @@ class Hub:
     async def emit(self, event: str, data: Any, *, to: str, skip_sid: str | None = None) -> None:
         await self.sio.emit(event, data, to=to, skip_sid=skip_sid, namespace=NAMESPACE)
 
-    async def snapshot(self, room: Room) -> Snapshot | None:
-        """The room's view of its meeting, read again when older than its maximum age. Call it holding
-        room.lock: a view loaded then contains every join and leave the room has committed."""
+    async def refresh(self, room: Room) -> None:
+        """Call it before taking room.lock. A room without a view waits for it to be read, outside the
+        lock; a view older than its maximum age is read again in the background while the room goes
+        on with the old one (never the lock held, nobody waiting on the read)."""
+        if room.snapshot is None:
+            await self._read_view(room)
+            return
+        self._reread_if_old(room)
+
+    def _reread_if_old(self, room: Room) -> None:
+        stale = asyncio.get_running_loop().time() - room.snapshot_at > SNAPSHOT_MAX_AGE_SECONDS
+        if stale and not room.rereading and not self.closing:
+            room.rereading = True
+            self.spawn(self._reread(room))
+
+    async def _reread(self, room: Room) -> None:
+        try:
+            await self._read_view(room)
+        finally:
+            room.rereading = False
+
+    async def _read_view(self, room: Room) -> None:
+        """Read the view outside the lock; then, under the lock for a moment, add the events the room
+        committed since the read began and put it in place. A view invalidated meanwhile (a REST
+        change) is dropped: `snapshot` reads it again under the lock."""
         loop = asyncio.get_running_loop()
-        while room.snapshot is None or loop.time() - room.snapshot_at > SNAPSHOT_MAX_AGE_SECONDS:
+        generation, mark, started = room.snapshot_generation, room.recorded_count, loop.time()
+        loaded = await self.views.load(room.meeting_id)
+        if loaded is None:
+            return
+        async with room.lock:
+            newer = room.snapshot is not None and room.snapshot_at > started
+            if newer or generation != room.snapshot_generation:
+                return  # another caller's newer read is in place, or REST changed the meeting meanwhile
+            since = [event for number, event in room.recorded if number > mark]
+            if room.recorded_count - mark > len(since):
+                return  # more events than the room remembers: read under the lock instead
+            have = set(loaded.situation.events)
+            loaded.situation.events.extend(event for event in since if event not in have)
+            room.snapshot, room.snapshot_at = loaded, loop.time()
+
+    async def snapshot(self, room: Room) -> Snapshot | None:
+        """The room's view of its meeting. Call it holding room.lock: a view missing (never read, or
+        invalidated by a REST change) is read now, and then contains every join and leave the room
+        has committed; one older than its maximum age serves while it is read again in the background
+        (callers `refresh` before the lock, so the read here is rare)."""
+        loop = asyncio.get_running_loop()
+        while room.snapshot is None:
             generation = room.snapshot_generation
             loaded = await self.views.load(room.meeting_id)
             if loaded is None:
@@ -193,6 +256,7 @@ class Hub:
             if generation == room.snapshot_generation:
                 room.snapshot, room.snapshot_at = loaded, loop.time()
             # else: a change was committed while this was read (a REST close, say): read again.
+        self._reread_if_old(room)
         return room.snapshot
 
     def invalidate(self, meeting_id: int) -> None:
@@ -221,6 +285,7 @@ class Hub:
         # Changes from here on need another push: they may miss the state read below.
         room.push_scheduled = False
         room.last_push = asyncio.get_running_loop().time()
+        await self.refresh(room)
         async with room.lock:
             snapshot = await self.snapshot(room)
             if snapshot is None:

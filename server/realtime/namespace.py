@@ -346,12 +346,11 @@ class RoomNamespace(socketio.AsyncNamespace):
                 Text("Vé này dành cho buổi sinh hoạt khác.", "This ticket is for another meeting."),
             )
         room = self.hub.room(body.meeting_id)
-        if room.snapshot is None and (user_id, body.meeting_id) not in self.refusals:
-            # The room's first join (or the first after a change): the view it needs anyway is read
-            # now, under the lock so it holds every committed join, and admits the caller without the
+        if (user_id, body.meeting_id) not in self.refusals:
+            # The room's first join (or the first after a change or after its maximum age): the view
+            # it needs anyway is read now, outside the lock, and admits the caller without the
             # separate admission queries (a refusal below still asks the database, outside the lock).
-            async with room.lock:
-                await self.hub.snapshot(room)
+            await self.hub.refresh(room)
         known = room.snapshot is not None and room.snapshot.attendee(user_id) is not None
         if not known:
             await self._admit_or_refuse(await self._user(sid), body.meeting_id, lang)
@@ -381,7 +380,7 @@ class RoomNamespace(socketio.AsyncNamespace):
                         why="room",
                     )
                 )
-                snapshot.record(attendee.member_id, EventKind.JOIN, at)
+                room.record(attendee.member_id, EventKind.JOIN, at)
             meeting = snapshot.meeting
             pending = room.pending_leaves.pop(attendee.member_id, None)
             if pending is not None:
@@ -742,8 +741,8 @@ class RoomNamespace(socketio.AsyncNamespace):
         written = await self.hub.presence_writes.write(
             PresenceWrite(room.meeting_id, None, member_id, EventKind.LEAVE, user_id, at, why, if_online=True)
         )
-        if written and room.snapshot is not None:
-            room.snapshot.record(member_id, EventKind.LEAVE, at)
+        if written:
+            room.record(member_id, EventKind.LEAVE, at)
         if room.hands.pop(member_id, None) is not None:
             await self.emit("hands", room.hands_json(), to=room_name(room.meeting_id))
 

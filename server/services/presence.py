@@ -190,9 +190,10 @@ class Snapshot:
     """The live room's view of its meeting: the register, excuses, presence events, the approval and
     the agenda, loaded at once and kept by the room so that a join costs one small write.
 
-    The room appends the presence events it writes; it reloads the view when REST changed presence
-    or the meeting's state, and whenever the view is older than its maximum age (hub.py), so other
-    changes (a member's standing, an excuse, a revoked approval) reach the room within that age.
+    The room appends the presence events it writes (hub.Room.record); it reloads the view when REST
+    changed presence or the meeting's state, and whenever the view is older than its maximum age
+    (hub.py, outside the room's lock), so other changes (a member's standing, an excuse, a revoked
+    approval) reach the room within that age.
     """
 
     meeting: Meeting
@@ -220,9 +221,6 @@ class Snapshot:
 
     def online(self, member_id: int) -> bool:
         return current_states(self.situation.events).get(member_id, (False, False))[0]
-
-    def record(self, member_id: int, kind: att.EventKind, at: datetime) -> None:
-        self.situation.events.append(att.PresenceEvent(member_id, kind, at))
 
     def state(self, at: datetime) -> RoomState:
         return RoomState(presence_json(self.situation, self.meeting, at), quorum_decision(self.situation))

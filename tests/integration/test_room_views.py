@@ -4,6 +4,7 @@ the view that meeting has alone, and rooms that ask at once share their reads.""
 from __future__ import annotations
 
 import asyncio
+import math
 from typing import Any
 
 import pytest
@@ -97,3 +98,60 @@ async def test_rooms_asking_at_once_share_their_reads(world: World, rooms: int) 
         await views.load(ids[0])
     views.read = views_read
     assert (await views.load(ids[0])) is not None
+
+
+async def test_an_old_view_is_read_again_outside_the_lock_and_keeps_the_joins_made_meanwhile(
+    world: World,
+) -> None:
+    """The periodic re-read of a room's view no longer holds the room: a member joins while it is read,
+    and the view put in place afterwards shows them online, their join once."""
+    people = await link_members(world, "A", 2)
+    mid = await online_meeting(world, "A")
+    first, _ = await joined(world, people[0][0], mid)
+    hub = world.server.app[HUB]
+    room = hub.room(mid)
+    reading, release = asyncio.Event(), asyncio.Event()
+    plain_read = hub.views.read
+
+    async def held_read(*args: Any) -> Any:
+        views = await plain_read(*args)
+        if not release.is_set():
+            reading.set()
+            await release.wait()
+        return views
+
+    hub.views.read = held_read
+    room.snapshot_at = -math.inf  # older than its maximum age: the next push reads it again
+    hub.request_push(mid)
+    second = None
+    try:
+        await asyncio.wait_for(reading.wait(), 10)  # the old view's re-read has begun
+        second, _ = await asyncio.wait_for(joined(world, people[1][0], mid), 10)  # the lock is free
+        old_view = room.snapshot
+        release.set()
+        presence = await first.wait_for(
+            "presence",
+            lambda p: (
+                {x["member_id"] for x in p["participants"] if x["online"]}
+                == {
+                    people[0][1],
+                    people[1][1],
+                }
+            ),
+        )
+        assert presence["counts"]["summoned"] == len(world.members["A"])
+        for _ in range(100):
+            if room.snapshot is not old_view:
+                break
+            await asyncio.sleep(0.02)
+        view = room.snapshot
+        assert view is not None and view is not old_view  # the re-read view is in place
+        joins = [e.member_id for e in view.situation.events if e.kind.value == "join"]
+        assert sorted(joins) == sorted([people[0][1], people[1][1]])  # each join once
+        assert view.online(people[1][1])
+    finally:
+        release.set()
+        hub.views.read = plain_read
+        await first.close()
+        if second is not None:
+            await second.close()

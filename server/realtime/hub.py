@@ -30,7 +30,7 @@ from server.db.tables import Meeting
 from server.i18n import SUPPORTED
 from server.realtime.views import ViewLoader
 from server.services import breakout
-from server.services.presence import Snapshot, load_snapshot, load_snapshots
+from server.services.presence import RoomState, Snapshot, load_snapshot, load_snapshots
 from server.services.presence_batch import PresenceBatcher
 
 log = logging.getLogger("cellmeet.realtime")
@@ -77,6 +77,32 @@ class Peer:
 
 
 @dataclass
+class ShownState:
+    """The presence and quorum a join ack just carried, computed once for the ack and the push: the
+    push after the join reuses it while nothing has changed since, and skips the connections whose
+    ack carried it (issue 22: the state was built twice per join and sent back to the joiner)."""
+
+    snapshot: Snapshot | None = None
+    recorded: int = -1
+    state: RoomState | None = None
+    told: list[str] = field(default_factory=list)
+
+    def acked(self, snapshot: Snapshot, recorded: int, state: RoomState, sid: str) -> None:
+        """A join ack carried `state`, the view's as of `recorded` room events."""
+        if self.snapshot is not snapshot or self.recorded != recorded:
+            self.snapshot, self.recorded, self.told = snapshot, recorded, []
+        self.state = state
+        self.told.append(sid)
+
+    def take(self, snapshot: Snapshot, recorded: int) -> tuple[RoomState | None, list[str]]:
+        """For a push: the acked state and who had it, if nothing changed since; then forgotten."""
+        fresh = self.snapshot is snapshot and self.recorded == recorded
+        found = (self.state, self.told) if fresh else (None, [])
+        self.snapshot, self.state, self.told = None, None, []
+        return found
+
+
+@dataclass
 class Room:
     meeting_id: int
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -98,6 +124,7 @@ class Room:
     recorded: list[tuple[int, PresenceEvent]] = field(default_factory=list)
     recorded_count: int = 0
     rereading: bool = False  # an old view is being read again in the background
+    shown: ShownState = field(default_factory=lambda: ShownState())
     # A split into groups (server.services.breakout): its state as the REST API shows it, and who is
     # in which group. Read from the database at the room's first join, then set by every change.
     breakout_loaded: bool = False
@@ -290,10 +317,14 @@ class Hub:
             snapshot = await self.snapshot(room)
             if snapshot is None:
                 return
-            state = snapshot.state(self.clock())
-        await self.emit("presence", state.presence, to=room_name(room.meeting_id))
+            state, told = room.shown.take(snapshot, room.recorded_count)
+            if state is None:
+                state = snapshot.state(self.clock())
+        # Those whose join ack already carried this very state do not get it again.
+        await self.emit("presence", state.presence, to=room_name(room.meeting_id), skip_sid=told)
         for lang in SUPPORTED:
-            await self.emit("quorum", state.quorum.to_json(lang), to=room_name(room.meeting_id, lang))
+            quorum = state.quorum.to_json(lang)
+            await self.emit("quorum", quorum, to=room_name(room.meeting_id, lang), skip_sid=told)
 
     async def load_breakout(self, room: Room) -> None:
         """Call it holding room.lock: the split of a room seen for the first time in this process."""

@@ -407,6 +407,7 @@ class RoomNamespace(socketio.AsyncNamespace):
             others = [p.json() for p in room.peers.values() if p.sid != sid and room.may_meet(current, p)]
             breakout_view = room.breakout_view(current, at)
             state = snapshot.state(at)
+            room.shown.acked(snapshot, room.recorded_count, state, sid)
             room.grace_seconds = float(snapshot.rule_set.disconnect_grace_seconds)
             max_cameras = snapshot.rule_set.mesh_video_max_cameras
             hands = room.hands_json()["hands"]

@@ -155,3 +155,30 @@ async def test_an_old_view_is_read_again_outside_the_lock_and_keeps_the_joins_ma
         await first.close()
         if second is not None:
             await second.close()
+
+
+async def test_the_joiner_is_not_sent_back_the_state_its_ack_carried(world: World) -> None:
+    """The state of a join is computed once, for the ack and for the push that tells the others; the
+    joiner, whose ack carried it, is not sent it again (issue 22: pushes were half the join's cost)."""
+    people = await link_members(world, "A", 2)
+    mid = await online_meeting(world, "A")
+    first, _ = await joined(world, people[0][0], mid)
+    second = None
+    try:
+        mark = first.mark()
+        second, ack = await joined(world, people[1][0], mid)
+        online = {p["member_id"] for p in ack["state"]["presence"]["participants"] if p["online"]}
+        assert online == {people[0][1], people[1][1]}
+        both = await first.wait_for(
+            "presence",
+            lambda p: {x["member_id"] for x in p["participants"] if x["online"]} == online,
+            since=mark,
+        )
+        await first.wait_for("quorum", lambda q: True, since=mark)
+        await asyncio.sleep(0.5)  # well past the push that reached the first member
+        assert second.received("presence") == [] and second.received("quorum") == []
+        assert both["counts"] == ack["state"]["presence"]["counts"]
+    finally:
+        await first.close()
+        if second is not None:
+            await second.close()

@@ -22,6 +22,7 @@ from server.realtime.guard import RoomGuard, RoomLimits
 from server.realtime.guarded_server import GuardedServer
 from server.realtime.hub import Hub
 from server.realtime.namespace import RoomNamespace
+from server.realtime.room_manager import RoomManager
 from server.services.presence import online_leave, online_members
 from server.settings import Settings
 
@@ -54,6 +55,7 @@ def attach_realtime(app: web.Application, settings: Settings) -> GuardedServer:
         ping_interval=settings.ping_interval_seconds,
         ping_timeout=settings.ping_timeout_seconds,
         cors_allowed_origins=_same_origin(settings),
+        client_manager=RoomManager(),
         logger=False,
         engineio_logger=False,
     )

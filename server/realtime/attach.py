@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
+from meetings.attendance import EventKind
 from meetings.decision import Text
 from server.api.errors import ApiError
 from server.appkeys import CLOCK, DATABASE, HUB, REFUSALS, ROOM_GUARD, SETTINGS
@@ -167,9 +168,11 @@ async def _sweep_after_restart(hub: Hub, settings: Settings) -> None:
             if room.sids_of(member_id) or member_id in room.pending_leaves:
                 continue
             async with hub.database.write() as session:
-                await online_leave(
+                written = await online_leave(
                     session, meeting_id, member_id, user_id=None, at=restarted_at, why="restart"
                 )
+            if written:
+                room.record(member_id, EventKind.LEAVE, restarted_at)  # the room's view shows it at once
         hub.request_push(meeting_id)
     if stale:
         log.info("after the restart, %d stale online presences were examined", len(stale))

@@ -225,7 +225,7 @@ class Hub:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def emit(self, event: str, data: Any, *, to: str, skip_sid: str | None = None) -> None:
+    async def emit(self, event: str, data: Any, *, to: str, skip_sid: str | list[str] | None = None) -> None:
         await self.sio.emit(event, data, to=to, skip_sid=skip_sid, namespace=NAMESPACE)
 
     async def refresh(self, room: Room) -> None:

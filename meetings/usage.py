@@ -19,7 +19,10 @@ Interpretations (docs/decisions.md, "Usage figures"):
 - The online share is online **and** hybrid meetings over all meetings held: both use the online
   pilot and both need its approval (R-ELIG-6).
 - Quorum failures are the meetings not quorate at their opening; since the chair can open them only
-  with an override (R-QUOR-1), each is also an override. Overrides add the votes opened below quorum.
+  with an override (R-QUOR-1), each is also an override. ``quorum.overrides`` (and a unit's
+  ``quorum_overrides``) add the votes opened below quorum: they count events, not meetings, so the
+  report shows them apart in ``below_quorum``: ``meetings`` (each meeting once, however many of its
+  votes were opened below quorum) and ``votes`` (each vote once).
 - Days to adoption are calendar days, in the unit's time zone, from the opening to the adoption.
 - Flags:
   - ``no_regular_meeting`` / ``no_thematic_meeting`` (R-FREQ-1): cells only (a grassroots committee's
@@ -318,6 +321,7 @@ class UsageReport:
     months: Sequence[Mapping[str, Any]]
     units: Sequence[Mapping[str, Any]]
     flags: Sequence[Flag]
+    below_quorum: Mapping[str, Any] = field(default_factory=dict)
 
     def to_json(self, lang: str = "vi") -> dict[str, Any]:
         return {
@@ -330,6 +334,7 @@ class UsageReport:
             "months": [dict(month) for month in self.months],
             "units": [dict(unit) for unit in self.units],
             "flags": [flag.to_json(lang) for flag in self.flags],
+            "below_quorum": dict(self.below_quorum),
         }
 
 
@@ -513,6 +518,7 @@ def usage_report(
             for unit in by_id.values()
         ],
         flags=flags,
+        below_quorum=_below_quorum(held, by_id.values(), held_by_unit),
     )
 
 
@@ -546,6 +552,27 @@ def _held(by_id: Mapping[int, UnitRecord], meetings: Iterable[MeetingRecord], pe
         )
     held.sort(key=lambda item: (item.opened_at, item.record.meeting_id))
     return held
+
+
+def _votes_below_quorum(item: _Held) -> int:
+    return sum(1 for vote in item.record.votes if vote.override_reason is not None)
+
+
+def _below_quorum(
+    held: Sequence[_Held], units: Iterable[UnitRecord], held_by_unit: Mapping[int, Sequence[_Held]]
+) -> dict[str, Any]:
+    """Meetings opened below quorum and votes opened below quorum (R-QUOR-1), each counted once."""
+
+    def counts(items: Sequence[_Held]) -> dict[str, int]:
+        return {
+            "meetings": sum(1 for item in items if not item.record.quorate_at_opening),
+            "votes": sum(_votes_below_quorum(item) for item in items),
+        }
+
+    return {
+        **counts(held),
+        "units": [{"id": unit.org_id, **counts(held_by_unit[unit.org_id])} for unit in units],
+    }
 
 
 def _quorum_overrides(item: _Held) -> int:

@@ -11,6 +11,7 @@ from server.exports import charts
 from server.exports.pdf_offline import environment, font_urls, write_pdf
 from server.exports.report_text import (
     BASIS,
+    DEFINITIONS,
     FLAG_COLUMNS,
     MONTH_COLUMNS,
     TITLE,
@@ -21,6 +22,7 @@ from server.exports.report_text import (
     period_line,
     summary,
     table,
+    unit_rows,
 )
 
 TEMPLATE = "exports/report.html"
@@ -51,7 +53,10 @@ def render_html(usage: Mapping[str, Any], *, font_dir: Path | None = None) -> st
         org=usage["org"],
         period=period_line(usage),
         summary=summary(usage),
-        figures=[(label, display(value, kind)) for label, value, kind in figure_rows(usage)],
+        figures=[
+            (label, display(value, kind), DEFINITIONS.get(label, ""))
+            for label, value, kind in figure_rows(usage)
+        ],
         charts=[
             charts.monthly_modes(usage["months"], LABELS),
             charts.attendance_trend(usage["months"], target, LABELS),
@@ -59,7 +64,7 @@ def render_html(usage: Mapping[str, Any], *, font_dir: Path | None = None) -> st
         ],
         tables=[
             _section("Theo tháng", usage["months"], MONTH_COLUMNS),
-            _section("Theo đơn vị", usage["units"], UNIT_COLUMNS),
+            _section("Theo đơn vị", unit_rows(usage), UNIT_COLUMNS),
             _section("Cảnh báo", usage["flags"], FLAG_COLUMNS),
         ],
         fonts=font_urls(font_dir),

@@ -94,7 +94,8 @@ UNIT_COLUMNS: tuple[Column, ...] = (
     Column("Trực tiếp", "int", lambda u: u["meetings"]["in_person"], 10),
     Column("Tỷ lệ trực tuyến", "percent", lambda u: u["online_share_percent"], 12),
     Column("Tỷ lệ có mặt", "percent", lambda u: u["attendance_rate_percent"], 12),
-    Column("Khai mạc khi chưa đủ số lượng", "int", lambda u: u["quorum_overrides"], 14),
+    Column("Khai mạc khi chưa đủ số lượng", "int", lambda u: u["meetings_below_quorum"], 14),
+    Column("Biểu quyết khi chưa đủ số lượng", "int", lambda u: u["votes_below_quorum"], 14),
     Column("Số lần biểu quyết", "int", lambda u: u["votes_held"], 12),
     Column("Biên bản đã thông qua", "int", lambda u: u["minutes_adopted"], 12),
     Column("Số ngày đến khi thông qua (trung vị)", "days", lambda u: u["days_to_adoption_median"], 14),
@@ -112,11 +113,64 @@ FLAG_COLUMNS: tuple[Column, ...] = (
 )
 
 
+def below_quorum(usage: Mapping[str, Any]) -> tuple[int, int]:
+    """(meetings opened below quorum, votes opened below quorum), each counted once (R-QUOR-1).
+
+    Every meeting not quorate at its opening was opened with an override, and `quorum.overrides` adds
+    the votes opened below quorum: a document without `below_quorum` still gives both figures.
+    """
+    if "below_quorum" in usage:
+        return int(usage["below_quorum"]["meetings"]), int(usage["below_quorum"]["votes"])
+    quorum = usage["totals"]["quorum"]
+    return int(quorum["failures"]), int(quorum["overrides"]) - int(quorum["failures"])
+
+
+def unit_rows(usage: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The units' rows with their meetings and votes opened below quorum (None when not reported)."""
+    split = {row["id"]: row for row in usage.get("below_quorum", {}).get("units", [])}
+    return [
+        {
+            **unit,
+            "meetings_below_quorum": split.get(unit["id"], {}).get("meetings"),
+            "votes_below_quorum": split.get(unit["id"], {}).get("votes"),
+        }
+        for unit in usage["units"]
+    ]
+
+
+# How each figure is counted, printed beside it in every file (docs/api.md "Usage figures").
+DEFINITIONS: dict[str, str] = {
+    "Số đơn vị": "Chi bộ và đảng bộ cơ sở thuộc phạm vi báo cáo.",
+    "Đơn vị được phép sinh hoạt trực tuyến": "Có quyết định cho phép còn hiệu lực vào cuối kỳ "
+    "(hoặc hôm nay nếu kỳ chưa kết thúc).",
+    "Đơn vị đang đề nghị": "Chưa được phép, có đề nghị đang chờ xem xét.",
+    "Đơn vị đã bị thu hồi": "Quyết định cho phép gần nhất đã bị thu hồi.",
+    "Đơn vị chưa đề nghị": "Chưa từng đề nghị sinh hoạt trực tuyến.",
+    "Tổng số buổi sinh hoạt": "Các buổi đã khai mạc trong kỳ (theo ngày khai mạc tại múi giờ của đơn "
+    "vị), mỗi buổi tính một lần; buổi của tổ đảng tính cho chi bộ.",
+    "Tỷ lệ trực tuyến và kết hợp": "Số buổi trực tuyến và kết hợp trên tổng số buổi.",
+    "Lượt đảng viên phải dự": "Tổng qua các buổi đã bế mạc: đảng viên được triệu tập, trừ người được "
+    "miễn hoặc đình chỉ không đến dự.",
+    "Lượt có mặt": "Có mặt, đến muộn hoặc về sớm (R-ATT-2).",
+    "Tỷ lệ có mặt": "Lượt có mặt trên lượt phải dự.",
+    "Khai mạc khi chưa đủ số lượng (có lý do)": "Số buổi khai mạc khi chưa đủ số đảng viên dự họp, "
+    "có ghi lý do (R-QUOR-1); mỗi buổi tính một lần.",
+    "Biểu quyết mở khi chưa đủ số lượng (có lý do)": "Số lần biểu quyết được mở khi chưa đủ số đảng "
+    "viên dự họp, có ghi lý do (R-QUOR-1); mỗi lần biểu quyết tính một lần, không cộng vào số buổi.",
+    "Số lần biểu quyết": "Các lần biểu quyết đã kết thúc trong các buổi của kỳ.",
+    "Biên bản đã thông qua": "Biên bản của các buổi trong kỳ đã được thông qua.",
+    "Biên bản thông qua muộn": "Thông qua sau quá số ngày quy định (R-MIN-1).",
+    "Số ngày đến khi thông qua (trung vị)": "Số ngày lịch từ ngày khai mạc đến ngày thông qua biên bản.",
+    "Số cảnh báo": "Các điểm cần xem xét, mỗi điểm nêu quy định liên quan.",
+}
+
+
 def figure_rows(usage: Mapping[str, Any]) -> list[tuple[str, Any, Kind]]:
     """The summary sheet's figures: (label, value, kind)."""
     totals = usage["totals"]
     units, meetings, attendance = totals["units"], totals["meetings"], totals["attendance"]
-    quorum, votes, minutes = totals["quorum"], totals["votes"], totals["minutes"]
+    votes, minutes = totals["votes"], totals["minutes"]
+    meetings_below, votes_below = below_quorum(usage)
     return [
         ("Số đơn vị", units["total"], "int"),
         ("Đơn vị được phép sinh hoạt trực tuyến", units["approved"], "int"),
@@ -137,8 +191,8 @@ def figure_rows(usage: Mapping[str, Any]) -> list[tuple[str, Any, Kind]]:
         ("Lượt vắng có lý do", attendance["absent_excused"], "int"),
         ("Lượt vắng không có lý do", attendance["absent_unexcused"], "int"),
         ("Tỷ lệ có mặt", attendance["rate_percent"], "percent"),
-        ("Buổi chưa đủ số lượng khi khai mạc", quorum["failures"], "int"),
-        ("Khai mạc khi chưa đủ số lượng (có lý do)", quorum["overrides"], "int"),
+        ("Khai mạc khi chưa đủ số lượng (có lý do)", meetings_below, "int"),
+        ("Biểu quyết mở khi chưa đủ số lượng (có lý do)", votes_below, "int"),
         ("Số lần biểu quyết", votes["held"], "int"),
         ("Biểu quyết được thông qua", votes["passed"], "int"),
         ("Biểu quyết không được thông qua", votes["failed"], "int"),
@@ -159,7 +213,8 @@ def summary(usage: Mapping[str, Any]) -> list[str]:
     """The report's summary, a paragraph per subject, in Vietnamese."""
     totals = usage["totals"]
     units, meetings, attendance = totals["units"], totals["meetings"], totals["attendance"]
-    quorum, votes, minutes = totals["quorum"], totals["votes"], totals["minutes"]
+    votes, minutes = totals["votes"], totals["minutes"]
+    meetings_below, votes_below = below_quorum(usage)
     mode, kind = meetings["by_mode"], meetings["by_kind"]
     days = usage["parameters"]["minutes_adoption_days_max"]
     share = display(totals["online_share_percent"], "percent")
@@ -179,8 +234,8 @@ def summary(usage: Mapping[str, Any]) -> list[str]:
         f"Tỷ lệ đảng viên có mặt {rate} ({attendance['present']}/{attendance['expected']} lượt); "
         f"vắng có lý do {attendance['absent_excused']} lượt, vắng không có lý do "
         f"{attendance['absent_unexcused']} lượt.",
-        f"Có {quorum['overrides']} buổi khai mạc khi chưa đủ số lượng đảng viên dự họp, "
-        "có ghi lý do (R-QUOR-1).",
+        f"Có {meetings_below} buổi khai mạc và {votes_below} lần mở biểu quyết khi chưa đủ số lượng "
+        "đảng viên dự họp, đều có ghi lý do (R-QUOR-1).",
         f"Đã biểu quyết {votes['held']} lần: {votes['passed']} lần được thông qua, "
         f"{votes['failed']} lần không được thông qua.",
         f"Biên bản: {minutes['adopted']} biên bản đã thông qua, {minutes['not_adopted']} chưa thông "

@@ -15,6 +15,7 @@ from openpyxl.worksheet.worksheet import Worksheet  # type: ignore[import-untype
 
 from server.exports.report_text import (
     BASIS,
+    DEFINITIONS,
     FLAG_COLUMNS,
     MONTH_COLUMNS,
     TITLE,
@@ -25,6 +26,7 @@ from server.exports.report_text import (
     month_date,
     period_line,
     summary,
+    unit_rows,
 )
 from server.exports.spreadsheet_safe import xlsx_cell
 
@@ -80,10 +82,13 @@ def render_xlsx(usage: Mapping[str, Any]) -> bytes:
     xlsx_cell(overview, 1, 1, TITLE).font = Font(bold=True, size=13)
     # The line starts with the organisation's name: user text, so a string cell (never a formula).
     xlsx_cell(overview, 2, 1, f"{usage['org']['name']} — {period_line(usage)} — {BASIS}")
+    xlsx_cell(overview, 3, 3, "Cách tính").font = BOLD
     row = 4
     for label, value, kind in figure_rows(usage):
         xlsx_cell(overview, row, 1, label)
         _put(overview, row, 2, value, kind)
+        definition = xlsx_cell(overview, row, 3, DEFINITIONS.get(label, ""))
+        definition.alignment = Alignment(wrap_text=True, vertical="top")
         row += 1
     row += 1
     xlsx_cell(overview, row, 1, "Tóm tắt").font = BOLD
@@ -95,9 +100,10 @@ def render_xlsx(usage: Mapping[str, Any]) -> bytes:
         overview.row_dimensions[row].height = 45
     overview.column_dimensions["A"].width = 60
     overview.column_dimensions["B"].width = 14
+    overview.column_dimensions["C"].width = 70
 
     _table(book.create_sheet("Theo tháng"), usage["months"], MONTH_COLUMNS)
-    _table(book.create_sheet("Theo đơn vị"), usage["units"], UNIT_COLUMNS)
+    _table(book.create_sheet("Theo đơn vị"), unit_rows(usage), UNIT_COLUMNS)
     _table(book.create_sheet("Cảnh báo"), usage["flags"], FLAG_COLUMNS)
     book.properties.title = TITLE
     book.properties.language = "vi"

@@ -19,7 +19,7 @@ import openpyxl
 import pytest
 
 from server.exports import charts, report_csv, report_pdf, report_xlsx
-from server.exports.report_text import figure_rows, summary, vn_number
+from server.exports.report_text import DEFINITIONS, below_quorum, figure_rows, summary, vn_number
 from tests.documents import norm, pdf_pages, poppler
 
 SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "usage_sample.json"
@@ -162,3 +162,25 @@ def test_a_month_without_meetings_is_a_gap_and_names_are_escaped(usage: dict[str
     assert "<script>" not in drawn
     assert ET.fromstring(drawn) is not None  # still well-formed
     assert "Chưa có buổi sinh hoạt nào" in charts.online_share_by_unit([], report_pdf.LABELS)
+
+
+def test_every_figure_says_how_it_is_counted_and_below_quorum_is_split(usage: dict[str, Any]) -> None:
+    """Issue 23: meetings and votes opened below quorum are two figures, each with its definition."""
+    labels = [label for label, _, _ in figure_rows(usage)]
+    assert set(DEFINITIONS) <= set(labels)
+    figures = {label: value for label, value, _ in figure_rows(usage)}
+    assert figures["Khai mạc khi chưa đủ số lượng (có lý do)"] == 1
+    assert figures["Biểu quyết mở khi chưa đủ số lượng (có lý do)"] == 0
+    split = copy.deepcopy(usage)
+    split["below_quorum"].update(meetings=1, votes=2)
+    assert "Có 1 buổi khai mạc và 2 lần mở biểu quyết khi chưa đủ số lượng" in " ".join(summary(split))
+    # A document made before the split still reads: every meeting below quorum was an override.
+    older = copy.deepcopy(usage)
+    del older["below_quorum"]
+    older["totals"]["quorum"] = {"failures": 1, "overrides": 3}
+    assert below_quorum(older) == (1, 2)
+    book = openpyxl.load_workbook(io.BytesIO(report_xlsx.render_xlsx(usage)))
+    overview = book["Tổng hợp"]
+    assert overview["C3"].value == "Cách tính"
+    defined = {row[0]: row[2] for row in overview.iter_rows(min_row=4, max_col=3, values_only=True) if row[0]}
+    assert all(defined[label] == text for label, text in DEFINITIONS.items())

@@ -669,6 +669,26 @@ def test_quorum_overrides_of_the_opening_and_of_votes() -> None:
     assert result.units[0]["quorum_overrides"] == 2 and result.units[0]["votes_held"] == 2
 
 
+def test_meetings_and_votes_below_quorum_are_counted_once_each() -> None:
+    """Issue 23: `quorum.overrides` adds events; `below_quorum` counts each meeting and each vote once."""
+    below = VoteRecord(1, VoteKind.ORDINARY, "Kế hoạch", VoteOutcome.PASSED, "Bão")
+    again = VoteRecord(2, VoteKind.ORDINARY, "Dự toán", VoteOutcome.PASSED, "Bão")
+    later = VoteRecord(3, VoteKind.ORDINARY, "Nhân sự", VoteOutcome.PASSED, "Có người về sớm")
+    meetings = [
+        held(local("2027-03-10T14:00"), quorate=False, override_reason="Bão", votes=[below, again]),
+        held(local("2027-04-10T14:00"), unit_id=2, votes=[later]),  # quorate at opening, a vote below later
+        held(local("2027-05-10T14:00"), unit_id=2),
+    ]
+    result = report([cell(1), cell(2)], meetings)
+    assert result.totals["quorum"] == {"failures": 1, "overrides": 4}  # the events, as before
+    assert result.to_json()["below_quorum"] == {
+        "meetings": 1,
+        "votes": 3,
+        "units": [{"id": 1, "meetings": 1, "votes": 2}, {"id": 2, "meetings": 0, "votes": 1}],
+    }
+    assert result.totals["meetings"]["total"] == 3
+
+
 # --- R-MIN-1: minutes adopted within the days -------------------------------------------------------------
 
 

@@ -1,12 +1,21 @@
-"""Prometheus metrics of the HTTP server, in a registry of our own."""
+"""Prometheus metrics of the HTTP server and the live rooms, in a registry of our own.
+
+Labels stay few and bounded: route templates, methods, statuses, a join's outcome, the room's media
+mode. Never a meeting, member or user id (docs/operator-guide.md "Health, metrics, audit").
+"""
 
 from __future__ import annotations
 
 import time
+import weakref
+from collections.abc import Iterator
+from typing import Protocol
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 REQUESTS = Counter(
@@ -37,3 +46,73 @@ async def metrics_middleware(request: web.Request, handler: Handler) -> web.Stre
     finally:
         REQUESTS.labels(request.method, route_name, str(status)).inc()
         LATENCY.labels(request.method, route_name).observe(time.perf_counter() - started)
+
+
+# -- the live rooms (server.realtime) ---------------------------------------------------------------
+
+ROOM_JOINS = Counter(
+    "cellmeet_room_joins",
+    "socket.io joins of the live room answered, by outcome (ok, refused)",
+    ["outcome"],
+    registry=REGISTRY,
+)
+ROOM_JOIN_SECONDS = Histogram(
+    "cellmeet_room_join_seconds",
+    "Seconds from a live room's join event received to its successful ack handed to socket.io",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+    registry=REGISTRY,
+)
+ROOM_ICE_FAILURES = Counter(
+    "cellmeet_room_ice_failures",
+    "Peer connections the room pages reported as failed (ICE), by the room's media mode (mesh, sfu)",
+    ["mode"],
+    registry=REGISTRY,
+)
+# Every label value from the start, at 0: a rate over the first scrapes is then right.
+for _outcome in ("ok", "refused"):
+    ROOM_JOINS.labels(_outcome)
+for _mode in ("mesh", "sfu"):
+    ROOM_ICE_FAILURES.labels(_mode)
+
+
+class LiveRooms(Protocol):
+    """What the live-room gauges read: a realtime hub of this process."""
+
+    def live_counts(self) -> tuple[int, int]:
+        """(rooms with at least one joined connection, members connected in them)."""
+        ...
+
+
+class _LiveRoomsCollector(Collector):
+    """The gauges read at each scrape from the hubs alive in this process: never a count kept on the
+    side that a missed decrement could leave wrong."""
+
+    def __init__(self) -> None:
+        self.hubs: weakref.WeakSet[LiveRooms] = weakref.WeakSet()
+
+    def collect(self) -> Iterator[Metric]:
+        rooms = members = 0
+        for hub in list(self.hubs):
+            hub_rooms, hub_members = hub.live_counts()
+            rooms, members = rooms + hub_rooms, members + hub_members
+        yield GaugeMetricFamily(
+            "cellmeet_rooms_open", "Live rooms with at least one member connected", value=rooms
+        )
+        yield GaugeMetricFamily(
+            "cellmeet_room_members_connected",
+            "Members connected to live rooms (a member on two devices counts once per room)",
+            value=members,
+        )
+
+
+_LIVE_ROOMS = _LiveRoomsCollector()
+REGISTRY.register(_LIVE_ROOMS)
+
+
+def watch_live_rooms(hub: LiveRooms) -> None:
+    """Count this hub's rooms in the gauges until `forget_live_rooms` (or until it is collected)."""
+    _LIVE_ROOMS.hubs.add(hub)
+
+
+def forget_live_rooms(hub: LiveRooms) -> None:
+    _LIVE_ROOMS.hubs.discard(hub)

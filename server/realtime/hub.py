@@ -28,6 +28,7 @@ from server.clock import Clock, as_utc, iso
 from server.db.engine import Database
 from server.db.tables import Meeting
 from server.i18n import SUPPORTED
+from server.metrics import forget_live_rooms, watch_live_rooms
 from server.realtime.views import ViewLoader
 from server.services import breakout
 from server.services.presence import RoomState, Snapshot, load_snapshot, load_snapshots
@@ -199,6 +200,15 @@ class Hub:
         # Set at shutdown: departures then write nothing (a restart is handled like a crash, by the
         # members' reconnects and the sweep after the restart), and no new task starts.
         self.closing = False
+        watch_live_rooms(self)  # /metrics: rooms open and members connected
+
+    def live_counts(self) -> tuple[int, int]:
+        """(rooms with a joined connection, members connected in them: once per room however many
+        devices), for the gauges of /metrics."""
+        members_of: dict[int, set[int]] = {}
+        for peer in list(self.peers.values()):
+            members_of.setdefault(peer.meeting_id, set()).add(peer.member_id)
+        return len(members_of), sum(len(members) for members in members_of.values())
 
     def room(self, meeting_id: int) -> Room:
         found = self.rooms.get(meeting_id)
@@ -220,6 +230,7 @@ class Hub:
 
     async def close(self) -> None:
         self.closing = True
+        forget_live_rooms(self)
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()

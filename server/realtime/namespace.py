@@ -37,6 +37,7 @@ from server.db.tables import Meeting, User
 from server.i18n import request_language
 from server.media.sfu import JanusClient
 from server.media.turn import member_ice_servers
+from server.metrics import ROOM_ICE_FAILURES, ROOM_JOIN_SECONDS, ROOM_JOINS
 from server.realtime import schemas
 from server.realtime.guard import RoomGuard
 from server.realtime.hub import NAMESPACE, SNAPSHOT_MAX_AGE_SECONDS, Hub, Peer, Room, room_name
@@ -114,6 +115,7 @@ class RoomNamespace(socketio.AsyncNamespace):
             "camera": self.on_camera,
             "ballot": self.on_ballot,
             "leave": self.on_leave,
+            "ice-failed": self.on_ice_failed,
             "sfu-publish": self.on_sfu_publish,
             "sfu-subscribe": self.on_sfu_subscribe,
             "sfu-answer": self.on_sfu_answer,
@@ -224,6 +226,22 @@ class RoomNamespace(socketio.AsyncNamespace):
                 raise
         if event == "disconnect":
             return await super().trigger_event(event, *args)
+        if event == "join":
+            return await self._timed_join(*args)
+        return await self._dispatch(event, *args)
+
+    async def _timed_join(self, *args: Any) -> Any:
+        """A join, counted and timed for /metrics: from the event received to its ack handed back to
+        socket.io (which sends it at once); a refusal is counted, not timed."""
+        started = time.perf_counter()
+        reply = await self._dispatch("join", *args)
+        ok = isinstance(reply, dict) and reply.get("ok") is True
+        ROOM_JOINS.labels("ok" if ok else "refused").inc()
+        if ok:
+            ROOM_JOIN_SECONDS.observe(time.perf_counter() - started)
+        return reply
+
+    async def _dispatch(self, event: str, *args: Any) -> Any:
         sid = args[0]
         caller = self.callers.get(sid)
         if caller is None:
@@ -648,6 +666,14 @@ class RoomNamespace(socketio.AsyncNamespace):
         await self._depart(peer, explicit=True)
         await self.leave_room(sid, room_name(peer.meeting_id))
         await self.leave_room(sid, room_name(peer.meeting_id, peer.lang))
+        return {"ok": True}
+
+    async def on_ice_failed(self, sid: str, data: Any) -> dict[str, Any]:
+        """The page saw one of its peer connections fail (ICE): counted for /metrics, by the room's
+        media mode only (no meeting or member in the labels). Costs the sender's budget as any event."""
+        peer = self._joined(sid)
+        schemas.parse(schemas.IceFailedData, data if data is not None else {})
+        ROOM_ICE_FAILURES.labels(self.sfu.topology_json(peer.meeting_id)["mode"]).inc()
         return {"ok": True}
 
     # -- revocation --------------------------------------------------------------------------------

@@ -58,6 +58,10 @@ class LeaveData(Payload):
     pass
 
 
+class IceFailedData(Payload):
+    pass
+
+
 # The SFU (docs/api.md "The SFU"): the member's side of the negotiation with Janus, relayed by the
 # server. `meeting_id`, when given, must be the joined meeting's: asked for another, it is refused.
 class SfuPublishData(Payload):

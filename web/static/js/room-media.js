@@ -140,14 +140,16 @@ export class Mesh {
   /**
    * ice: the room's IceServers (room-ice.js: the join ack's list, refreshed before its TURN credential
    * runs out; never a hard-coded STUN); local: LocalMedia; sink: where the audio elements go;
-   * send(to, payload): relays a description or candidate; onChange(): peers changed.
+   * send(to, payload): relays a description or candidate; onChange(): peers changed;
+   * reportFailure(): tells the server a peer connection failed (its ICE failures metric).
    */
-  constructor({ ice, local, sink, send, onChange }) {
+  constructor({ ice, local, sink, send, onChange, reportFailure = () => {} }) {
     this.ice = ice;
     this.local = local;
     this.sink = sink;
     this.send = send;
     this.onChange = onChange;
+    this.reportFailure = reportFailure;
     this.peers = new Map();
     this.closed = false;
     this.timer = window.setInterval(() => this.readStats(), STATS_EVERY_MS);
@@ -191,6 +193,8 @@ export class Mesh {
     pc.addEventListener("connectionstatechange", () => {
       peer.state = pc.connectionState;
       peer.audio.dataset.state = peer.state;
+      // Both sides report a failure (each page sees its own); the operator's /metrics counts them.
+      if (pc.connectionState === "failed" && !this.closed) this.reportFailure();
       // Only the side that offered restarts ICE, so both sides never offer at once.
       if (pc.connectionState === "failed" && peer.offerer && !this.closed) {
         peer.queue = peer.queue

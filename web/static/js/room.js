@@ -108,6 +108,7 @@ async function join() {
     sink: $("audio-sinks"),
     send: (to, payload) => room.socket.emit("signal", { to, ...payload }, () => {}),
     onChange: drawTiles,
+    reportFailure: () => room.socket.emit("ice-failed", {}, () => {}),
   });
   for (const peer of reply.peers) room.mesh.add(peer, { offer: true });
   if (room.sendingVideo) await announceVideo(true);

@@ -17,6 +17,7 @@ from server.auth.throttle import LoginThrottle
 from server.clock import Clock, system_clock
 from server.db.engine import Database
 from server.db.migrate import upgrade
+from server.logs import quiet_libraries
 from server.mail.outbox import mail_ctx
 from server.media.echo import echo_ctx
 from server.media.sfu_lifecycle import sfu_ctx
@@ -30,6 +31,7 @@ log = logging.getLogger("cellmeet")
 
 
 def create_app(settings: Settings, *, clock: Clock = system_clock, migrate: bool = True) -> web.Application:
+    quiet_libraries()  # also when the app is started without the CLI (tests, an embedding runner)
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         middlewares=[

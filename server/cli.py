@@ -23,6 +23,7 @@ from server.cli_report import add_report_parser, write_report
 from server.clock import system_clock
 from server.db.engine import Database
 from server.db.migrate import upgrade
+from server.logs import quiet_libraries
 from server.settings import UnsafeSettings, load_settings
 
 T = TypeVar("T")
@@ -321,6 +322,7 @@ def _bench(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.Formatter.converter = time.gmtime  # log times in UTC (ASVS 7.1.4)
+    quiet_libraries()  # WeasyPrint's and fontTools' progress lines: WARNING and above only
     args = _parser().parse_args(argv)
     handlers = {
         "serve": _serve,

@@ -123,6 +123,16 @@ async def login(request: web.Request) -> web.StreamResponse:
         log.warning("login failed for %s address=%s", who, address)
         raise BAD_LOGIN
     throttle.record_success(body.username, address, at)
+    if user.disabled_at is not None:  # told only to whoever knows the password
+        log.warning("login refused for disabled user=%s address=%s", user.id, address)
+        raise ApiError(
+            403,
+            "account_disabled",
+            Text(
+                "Tài khoản này đã bị vô hiệu hóa. Hãy liên hệ quản trị viên.",
+                "This account is disabled. Contact the operator.",
+            ),
+        )
     token = new_token()
     csrf = new_token()
     async with database(request).write() as session:

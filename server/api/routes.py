@@ -125,6 +125,7 @@ def add_routes(app: web.Application) -> None:
     # Importing the handler modules fills ROUTES.
     from server.api import (  # noqa: F401
         access_routes,
+        accounts_routes,
         attendance_routes,
         audit_routes,
         auth_routes,

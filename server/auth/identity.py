@@ -18,6 +18,9 @@ from server.db.tables import ApiToken, User, WebSession
 from server.settings import Settings
 
 LOGIN_PATH = "/api/v1/auth/login"
+# The one-time account link's use (server.api.accounts_routes): it acts by the link's token, never by
+# the browser's session, so a session that happens to be open needs no CSRF token there.
+ACCOUNT_LINK_PATH = "/api/v1/auth/account-link"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Touching last_seen on every request would turn every read into a write.
 LAST_SEEN_RESOLUTION = timedelta(seconds=60)
@@ -92,6 +95,8 @@ async def authenticate(
                 401, "token_expired", Text("Mã truy cập đã hết hạn.", "The access token has expired.")
             )
         user = await db_session.get(User, token.user_id)
+        if user is not None and user.disabled_at is not None:
+            raise ApiError(401, "invalid_token", Text("Mã truy cập không hợp lệ.", "Invalid access token."))
         return Actor(user=user, via="token", token=token) if user else None
     cookie = request.cookies.get(session_cookie_name(settings))
     if not cookie:
@@ -107,6 +112,8 @@ async def authenticate(
     if found is None:
         return None
     web_session, user = found
+    if user.disabled_at is not None:  # disabling ends the sessions; this holds if one was missed
+        return None
     idle = now - as_utc(web_session.last_seen_at)
     age = now - as_utc(web_session.created_at)
     if (
@@ -118,7 +125,7 @@ async def authenticate(
         return None
     # Logging in again from a browser that still holds a session needs no CSRF token: login is
     # already limited to same-origin requests and issues a new session.
-    if request.method in UNSAFE_METHODS and request.path != LOGIN_PATH:
+    if request.method in UNSAFE_METHODS and request.path not in (LOGIN_PATH, ACCOUNT_LINK_PATH):
         sent = request.headers.get("X-CSRF-Token", "")
         if not hmac.compare_digest(sent.encode(), web_session.csrf_token.encode()):
             raise ApiError(

@@ -26,6 +26,8 @@ class User(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTC_DATETIME)
     # Where the invitation is e-mailed when the operator configured SMTP (issue 18); set by its owner.
     email: str | None = Field(default=None, max_length=254)
+    # An account the operator disabled (issue 23): it cannot log in, and its sessions ended then.
+    disabled_at: datetime | None = Field(default=None, sa_type=UTC_DATETIME)
 
 
 class WebSession(SQLModel, table=True):
@@ -37,6 +39,21 @@ class WebSession(SQLModel, table=True):
     csrf_token: str = Field(max_length=64)
     created_at: datetime = Field(sa_type=UTC_DATETIME)
     last_seen_at: datetime = Field(sa_type=UTC_DATETIME)
+
+
+class AccountLink(SQLModel, table=True):
+    """A one-time link the operator hands out (issue 23): `activate` a new account or `reset` a
+    password. The link carries a random token; only its SHA-256 is stored (the id)."""
+
+    __tablename__ = "account_links"
+    id: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    purpose: str = Field(max_length=10)
+    created_by: int | None = Field(default=None, foreign_key="users.id")
+    created_at: datetime = Field(sa_type=UTC_DATETIME)
+    expires_at: datetime = Field(sa_type=UTC_DATETIME)
+    # Set when the person chose a password with it, or when a newer link of the account replaced it.
+    used_at: datetime | None = Field(default=None, sa_type=UTC_DATETIME)
 
 
 class ApiToken(SQLModel, table=True):

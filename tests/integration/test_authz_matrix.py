@@ -314,6 +314,16 @@ OTHER_ROUTES: dict[str, tuple[str, int | None]] = {
     "GET /api/v1/audit/checkpoints": ("signed heads of the whole chain: they reveal no record", 200),
     "GET /api/v1/audit/public-key": ("public: the key that verifies the checkpoints", 200),
     "POST /api/v1/users": ("accounts: the operator's", 403),
+    # issue 23: the operator's page (server.api.accounts_routes); the link's use acts by its token only
+    "GET /api/v1/users": ("accounts: the operator's", 403),
+    "GET /api/v1/users/register-candidates": ("accounts: the operator's (names of entries without one)", 403),
+    "POST /api/v1/users/from-register": ("accounts: the operator's", 403),
+    "POST /api/v1/users/{id}/disable": ("accounts: the operator's", 403),
+    "POST /api/v1/users/{id}/enable": ("accounts: the operator's", 403),
+    "POST /api/v1/users/{id}/password-reset": ("accounts: the operator's", 403),
+    "POST /api/v1/users/{id}/totp-reset": ("accounts: the operator's", 403),
+    "PUT /api/v1/users/{id}/member": ("accounts: the operator's", 403),
+    "POST /api/v1/auth/account-link": ("public: a one-time link sets its own account's password", None),
     "GET /healthz": ("public", 200),
     "GET /metrics": ("public (operations)", 200),
     "GET /api/openapi.json": ("public", 200),
@@ -326,8 +336,18 @@ OTHER_URLS = {
     "POST /api/v1/users/{id}/login-unlock": "/api/v1/users/1/login-unlock",
     "DELETE /api/v1/users/{id}/tokens/{token_id}": "/api/v1/users/1/tokens/khong-co",
     "GET /api/v1/audit/log": "/api/v1/audit/log?after=0",
+    "GET /api/v1/users/register-candidates": "/api/v1/users/register-candidates?org=1",
+    "POST /api/v1/users/{id}/disable": "/api/v1/users/1/disable",
+    "POST /api/v1/users/{id}/enable": "/api/v1/users/1/enable",
+    "POST /api/v1/users/{id}/password-reset": "/api/v1/users/1/password-reset",
+    "POST /api/v1/users/{id}/totp-reset": "/api/v1/users/1/totp-reset",
+    "PUT /api/v1/users/{id}/member": "/api/v1/users/1/member",
 }
-OTHER_BODIES = {"POST /api/v1/users": {"username": "thu_quyen", "password": "x" * 20, "full_name": "Thử"}}
+OTHER_BODIES = {
+    "POST /api/v1/users": {"username": "thu_quyen", "password": "x" * 20, "full_name": "Thử"},
+    "POST /api/v1/users/from-register": {"org_id": 1, "member_ids": [1]},
+    "PUT /api/v1/users/{id}/member": {"member_id": None},
+}
 
 P_ACTORS = ["sec_a", "deputy_a", "member_a", "auditor_p", "approver_c", "admin_c", "sec_b"]
 Q_ACTORS = ["auditor_q", "approver_q", "sec_q"]

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from server.pages.accounts_view import account_link_page, admin_page
 from server.pages.record_view import record_page
 from server.pages.rendering import PAGES, STATIC_DIR, Pages
 from server.pages.usage_view import usage_page
@@ -51,6 +52,9 @@ def setup_pages(app: web.Application) -> None:
     app.middlewares.append(_styled_not_found)
     app.router.add_get("/", home_page, name="page_home")
     app.router.add_get("/account", account_page, name="page_account")
+    app.router.add_get("/admin", admin_page, name="page_admin")
+    app.router.add_get("/activate", account_link_page, name="page_activate")
+    app.router.add_get("/reset", account_link_page, name="page_reset")
     app.router.add_get("/login", login_page, name="page_login")
     app.router.add_post("/login", login_without_script)
     app.router.add_get("/orgs/{id}", org_page, name="page_org")

@@ -107,7 +107,8 @@ async def login_without_script(request: web.Request) -> web.StreamResponse:
 async def home_page(request: web.Request) -> web.StreamResponse:
     if request.get(ACTOR) is None:
         return _to_login(request)
-    return _page(request, "home.html", page_script="home.js")
+    caller: Actor = request[ACTOR]
+    return _page(request, "home.html", page_script="home.js", is_admin=caller.user.is_admin)
 
 
 async def account_page(request: web.Request) -> web.StreamResponse:

@@ -11,7 +11,7 @@ from aiohttp import web
 from meetings.decision import Text
 from meetings.policy import Action
 from server.api import responses
-from server.api.context import MAX_ID, actor, database, json_response, path_id
+from server.api.context import MAX_ID, actor, database, json_response, lang, path_id
 from server.api.errors import invalid
 from server.api.routes import Query, route
 from server.auth.authz import authorize, not_an_access_read
@@ -48,5 +48,7 @@ async def get_access_log(request: web.Request) -> web.StreamResponse:
         await authorize(session, caller, Action.AUDIT_READ, org_id)
         # Logging this read would add a row to the very log being read, at every look (docs/decisions.md).
         not_an_access_read(org_id)
-        entries = await access_entries(session, org_id, after=after or 0, before=before)
+        entries = await access_entries(
+            session, org_id, after=after or 0, before=before, language=lang(request)
+        )
     return json_response({"org_id": org_id, "entries": entries})

@@ -247,4 +247,5 @@ USAGE = obj(
     totals="object",
     flags="array",
     parameters="object",
+    below_quorum="object",
 )

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from server.pages.accounts_view import account_link_page, admin_page
+from server.pages.audit_page import CHAIN_CHECK, audit_page
 from server.pages.record_view import record_page
 from server.pages.rendering import PAGES, STATIC_DIR, Pages
 from server.pages.usage_view import usage_page
@@ -22,6 +23,7 @@ from server.pages.views import (
     room_page,
     set_language,
 )
+from server.services.audit_view import ChainCheck
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -59,6 +61,8 @@ def setup_pages(app: web.Application) -> None:
     app.router.add_post("/login", login_without_script)
     app.router.add_get("/orgs/{id}", org_page, name="page_org")
     app.router.add_get("/orgs/{id}/usage", usage_page, name="page_usage")
+    app[CHAIN_CHECK] = ChainCheck()
+    app.router.add_get("/orgs/{id}/audit", audit_page, name="page_audit")
     app.router.add_get("/orgs/{id}/record", record_page, name="page_record")
     app.router.add_get("/meetings/{id}", meeting_page, name="page_meeting")
     app.router.add_get("/meetings/{id}/room", room_page, name="page_room")

@@ -17,13 +17,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit.log import append
 from server.db.engine import Database
-from server.db.tables import AuditEvent, User
+from server.db.tables import AuditEvent, Org, User
+from server.services.audit_view import meeting_words
+from server.services.audit_words import meeting_ids_read, read_object
 
 ACCESS_READ = "access.read"
 TARGET_MAX_CHARS = 80  # audit_events.target
@@ -56,9 +59,16 @@ async def record_reads(
 
 
 async def access_entries(
-    session: AsyncSession, org_id: int, *, after: int = 0, before: int | None = None, limit: int = PAGE
+    session: AsyncSession,
+    org_id: int,
+    *,
+    after: int = 0,
+    before: int | None = None,
+    limit: int = PAGE,
+    language: str = "vi",
 ) -> list[dict[str, Any]]:
-    """The unit's access rows with seq in (after, before), newest first: who, when, what."""
+    """The unit's access rows with seq in (after, before), newest first: who, when, what (the path, and
+    `what` in words: "biên bản buổi sinh hoạt «…» ngày 15/12/2026")."""
     query = (
         select(AuditEvent, User.full_name, User.username)  # type: ignore[call-overload]
         .outerjoin(User, User.id == AuditEvent.actor_user_id)
@@ -71,6 +81,10 @@ async def access_entries(
     if before is not None:
         query = query.where(AuditEvent.seq < before)
     rows = (await session.execute(query.order_by(AuditEvent.seq.desc()).limit(limit))).all()  # type: ignore[attr-defined]
+    paths = [str(event.data.get("path") or event.target) for event, _, _ in rows]
+    org = await session.get(Org, org_id)
+    zone = ZoneInfo(org.timezone if org is not None else "Asia/Ho_Chi_Minh")
+    meetings = await meeting_words(session, meeting_ids_read(paths), zone)
     return [
         {
             "seq": event.seq,
@@ -78,7 +92,8 @@ async def access_entries(
             "actor": {"id": event.actor_user_id, "name": full_name or username},
             "method": event.data.get("method"),
             "path": event.data.get("path"),
+            "what": read_object(path, meetings).in_language(language),
             "target": event.target,
         }
-        for event, full_name, username in rows
+        for (event, full_name, username), path in zip(rows, paths, strict=True)
     ]

@@ -82,7 +82,12 @@ async function loadAccessLog() {
     const table = $("access-log-table");
     rows.replaceChildren(
       ...entries.map((entry) =>
-        row(table, [formatTime(entry.at), entry.actor.name, el("code", {}, `${entry.method} ${entry.path}`)]),
+        // In words ("các biểu quyết của buổi sinh hoạt «…» ngày 15/12/2026"), then the request itself.
+        row(table, [
+          formatTime(entry.at),
+          entry.actor.name,
+          el("span", {}, el("span", { class: "read-what" }, entry.what), " ", el("code", {}, `${entry.method} ${entry.path}`)),
+        ]),
       ),
     );
     $("access-log-empty").hidden = entries.length > 0;

@@ -125,6 +125,8 @@ async def test_the_operator_creates_accounts_from_the_register_and_resets_a_pass
     await expect(page.locator("#link-shown-text")).to_contain_text("Liên kết dùng một lần cho member_a")
     reset_link = (await page.locator("#link-shown-url").text_content()) or ""
     assert reset_link.startswith(base + "/reset?token="), reset_link
+    await fits_a_phone(page)  # the long link wraps
+    await page.set_viewport_size({"width": 1280, "height": 800})
     member = await (await watch()).new_page()
     await member.goto(reset_link)
     await expect(member.get_by_role("heading", name="Chọn mật khẩu mới")).to_be_visible()

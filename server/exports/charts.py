@@ -32,7 +32,7 @@ class ChartLabels:
 
 
 def _text(
-    x: float, y: float, content: str, *, size: int = 11, anchor: str = "middle", weight: str = ""
+    x: float, y: float, content: str, *, size: int = 12, anchor: str = "middle", weight: str = ""
 ) -> str:
     bold = ' font-weight="bold"' if weight else ""
     return (
@@ -71,11 +71,11 @@ def monthly_modes(months: Sequence[Mapping[str, Any]], labels: ChartLabels) -> s
     slot = (width - left - 10) / max(len(months), 1)
     peak = max((sum(int(m[mode]) for mode in MODES) for m in months), default=0)
     scale_top = _nice_top(max(peak, 1))
-    body = [_text(width / 2, 16, labels.monthly_title, size=13, weight="bold")]
+    body = [_text(width / 2, 16, labels.monthly_title, size=14, weight="bold")]
     for tick in range(0, scale_top + 1, max(scale_top // 4, 1)):
         y = top + plot_h - plot_h * tick / scale_top
         body.append(f'<line x1="{left}" x2="{width - 10}" y1="{y:.1f}" y2="{y:.1f}" stroke="{GRID}"/>')
-        body.append(_text(left - 6, y + 4, str(tick), size=10, anchor="end"))
+        body.append(_text(left - 6, y + 4, str(tick), size=12, anchor="end"))
     for index, month in enumerate(months):
         x = left + index * slot + slot * 0.15
         bar_w = slot * 0.7
@@ -95,15 +95,15 @@ def monthly_modes(months: Sequence[Mapping[str, Any]], labels: ChartLabels) -> s
                 f"<title>{escape(month['month'])}: {escape(labels.modes[mode])} {count}</title></rect>"
             )
         if total:
-            body.append(_text(x + bar_w / 2, base - 4, str(total), size=10))
-        body.append(_text(x + bar_w / 2, top + plot_h + 14, _month_label(str(month["month"])), size=10))
+            body.append(_text(x + bar_w / 2, base - 4, str(total), size=12))
+        body.append(_text(x + bar_w / 2, top + plot_h + 14, _month_label(str(month["month"])), size=12))
     legend_x = left
     for mode in MODES:
         body.append(
             f'<rect x="{legend_x}" y="{height - 14}" width="10" height="10" fill="{MODE_COLOURS[mode]}"/>'
         )
-        body.append(_text(legend_x + 14, height - 5, labels.modes[mode], size=10, anchor="start"))
-        legend_x += 26 + 7 * len(labels.modes[mode])
+        body.append(_text(legend_x + 14, height - 5, labels.modes[mode], size=12, anchor="start"))
+        legend_x += 26 + 8 * len(labels.modes[mode])
     return _svg(width, height, labels.monthly_title, "monthly-modes", body)
 
 
@@ -116,24 +116,24 @@ def attendance_trend(months: Sequence[Mapping[str, Any]], target_percent: float,
     def y_of(percent: float) -> float:
         return top + plot_h - plot_h * percent / 100
 
-    body = [_text(width / 2, 16, labels.attendance_title, size=13, weight="bold")]
+    body = [_text(width / 2, 16, labels.attendance_title, size=14, weight="bold")]
     for tick in (0, 25, 50, 75, 100):
         y = y_of(tick)
         body.append(f'<line x1="{left}" x2="{width - 10}" y1="{y:.1f}" y2="{y:.1f}" stroke="{GRID}"/>')
-        body.append(_text(left - 6, y_of(tick) + 4, f"{tick}%", size=10, anchor="end"))
+        body.append(_text(left - 6, y_of(tick) + 4, f"{tick}%", size=12, anchor="end"))
     target_y = y_of(target_percent)
     body.append(
         f'<line class="target" x1="{left}" x2="{width - 10}" y1="{target_y:.1f}" y2="{target_y:.1f}" '
         f'stroke="{TARGET_COLOUR}" stroke-dasharray="6 4"/>'
     )
     body.append(
-        _text(width - 12, target_y - 4, f"{labels.target} {target_percent:g}%", size=10, anchor="end")
+        _text(width - 12, target_y - 4, f"{labels.target} {target_percent:g}%", size=12, anchor="end")
     )
     segment: list[str] = []
     segments: list[list[str]] = [segment]
     for index, month in enumerate(months):
         x = left + index * slot + slot / 2
-        body.append(_text(x, top + plot_h + 14, _month_label(str(month["month"])), size=10))
+        body.append(_text(x, top + plot_h + 14, _month_label(str(month["month"])), size=12))
         rate = month.get("attendance_rate_percent")
         if rate is None:
             segment = []
@@ -161,23 +161,23 @@ def online_share_by_unit(units: Sequence[Mapping[str, Any]], labels: ChartLabels
         (u for u in units if u.get("online_share_percent") is not None),
         key=lambda u: (-float(u["online_share_percent"]), str(u["name"])),
     )
-    width, left, row_h, top = 640, 200, 22, 30
+    width, left, row_h, top = 640, 200, 24, 30
     height = top + max(len(rows), 1) * row_h + 10
     plot_w = width - left - 50
-    body = [_text(width / 2, 16, labels.share_title, size=13, weight="bold")]
+    body = [_text(width / 2, 16, labels.share_title, size=14, weight="bold")]
     if not rows:
-        body.append(_text(width / 2, top + 14, labels.no_data, size=11))
+        body.append(_text(width / 2, top + 14, labels.no_data, size=12))
     for index, unit in enumerate(rows):
         y = top + index * row_h
         share = float(unit["online_share_percent"])
         name = str(unit["name"])
         body.append(
-            _text(left - 6, y + 14, name if len(name) <= 32 else name[:31] + "…", size=10, anchor="end")
+            _text(left - 6, y + 14, name if len(name) <= 28 else name[:27] + "…", size=12, anchor="end")
         )
         body.append(
             f'<rect class="bar" data-unit="{unit["id"]}" data-value="{share}" x="{left}" y="{y + 3}" '
             f'width="{plot_w * share / 100:.1f}" height="{row_h - 6}" fill="{MODE_COLOURS["online"]}">'
             f"<title>{escape(name)}: {share}%</title></rect>"
         )
-        body.append(_text(left + plot_w * share / 100 + 4, y + 14, f"{share:g}%", size=10, anchor="start"))
+        body.append(_text(left + plot_w * share / 100 + 4, y + 14, f"{share:g}%", size=12, anchor="start"))
     return _svg(width, height, labels.share_title, "online-share", body)

@@ -90,8 +90,26 @@ async def usage_page(request: web.Request) -> web.StreamResponse:
         meetings=meetings,
         percent=lambda value: "—" if value is None else f"{_number(value, language)}%",
         number=lambda value: _number(value, language),
+        period_text=lambda period: period_text(period, language),
         page_script="common.js",
     )
+
+
+_ROMAN = {"1": "I", "2": "II", "3": "III", "4": "IV"}
+
+
+def period_text(period: str, language: str) -> str:
+    """A flag's period as the page writes dates: 2027-05-12 → 12/05/2027, 2027-03 → 03/2027,
+    2027-Q1 → Quý I/2027 (Q1 2027); anything else as it is."""
+    parts = period.split("-")
+    if len(parts) == 3:
+        return f"{parts[2]}/{parts[1]}/{parts[0]}"
+    if len(parts) == 2 and parts[1].startswith("Q") and parts[1][1:] in _ROMAN:
+        quarter = parts[1][1:]
+        return f"Quý {_ROMAN[quarter]}/{parts[0]}" if language == "vi" else f"Q{quarter} {parts[0]}"
+    if len(parts) == 2:
+        return f"{parts[1]}/{parts[0]}"
+    return period
 
 
 def _within(meeting: Meeting, start: date, end: date, org: Any) -> bool:

@@ -162,6 +162,9 @@ async def join_room(page: Page, base: str, meeting_id: int) -> None:
 
 
 @pytest.mark.browser
+# About 45 pages in seven browsers and one JVM: 90 s alone on a two-core machine, more beside the other
+# worker; the suite's 120 s would cut it short (a timeout, not a finding).
+@pytest.mark.timeout(360)
 async def test_every_page_is_valid_html_without_axe_violations(
     world: World, watch: Watch, findings: Findings, tools: None
 ) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from server.pages.accounts_view import account_link_page, admin_page
+from server.pages.accounts_view import account_link_page, admin_page, mask_link_tokens_in_access_log
 from server.pages.audit_page import CHAIN_CHECK, audit_page
 from server.pages.record_view import record_page
 from server.pages.rendering import PAGES, STATIC_DIR, Pages
@@ -57,6 +57,7 @@ def setup_pages(app: web.Application) -> None:
     app.router.add_get("/admin", admin_page, name="page_admin")
     app.router.add_get("/activate", account_link_page, name="page_activate")
     app.router.add_get("/reset", account_link_page, name="page_reset")
+    mask_link_tokens_in_access_log()
     app.router.add_get("/login", login_page, name="page_login")
     app.router.add_post("/login", login_without_script)
     app.router.add_get("/orgs/{id}", org_page, name="page_org")

@@ -116,6 +116,7 @@ class RoomNamespace(socketio.AsyncNamespace):
             "ballot": self.on_ballot,
             "leave": self.on_leave,
             "ice-failed": self.on_ice_failed,
+            "low-bandwidth": self.on_low_bandwidth,
             "sfu-publish": self.on_sfu_publish,
             "sfu-subscribe": self.on_sfu_subscribe,
             "sfu-answer": self.on_sfu_answer,
@@ -434,7 +435,10 @@ class RoomNamespace(socketio.AsyncNamespace):
             summoned = len(snapshot.situation.members)
         self.hub.request_push(body.meeting_id)
         # Outside the room's lock: Janus is never waited on while the room is held.
-        await self.sfu.after_join(room, max_cameras, summoned)
+        if body.low_bandwidth:
+            await self.sfu.set_low_bandwidth(room, sid, True, max_cameras, summoned)
+        else:
+            await self.sfu.after_join(room, max_cameras, summoned)
         topology = self.sfu.topology_json(body.meeting_id)
         return {
             "ok": True,
@@ -592,6 +596,19 @@ class RoomNamespace(socketio.AsyncNamespace):
             cameras = room.cameras_json(max_cameras)
             await self.emit("cameras", cameras, to=room_name(peer.meeting_id))
         return {"ok": True, "cameras": cameras}
+
+    async def on_low_bandwidth(self, sid: str, data: Any) -> dict[str, Any]:
+        """The member switched low bandwidth on or off (issue 24): one upload instead of one per
+        member, so a mesh room moves to the SFU when one is configured. The answer says where the
+        room is now; a move that takes longer comes as the `media` push."""
+        peer = self._joined(sid)
+        body = schemas.parse(schemas.LowBandwidthData, data)
+        room = self.hub.room(peer.meeting_id)
+        snapshot = await self.hub.snapshot(room)
+        max_cameras = snapshot.rule_set.mesh_video_max_cameras if snapshot is not None else 0
+        summoned = len(snapshot.situation.members) if snapshot is not None else 0
+        await self.sfu.set_low_bandwidth(room, sid, body.on, max_cameras, summoned)
+        return {"ok": True, "topology": self.sfu.topology_json(peer.meeting_id)}
 
     async def _max_cameras(self, meeting_id: int) -> int:
         snapshot = await self.hub.snapshot(self.hub.room(meeting_id))

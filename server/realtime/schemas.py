@@ -18,6 +18,11 @@ class Payload(BaseModel):
 
 class JoinData(Payload):
     meeting_id: int = Field(ge=1, le=MAX_ID)
+    low_bandwidth: bool = False  # the member's saved choice (issue 24): the room may move to the SFU
+
+
+class LowBandwidthData(Payload):
+    on: bool
 
 
 class Description(BaseModel):

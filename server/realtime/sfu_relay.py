@@ -49,6 +49,7 @@ class Handles:
     feed: int | None = None  # its publisher id in the videoroom
     subscriber: int | None = None
     subscribed: set[int] = field(default_factory=set)  # feeds
+    video_mids: set[str] = field(default_factory=set)  # the subscriber's video streams
     gone: bool = False  # the connection left: handles made after it are detached at once
 
 
@@ -61,6 +62,7 @@ class MeetingMedia:
     down_until: float = -math.inf  # loop time before which Janus is not asked to make the room again
     handles: dict[str, Handles] = field(default_factory=dict)  # by sid
     live: dict[int, Peer] = field(default_factory=dict)  # feed -> its publisher, once media flows
+    low_bandwidth: set[str] = field(default_factory=set)  # connections that asked for it (by sid)
 
 
 def _not_sfu() -> ApiError:
@@ -135,19 +137,53 @@ class SfuRelay:
             connected=connected,
             min_peers=self.settings.sfu_min_peers,
             sfu_down=now < media.down_until,
+            low_bandwidth=bool(media.low_bandwidth & room.peers.keys()),
+            current_reason=media.reason,
         )
         if media.mode is Topology.MESH:
             media.reason = decision.reason
         if decision.mode is Topology.MESH or media.mode is Topology.SFU:
             return
         if media.switching is None or media.switching.done():
-            media.switching = self.hub.spawn(self._switch(room, client, max_cameras, summoned))
+            media.switching = self.hub.spawn(
+                self._switch(room, client, max_cameras, summoned, decision.reason)
+            )
         try:
             await asyncio.wait_for(asyncio.shield(media.switching), SWITCH_WAIT_SECONDS)
         except TimeoutError:
             pass  # the `media` push tells the room when Janus has answered
 
-    async def _switch(self, room: Room, client: JanusClient, max_cameras: int, summoned: int) -> None:
+    async def set_low_bandwidth(
+        self, room: Room, sid: str, on: bool, max_cameras: int, summoned: int
+    ) -> None:
+        """A connection asked for low bandwidth (or no longer): a mesh room moves to the SFU for it,
+        if one is configured; a room already on the SFU stays there."""
+        media = self.media(room.meeting_id)
+        if on:
+            media.low_bandwidth.add(sid)
+        else:
+            media.low_bandwidth.discard(sid)
+        await self.after_join(room, max_cameras, summoned)
+        handles = media.handles.get(sid)
+        client = self.client_of()
+        if handles is not None and client is not None:
+            try:
+                async with handles.lock:
+                    await self._relay_video(client, handles, send=not on)
+            except SfuError as exc:
+                raise _unavailable(exc) from exc
+
+    async def _relay_video(self, client: JanusClient, handles: Handles, *, send: bool) -> None:
+        """Janus relays the subscriber's video streams, or holds them (low bandwidth): no
+        renegotiation, the member's connection stays as it is."""
+        if handles.subscriber is None or not handles.video_mids:
+            return
+        streams = [{"mid": mid, "send": send} for mid in sorted(handles.video_mids)]
+        await client.message(handles.subscriber, {"request": "configure", "streams": streams})
+
+    async def _switch(
+        self, room: Room, client: JanusClient, max_cameras: int, summoned: int, reason: Reason
+    ) -> None:
         media = self.media(room.meeting_id)
         try:
             keys = await client.create_room(
@@ -163,7 +199,7 @@ class SfuRelay:
                 RETRY_SECONDS,
             )
             return
-        media.keys, media.mode, media.reason = keys, Topology.SFU, Reason.ROOM_SIZE
+        media.keys, media.mode, media.reason = keys, Topology.SFU, reason
         log.info("SFU: meeting %s moves to the SFU (%d members connected)", room.meeting_id, len(room.peers))
         await self.hub.emit(
             "media",
@@ -249,10 +285,15 @@ class SfuRelay:
                             media.live.pop(feed, None)
                 else:
                     raise SfuError(NO_SUCH_FEED, "feeds keep vanishing")
+                streams = self._streams(media, data)
+                if data.get("streams") is not None:
+                    handles.video_mids = {str(s["mid"]) for s in streams if s["type"] == "video"}
+                    if peer.sid in media.low_bandwidth:
+                        await self._relay_video(client, handles, send=False)
                 await self._detach_if_gone(client, handles)
         except SfuError as exc:
             raise _unavailable(exc) from exc
-        return {"ok": True, "description": jsep, "streams": self._streams(media, data)}
+        return {"ok": True, "description": jsep, "streams": streams}
 
     async def _update(
         self,
@@ -301,10 +342,12 @@ class SfuRelay:
             jsep = event.get("jsep")
             if jsep is not None and jsep.get("type") == "offer":  # Janus renegotiates (a publisher left)
                 data = event.get("plugindata", {}).get("data", {})
+                streams = self._streams(media, data)
+                handles = media.handles.get(peer.sid)
+                if handles is not None and data.get("streams") is not None:
+                    handles.video_mids = {str(s["mid"]) for s in streams if s["type"] == "video"}
                 self.hub.spawn(
-                    self.hub.emit(
-                        "sfu-offer", {"description": jsep, "streams": self._streams(media, data)}, to=peer.sid
-                    )
+                    self.hub.emit("sfu-offer", {"description": jsep, "streams": streams}, to=peer.sid)
                 )
 
         return handle
@@ -338,6 +381,8 @@ class SfuRelay:
         that its feed went."""
         media = self.meetings.get(peer.meeting_id)
         client = self.client_of()
+        if media is not None:
+            media.low_bandwidth.discard(peer.sid)
         handles = media.handles.pop(peer.sid, None) if media is not None else None
         if media is None or handles is None or client is None:
             return

@@ -48,3 +48,27 @@ def test_no_flapping(counts: list[int], min_peers: int) -> None:
         mode = decided
     assert switches <= 1
     assert (mode is SFU) == any(count >= min_peers for count in counts)
+
+
+@pytest.mark.parametrize(
+    ("current", "connected", "min_peers", "sfu_down", "mode", "reason"),
+    [
+        (MESH, 2, None, False, MESH, Reason.SFU_NOT_CONFIGURED),  # nothing to move to
+        (MESH, 2, 6, False, SFU, Reason.LOW_BANDWIDTH),  # one upload instead of one per member
+        (MESH, 1, 6, False, SFU, Reason.LOW_BANDWIDTH),
+        (MESH, 2, 6, True, MESH, Reason.SFU_UNAVAILABLE),
+        (MESH, 6, 6, False, SFU, Reason.ROOM_SIZE),  # the size alone would have moved it
+    ],
+)
+def test_a_member_on_low_bandwidth_moves_a_small_room_to_the_sfu(
+    current: Topology, connected: int, min_peers: int | None, sfu_down: bool, mode: Topology, reason: Reason
+) -> None:
+    decision = choose(
+        current=current, connected=connected, min_peers=min_peers, sfu_down=sfu_down, low_bandwidth=True
+    )
+    assert (decision.mode, decision.reason) == (mode, reason)
+
+
+def test_the_room_keeps_the_reason_it_moved_for() -> None:
+    kept = choose(current=SFU, connected=1, min_peers=6, sfu_down=False, current_reason=Reason.LOW_BANDWIDTH)
+    assert (kept.mode, kept.reason) == (SFU, Reason.LOW_BANDWIDTH)

@@ -3,8 +3,7 @@
 // answer. Every connection carries one audio and one video transceiver from its first offer, so turning
 // the camera on, off or to a shared screen is a replaceTrack and never a renegotiation.
 
-const STATS_EVERY_MS = 1000;
-const SPEAKING_LEVEL = 0.02;
+import { linkQuality, SPEAKING_LEVEL, STATS_EVERY_MS, worst } from "./room-quality.js";
 
 /** This device's media: the microphone (always, if allowed), the camera or a shared screen (on demand). */
 export class LocalMedia {
@@ -128,6 +127,9 @@ class Peer {
     this.state = "new";
     this.packetsReceived = 0;
     this.speaking = false;
+    this.quality = null; // "good" | "fair" | "poor" from the link's loss and round trip
+    this.sentQuality = null; // how our audio reaches them (their receiver's report)
+    this.previous = new Map();
     this.audio = document.createElement("audio");
     this.audio.autoplay = true;
     this.audio.dataset.peerId = peer_id;
@@ -152,6 +154,7 @@ export class Mesh {
     this.reportFailure = reportFailure;
     this.peers = new Map();
     this.closed = false;
+    this.selfQuality = null;
     this.timer = window.setInterval(() => this.readStats(), STATS_EVERY_MS);
   }
 
@@ -315,23 +318,38 @@ export class Mesh {
   }
 
   async readStats() {
+    let changed = false;
     for (const peer of this.peers.values()) {
       if (!peer.pc || peer.pc.connectionState === "closed") continue;
       try {
         const report = await peer.pc.getStats();
+        let roundTrip = null;
         report.forEach((entry) => {
+          if (entry.type === "candidate-pair" && entry.nominated && entry.currentRoundTripTime !== undefined) {
+            roundTrip = entry.currentRoundTripTime;
+          }
+        });
+        report.forEach((entry) => {
+          if (entry.type === "remote-inbound-rtp" && entry.kind === "audio") {
+            peer.sentQuality = linkQuality(peer.previous, "sent", entry, entry.roundTripTime ?? roundTrip);
+          }
           if (entry.type !== "inbound-rtp" || entry.kind !== "audio") return;
           peer.packetsReceived = entry.packetsReceived || 0;
           peer.audio.dataset.packetsReceived = String(peer.packetsReceived);
           const speaking = (entry.audioLevel || 0) > SPEAKING_LEVEL;
-          if (speaking !== peer.speaking) {
-            peer.speaking = speaking;
-            this.onChange();
-          }
+          const quality = linkQuality(peer.previous, "received", entry, roundTrip);
+          changed = changed || speaking !== peer.speaking || quality !== peer.quality;
+          peer.speaking = speaking;
+          peer.quality = quality;
         });
       } catch {
         // A connection closed while reading: the next round skips it.
       }
     }
+    // One's own link: the worst of how the others receive us.
+    const self = worst([...this.peers.values()].map((peer) => peer.sentQuality));
+    changed = changed || self !== this.selfQuality;
+    this.selfQuality = self;
+    if (changed) this.onChange();
   }
 }

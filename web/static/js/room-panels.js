@@ -58,7 +58,7 @@ function whereabouts(participant) {
 }
 
 /** Everyone summoned, with whether they are connected or in the room and their attendance so far. */
-export function showParticipants(presence, { selfId, chairId, hands, speaking }) {
+export function showParticipants(presence, { selfId, chairId, hands, speaking, quality = new Map() }) {
   const list = $("participants");
   const raised = new Set(hands.map((hand) => hand.member_id));
   const people = presence.participants || [];
@@ -78,6 +78,10 @@ export function showParticipants(presence, { selfId, chairId, hands, speaking })
         },
         el("span", { class: "name" }, name),
         raised.has(person.member_id) ? el("span", { class: "hand-mark" }, " ", icon("hand"), el("span", { class: "visually-hidden" }, t("hand_raised"))) : null,
+        speaking.has(person.member_id) ? el("span", { class: "speaking-mark" }, t("speaking")) : null,
+        quality.has(person.member_id)
+          ? el("span", { class: "quality-mark", "data-quality": quality.get(person.member_id) }, t(`quality_${quality.get(person.member_id)}`))
+          : null,
         el("span", { class: "notes" }, notes.join(" · ")),
       );
     }),

@@ -13,6 +13,7 @@ import {
 import { setButton } from "./room-icons.js";
 import { IceServers } from "./room-ice.js";
 import { LocalMedia, Mesh } from "./room-media.js";
+import { Sfu } from "./room-sfu.js";
 import * as breakout from "./room-breakout.js";
 import * as chair from "./room-chair.js";
 import * as minutes from "./room-minutes.js";
@@ -41,7 +42,33 @@ const room = {
   hands: [],
   presence: null,
   chairId: null,
+  iceServers: null,
+  mode: "mesh",
+  lowBandwidth: false,
 };
+
+/* ---- low bandwidth (tiết kiệm dữ liệu): remembered on this device for the member ---- */
+
+const SAVED_LAST = "cellmeet.lowBandwidth.lastMember";
+const savedKey = (memberId) => `cellmeet.lowBandwidth.member.${memberId}`;
+
+function savedLowBandwidth(memberId) {
+  try {
+    const id = memberId ?? window.localStorage.getItem(SAVED_LAST);
+    return id !== null && window.localStorage.getItem(savedKey(id)) === "1";
+  } catch {
+    return false; // storage refused (a private window): the choice lasts for this page only
+  }
+}
+
+function saveLowBandwidth(memberId, on) {
+  try {
+    window.localStorage.setItem(SAVED_LAST, String(memberId));
+    window.localStorage.setItem(savedKey(memberId), on ? "1" : "0");
+  } catch {
+    // as above
+  }
+}
 
 function setState(state) {
   root.dataset.state = state;
@@ -64,6 +91,9 @@ function connect() {
   });
   socket.on("peer-left", ({ peer_id }) => room.mesh && room.mesh.remove(peer_id));
   socket.on("signal", (signal) => room.mesh && room.mesh.handleSignal(signal));
+  socket.on("media", ({ mode }) => mode === "sfu" && room.self && useSfu());
+  socket.on("sfu-feeds", ({ feeds }) => room.mesh instanceof Sfu && room.mesh.refresh(feeds));
+  socket.on("sfu-offer", (offer) => room.mesh instanceof Sfu && room.mesh.handleOffer(offer));
   socket.on("breakout", ({ peers }) => meetOnly(peers));
   socket.on("presence", (presence) => {
     room.presence = presence;
@@ -81,7 +111,12 @@ async function join() {
   setState("joining");
   let reply;
   try {
-    reply = await room.socket.timeout(ACK_TIMEOUT_MS).emitWithAck("join", { meeting_id: meetingId });
+    // The choice saved on this device (for the member who last joined here): the room may move to
+    // the SFU for it before anyone negotiates a mesh.
+    room.lowBandwidth = savedLowBandwidth(null);
+    reply = await room.socket
+      .timeout(ACK_TIMEOUT_MS)
+      .emitWithAck("join", { meeting_id: meetingId, low_bandwidth: room.lowBandwidth });
   } catch {
     // No answer in time: start this connection again.
     room.socket.disconnect().connect();
@@ -102,15 +137,30 @@ async function join() {
   room.presence = state.presence;
   setCameras(state.cameras);
   setHands(state.hands);
-  room.mesh = new Mesh({
-    ice: new IceServers(meetingId, reply.media.ice_servers),
-    local,
-    sink: $("audio-sinks"),
-    send: (to, payload) => room.socket.emit("signal", { to, ...payload }, () => {}),
-    onChange: drawTiles,
-    reportFailure: () => room.socket.emit("ice-failed", {}, () => {}),
-  });
-  for (const peer of reply.peers) room.mesh.add(peer, { offer: true });
+  room.iceServers = reply.media.ice_servers;
+  const saved = savedLowBandwidth(room.self.member_id);
+  if (saved !== room.lowBandwidth) {
+    // Another member joined last on this device: this member's own choice counts.
+    room.lowBandwidth = saved;
+    room.socket.emit("low-bandwidth", { on: saved }, () => {});
+  }
+  saveLowBandwidth(room.self.member_id, room.lowBandwidth);
+  drawLowBandwidth();
+  if (reply.media.mode === "sfu") {
+    useSfu();
+  } else {
+    room.mode = "mesh";
+    room.mesh = new Mesh({
+      ice: new IceServers(meetingId, room.iceServers),
+      local,
+      sink: $("audio-sinks"),
+      send: (to, payload) => room.socket.emit("signal", { to, ...payload }, () => {}),
+      onChange: drawTiles,
+      reportFailure: () => room.socket.emit("ice-failed", {}, () => {}),
+    });
+    for (const peer of reply.peers) room.mesh.add(peer, { offer: true });
+  }
+  drawMediaMode();
   if (room.sendingVideo) await announceVideo(true);
   room.joinedOnce = true;
   stage.rememberJoined(meetingId, true);
@@ -130,11 +180,77 @@ async function join() {
  */
 function meetOnly(peers) {
   if (!room.mesh || !room.self) return;
+  if (room.mesh instanceof Sfu) {
+    room.mesh.refresh(); // the server subscribes each member to their group only
+    return;
+  }
   const wanted = new Map((peers || []).map((peer) => [peer.peer_id, peer]));
   for (const id of [...room.mesh.peers.keys()]) if (!wanted.has(id)) room.mesh.remove(id);
   for (const peer of wanted.values()) {
     if (!room.mesh.peers.has(peer.peer_id)) room.mesh.add(peer, { offer: room.self.peer_id < peer.peer_id });
   }
+}
+
+/**
+ * The room goes through the unit's SFU (the join said so, or the `media` push): the mesh closes and
+ * this device publishes once and hears everyone on one connection. Mute, hand, agenda and votes are
+ * the room's state, untouched; the camera goes on in the publication if it was on.
+ */
+function useSfu() {
+  if (room.mesh instanceof Sfu) return;
+  closeMesh();
+  room.mode = "sfu";
+  room.mesh = new Sfu({
+    ice: new IceServers(meetingId, room.iceServers),
+    local,
+    sink: $("audio-sinks"),
+    socket: room.socket,
+    onChange: drawTiles,
+    lowBandwidth: () => room.lowBandwidth,
+    reportFailure: () => room.socket.emit("ice-failed", {}, () => {}),
+  });
+  room.mesh.start();
+  drawMediaMode();
+  drawTiles();
+}
+
+/** Where the media goes now, said in words: through the unit's server, or directly between members. */
+function drawMediaMode() {
+  const notice = $("media-mode");
+  root.dataset.media = room.mode;
+  notice.hidden = room.mode !== "sfu";
+  say(notice, room.mode === "sfu" ? t("media_via_server") : "");
+}
+
+/** The low-bandwidth switch: audio only, no video sent or received; on a mesh it asks for the SFU. */
+async function toggleLowBandwidth() {
+  const button = $("low-bandwidth");
+  button.disabled = true;
+  room.lowBandwidth = !room.lowBandwidth;
+  saveLowBandwidth(room.self.member_id, room.lowBandwidth);
+  try {
+    if (room.lowBandwidth && room.sendingVideo) await giveBackVideo();
+    const reply = await room.socket.timeout(ACK_TIMEOUT_MS).emitWithAck("low-bandwidth", { on: room.lowBandwidth });
+    if (!reply.ok) say($("controls-error"), reply.error.message);
+    else if (reply.topology.mode === "sfu") useSfu();
+    if (room.mesh instanceof Sfu) await room.mesh.republish();
+  } catch {
+    say($("controls-error"), t("reconnecting"));
+  } finally {
+    button.disabled = false;
+    drawLowBandwidth();
+    drawTiles();
+  }
+}
+
+function drawLowBandwidth() {
+  const button = $("low-bandwidth");
+  button.setAttribute("aria-pressed", room.lowBandwidth ? "true" : "false");
+  root.dataset.lowBandwidth = room.lowBandwidth ? "true" : "false";
+  $("camera").disabled = room.lowBandwidth;
+  $("share").disabled = room.lowBandwidth;
+  const hint = $("low-bandwidth-hint");
+  hint.hidden = !room.lowBandwidth;
 }
 
 function closeMesh() {
@@ -196,8 +312,25 @@ function finish(message, state) {
 function drawParticipants() {
   if (!room.presence || !room.self) return;
   const speaking = new Set();
-  if (room.mesh) for (const peer of room.mesh.peers.values()) if (peer.speaking) speaking.add(peer.memberId);
-  showParticipants(room.presence, { selfId: room.self.member_id, chairId: room.chairId, hands: room.hands, speaking });
+  const quality = new Map();
+  if (room.mesh) {
+    for (const peer of room.mesh.peers.values()) {
+      if (peer.speaking) speaking.add(peer.memberId);
+      if (peer.quality) quality.set(peer.memberId, peer.quality);
+    }
+    if (room.mesh.selfQuality) quality.set(room.self.member_id, room.mesh.selfQuality);
+  }
+  showParticipants(room.presence, {
+    selfId: room.self.member_id,
+    chairId: room.chairId,
+    hands: room.hands,
+    speaking,
+    quality,
+  });
+  const mine = quality.get(room.self.member_id);
+  const link = $("my-link");
+  link.dataset.quality = mine || "";
+  say(link, mine ? t("my_link", { quality: t(`quality_${mine}`) }) : "");
   const names = (room.presence.participants || [])
     .filter((person) => speaking.has(person.member_id))
     .map((person) => person.full_name);
@@ -378,7 +511,7 @@ function drawTiles() {
   }
   if (room.mesh) {
     for (const peer of room.mesh.peers.values()) {
-      if (room.cameras.has(peer.memberId) && peer.videoTrack) {
+      if (room.cameras.has(peer.memberId) && peer.videoTrack && !room.lowBandwidth) {
         wanted.push({ key: peer.id, name: peer.name, track: peer.videoTrack, muted: false, state: peer.state });
       }
     }
@@ -426,6 +559,7 @@ function start() {
   $("camera").addEventListener("click", toggleCamera);
   $("share").addEventListener("click", toggleShare);
   $("leave").addEventListener("click", leave);
+  $("low-bandwidth").addEventListener("click", toggleLowBandwidth);
   // Browsers hold audio until the user acts on the page (after a reload that rejoined by itself, too).
   document.addEventListener(
     "pointerdown",

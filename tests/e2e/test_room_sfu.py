@@ -1,0 +1,214 @@
+"""The room page on the SFU (issue 24), in Debian's Chromium with fake devices, against a real Janus alone
+in a network namespace the test makes (tech-notes.md "Janus — verified recipe"): three pages of one
+meeting hear each other through Janus, one upload each; a page on low bandwidth sends one audio stream
+and receives no video; a mesh of two moves to the SFU in place when a third joins, hand still raised."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Page, expect
+
+from tests.e2e.browser import Watched
+from tests.e2e.test_room import enter, link_accounts
+from tests.integration import harness
+from tests.integration.harness import ApiClient, FakeClock, RunningServer
+from tests.integration.janus_net import JanusNet, available, janus_in_namespace
+from tests.integration.test_meetings import approve_a, schedule
+from tests.integration.world import World, build_world
+
+Watch = Callable[..., Awaitable[Watched]]
+
+# Every RTCPeerConnection the page makes, kept for the test to read its statistics (test-only script).
+KEEP_CONNECTIONS = """
+window.__connections = [];
+const Original = window.RTCPeerConnection;
+window.RTCPeerConnection = function (...args) {
+  const pc = new Original(...args);
+  window.__connections.push(pc);
+  return pc;
+};
+window.RTCPeerConnection.prototype = Original.prototype;
+"""
+# What the page sends and receives now, from its open connections' statistics.
+TRAFFIC = """
+async () => {
+  const open = window.__connections.filter((pc) => pc.connectionState !== "closed");
+  const out = { connections: open.length, audioOut: 0, videoBytesOut: 0, audioIn: {}, videoBytesIn: 0 };
+  for (const pc of open) {
+    (await pc.getStats()).forEach((s) => {
+      if (s.type === "outbound-rtp" && s.kind === "audio" && s.packetsSent > 0) out.audioOut += 1;
+      if (s.type === "outbound-rtp" && s.kind === "video") out.videoBytesOut += s.bytesSent || 0;
+      if (s.type === "inbound-rtp" && s.kind === "audio") out.audioIn[s.mid] = s.packetsReceived || 0;
+      if (s.type === "inbound-rtp" && s.kind === "video") out.videoBytesIn += s.bytesReceived || 0;
+    });
+  }
+  return out;
+}
+"""
+# Each remote audio element of the room: whose it is and how many packets it has had.
+HEARD = """
+() => Object.fromEntries([...document.querySelectorAll("#audio-sinks audio")].map(
+  (audio) => [audio.dataset.memberId, Number(audio.dataset.packetsReceived || 0)]))
+"""
+
+
+@pytest.fixture
+async def janus(tmp_path: Path) -> AsyncIterator[JanusNet]:
+    missing = available()
+    assert missing is None, missing  # never skipped: CI installs janus and runs as root
+    async with janus_in_namespace(tmp_path) as net:
+        yield net
+
+
+@pytest.fixture
+async def server(
+    request: pytest.FixtureRequest, tmp_path: Path, janus: JanusNet
+) -> AsyncIterator[RunningServer]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cellmeet.db'}"
+    settings = harness.test_settings(tmp_path, url, sfu_url=janus.ws_url, sfu_min_peers=request.param)
+    running = await RunningServer.start(settings, FakeClock())
+    yield running
+    await running.stop()
+
+
+@pytest.fixture
+async def world(server: RunningServer) -> AsyncIterator[World]:
+    clients: list[ApiClient] = []
+
+    def make(lang: str = "vi") -> ApiClient:
+        client = ApiClient(server.url, lang=lang)
+        clients.append(client)
+        return client
+
+    yield await build_world(server, make)
+    for client in clients:
+        await client.close()
+
+
+async def online_meeting_of_three(world: World) -> int:
+    await link_accounts(world, ["mot", "hai", "ba"])
+    await approve_a(world)
+    created = await schedule(world, "sec_a", "A", mode="online")
+    assert created.status == 201, created.body
+    return int(created.body["id"])
+
+
+async def join(watch: Watch, world: World, username: str, meeting_id: int, **options: Any) -> Page:
+    watched = await watch(**options)
+    await watched.context.add_init_script(KEEP_CONNECTIONS)
+    _, page = await enter(watch_of(watched), str(world.server.url), username, meeting_id)
+    return page
+
+
+def watch_of(watched: Watched) -> Watch:
+    async def same(**_: Any) -> Watched:
+        return watched
+
+    return same
+
+
+async def hears_everyone(page: Page, others: set[str], seconds: float = 20) -> None:
+    """Every other member's audio element on this page receives packets, and keeps receiving them."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    before: dict[str, int] = {}
+    while True:
+        heard = await page.evaluate(HEARD)
+        growing = {member for member in others if heard.get(member, 0) > before.get(member, 0) > 0}
+        if growing == others:
+            return
+        before = {member: max(count, before.get(member, 0)) for member, count in heard.items()}
+        assert loop.time() < deadline, f"not heard within {seconds} s: {sorted(others - growing)} ({heard})"
+        await asyncio.sleep(1)
+
+
+async def member_ids(world: World) -> dict[str, str]:
+    return {name: str(world.members["A"][index]) for index, name in enumerate(["mot", "hai", "ba"])}
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("server", [2], indirect=True)
+async def test_three_pages_hear_each_other_through_janus_and_one_saves_data(
+    world: World, watch: Watch
+) -> None:
+    meeting_id = await online_meeting_of_three(world)
+    ids = await member_ids(world)
+    pages = {name: await join(watch, world, name, meeting_id) for name in ("mot", "hai", "ba")}
+    for page in pages.values():
+        await expect(page.locator("#room")).to_have_attribute("data-media", "sfu", timeout=15_000)
+        await expect(page.locator("#media-mode")).to_contain_text("máy chủ của đơn vị")
+    for name, page in pages.items():
+        await hears_everyone(page, {ids[other] for other in pages if other != name})
+    # One upload each: one connection to publish, one to hear everyone, whatever the room's size.
+    for page in pages.values():
+        traffic = await page.evaluate(TRAFFIC)
+        assert traffic["connections"] == 2 and traffic["audioOut"] == 1, traffic
+
+    # Two cameras on; then "ba" saves data: its camera goes, it sends audio only and receives no video.
+    for name in ("mot", "ba"):
+        await pages[name].locator("#camera").click()
+        await expect(pages[name].locator("#camera")).to_have_attribute("aria-pressed", "true")
+    await expect(pages["hai"].locator('#tiles figure[data-video="true"]')).to_have_count(2, timeout=20_000)
+    saver = pages["ba"]
+    await saver.get_by_role("button", name="Tiết kiệm dữ liệu").click()
+    await expect(saver.locator("#low-bandwidth")).to_have_attribute("aria-pressed", "true")
+    await expect(saver.locator("#low-bandwidth-hint")).to_be_visible()
+    await expect(saver.locator("#camera")).to_be_disabled()
+    await asyncio.sleep(2)  # what was on its way arrives
+    first = await saver.evaluate(TRAFFIC)
+    await asyncio.sleep(3)
+    later = await saver.evaluate(TRAFFIC)
+    assert later["audioOut"] == 1, later
+    assert later["videoBytesOut"] == first["videoBytesOut"], (first, later)  # no video sent
+    assert later["videoBytesIn"] == first["videoBytesIn"], (first, later)  # none received
+    await expect(saver.locator('#tiles figure[data-video="true"]:not([data-key="self"])')).to_have_count(0)
+    await hears_everyone(saver, {ids["mot"], ids["hai"]})  # sound goes on
+    # The others still see "mot"'s camera: only the saver's streams are held.
+    still = await pages["hai"].evaluate(TRAFFIC)
+    await asyncio.sleep(2)
+    assert (await pages["hai"].evaluate(TRAFFIC))["videoBytesIn"] > still["videoBytesIn"]
+    # Remembered for this member on this device: after a reload it is still on.
+    await saver.reload()
+    await expect(saver.locator("#room")).to_have_attribute("data-state", "joined", timeout=20_000)
+    await expect(saver.locator("#low-bandwidth")).to_have_attribute("aria-pressed", "true")
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("server", [3], indirect=True)
+async def test_a_mesh_moves_to_the_sfu_in_place_with_the_hand_still_raised(
+    world: World, watch: Watch
+) -> None:
+    meeting_id = await online_meeting_of_three(world)
+    ids = await member_ids(world)
+    first = await join(watch, world, "mot", meeting_id)
+    second = await join(watch, world, "hai", meeting_id)
+    for page in (first, second):
+        await expect(page.locator("#room")).to_have_attribute("data-media", "mesh")
+        await page.evaluate("window.__notReloaded = true")
+    await hears_everyone(first, {ids["hai"]})
+    await first.locator("#hand").click()
+    await expect(first.locator("#hand")).to_have_attribute("aria-pressed", "true")
+    await first.locator("#mute").click()
+    await expect(first.locator("#mute")).to_have_attribute("aria-pressed", "true")
+
+    third = await join(watch, world, "ba", meeting_id)
+    for page in (first, second, third):
+        await expect(page.locator("#room")).to_have_attribute("data-media", "sfu", timeout=15_000)
+        await expect(page.locator("#media-mode")).to_be_visible()
+    for page in (first, second):
+        assert await page.evaluate("window.__notReloaded === true")  # moved in place, no reload
+    await expect(first.locator("#hand")).to_have_attribute("aria-pressed", "true")
+    await expect(first.locator("#mute")).to_have_attribute("aria-pressed", "true")
+    await expect(third.locator(f'#hands li[data-member-id="{ids["mot"]}"]')).to_be_visible()
+    await hears_everyone(third, {ids["hai"]})
+    await hears_everyone(second, {ids["ba"]})
+    # Who is speaking and how each link is: words beside each member, on the SFU too.
+    await expect(second.locator(".quality-mark").first).to_be_visible(timeout=15_000)
+    await expect(second.locator("#my-link")).to_contain_text("Kết nối của bạn")

@@ -143,9 +143,11 @@ export class Mesh {
    * ice: the room's IceServers (room-ice.js: the join ack's list, refreshed before its TURN credential
    * runs out; never a hard-coded STUN); local: LocalMedia; sink: where the audio elements go;
    * send(to, payload): relays a description or candidate; onChange(): peers changed;
-   * reportFailure(): tells the server a peer connection failed (its ICE failures metric).
+   * reportFailure(): tells the server a peer connection failed (its ICE failures metric);
+   * lowBandwidth(): true while this member saves data (no video sent or received).
    */
-  constructor({ ice, local, sink, send, onChange, reportFailure = () => {} }) {
+  constructor({ ice, local, sink, send, onChange, reportFailure = () => {}, lowBandwidth = () => false }) {
+    this.lowBandwidth = lowBandwidth;
     this.ice = ice;
     this.local = local;
     this.sink = sink;
@@ -226,20 +228,45 @@ export class Mesh {
     const { pc } = peer;
     if (pc.getTransceivers().length === 0) {
       pc.addTransceiver("audio", { direction: "sendrecv" });
-      pc.addTransceiver("video", { direction: "sendrecv" });
+      pc.addTransceiver("video", { direction: this.videoDirection() });
       await this.attachTracks(peer);
     }
     await pc.setLocalDescription(await pc.createOffer());
     this.send(peer.id, { description: pc.localDescription.toJSON() });
   }
 
+  /** Video both ways, or none at all while saving data (the other side then sends us none). */
+  videoDirection() {
+    return this.lowBandwidth() ? "inactive" : "sendrecv";
+  }
+
   /** Our microphone and current video on this peer's senders (an answerer's come from the offer). */
   async attachTracks(peer) {
     for (const transceiver of peer.pc.getTransceivers()) {
       const kind = transceiver.receiver.track.kind;
-      if (transceiver.direction !== "sendrecv") transceiver.direction = "sendrecv";
+      const direction = kind === "video" ? this.videoDirection() : "sendrecv";
+      if (transceiver.direction !== direction) transceiver.direction = direction;
       const track = kind === "audio" ? this.local.audioTrack : this.local.videoTrack;
       if (transceiver.sender.track !== track) await transceiver.sender.replaceTrack(track || null);
+    }
+  }
+
+  /**
+   * Low bandwidth switched on a mesh: each connection is offered again with video inactive (or back to
+   * both ways), so the others stop sending video to this member. The other side answers an offer at
+   * any time; it offers itself only to restart a failed connection.
+   */
+  renegotiateVideo() {
+    for (const peer of this.peers.values()) {
+      if (!peer.pc || !peer.pc.remoteDescription) continue;
+      peer.queue = peer.queue
+        .then(async () => {
+          if (this.closed || peer.pc.signalingState !== "stable") return;
+          await this.attachTracks(peer);
+          await peer.pc.setLocalDescription(await peer.pc.createOffer());
+          this.send(peer.id, { description: peer.pc.localDescription.toJSON() });
+        })
+        .catch((error) => this.fail(peer, error));
     }
   }
 

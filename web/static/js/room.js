@@ -157,6 +157,7 @@ async function join() {
       send: (to, payload) => room.socket.emit("signal", { to, ...payload }, () => {}),
       onChange: drawTiles,
       reportFailure: () => room.socket.emit("ice-failed", {}, () => {}),
+      lowBandwidth: () => room.lowBandwidth,
     });
     for (const peer of reply.peers) room.mesh.add(peer, { offer: true });
   }
@@ -234,6 +235,7 @@ async function toggleLowBandwidth() {
     if (!reply.ok) say($("controls-error"), reply.error.message);
     else if (reply.topology.mode === "sfu") useSfu();
     if (room.mesh instanceof Sfu) await room.mesh.republish();
+    else if (room.mesh) room.mesh.renegotiateVideo();
   } catch {
     say($("controls-error"), t("reconnecting"));
   } finally {

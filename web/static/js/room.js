@@ -332,7 +332,7 @@ function drawParticipants() {
   const mine = quality.get(room.self.member_id);
   const link = $("my-link");
   link.dataset.quality = mine || "";
-  say(link, mine ? t("my_link", { quality: t(`quality_${mine}`) }) : "");
+  say(link, mine ? t("my_link", { quality: t(`link_${mine}`) }) : "");
   const names = (room.presence.participants || [])
     .filter((person) => speaking.has(person.member_id))
     .map((person) => person.full_name);

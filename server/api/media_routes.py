@@ -20,6 +20,8 @@ from server.api.routes import route
 from server.api.validation import Body, read_json
 from server.appkeys import SETTINGS
 from server.media.echo import ECHO, EchoBusy, InvalidOffer
+from server.media.sfu import SfuError
+from server.media.sfu_echo import SFU_ECHO, NoSfu
 
 MAX_SDP_CHARS = 64 * 1024
 
@@ -27,6 +29,19 @@ MAX_SDP_CHARS = 64 * 1024
 class EchoOfferBody(Body):
     type: Literal["offer"]
     sdp: str = Field(min_length=1, max_length=MAX_SDP_CHARS)
+    # "sfu": the path to the unit's SFU (Janus's echo test), as a meeting on it will use (issue 24)
+    via: Literal["server", "sfu"] = "server"
+
+
+def no_sfu() -> ApiError:
+    return ApiError(
+        409,
+        "sfu_not_configured",
+        Text(
+            "Máy chủ không dùng máy chủ truyền thông (SFU): phòng họp kết nối trực tiếp giữa các thành viên.",
+            "This server has no SFU: meeting rooms connect members directly.",
+        ),
+    )
 
 
 def echo_busy(retry_after: int) -> ApiError:
@@ -50,12 +65,14 @@ def echo_busy(retry_after: int) -> ApiError:
     body=EchoOfferBody,
     status=201,
     response=responses.ECHO,
-    refusals=(503,),
+    refusals=(409, 503),
 )
 async def post_echo(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
     body = await read_json(request, EchoOfferBody)
     started = now(request)
+    if body.via == "sfu":
+        return await _echo_through_sfu(request, caller.user_id, body)
     try:
         session, answer = await request.app[ECHO].start(caller.user_id, body.sdp)
     except EchoBusy as busy:
@@ -77,6 +94,33 @@ async def post_echo(request: web.Request) -> web.StreamResponse:
     )
 
 
+async def _echo_through_sfu(request: web.Request, user_id: int, body: EchoOfferBody) -> web.StreamResponse:
+    started = now(request)
+    try:
+        session, answer = await request.app[SFU_ECHO].start(user_id, {"type": "offer", "sdp": body.sdp})
+    except NoSfu:
+        raise no_sfu() from None
+    except EchoBusy as busy:
+        raise echo_busy(busy.retry_after) from None
+    except SfuError as exc:
+        raise ApiError(
+            503,
+            "sfu_unavailable",
+            Text("Máy chủ truyền thông (SFU) không trả lời.", "The SFU does not answer."),
+            details={"reason": str(exc)[:200]},
+        ) from None
+    seconds = request.app[SETTINGS].echo_session_seconds
+    return json_response(
+        {
+            "type": answer["type"],
+            "sdp": answer["sdp"],
+            "session_id": session.id,
+            "expires_at": started + timedelta(seconds=seconds),
+        },
+        status=201,
+    )
+
+
 @route(
     "DELETE",
     "/api/v1/media/echo/{session_id}",
@@ -86,8 +130,13 @@ async def post_echo(request: web.Request) -> web.StreamResponse:
 )
 async def delete_echo(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
+    session_id = request.match_info["session_id"]
+    through_sfu = request.app[SFU_ECHO]
+    if through_sfu.of_user(session_id, caller.user_id) is not None:
+        await through_sfu.close(session_id)
+        return web.Response(status=204)
     registry = request.app[ECHO]
-    session = registry.of_user(request.match_info["session_id"], caller.user_id)
+    session = registry.of_user(session_id, caller.user_id)
     if session is None:
         raise not_found()
     await registry.close(session.id)

@@ -177,11 +177,13 @@ class JanusClient:
 
     # -- members' handles --------------------------------------------------------------------------
 
-    async def attach(self, listener: Callable[[dict[str, Any]], None] | None = None) -> int:
-        """A new videoroom handle for one member's publisher or subscriber; `listener` gets the
-        events Janus sends on it unasked."""
+    async def attach(
+        self, listener: Callable[[dict[str, Any]], None] | None = None, plugin: str = PLUGIN
+    ) -> int:
+        """A new handle (a videoroom one for a member's publisher or subscriber; the echo test's for a
+        pre-join check); `listener` gets the events Janus sends on it unasked."""
         session_id, _ = await self._session()
-        attached = await self._post({"janus": "attach", "plugin": PLUGIN}, session_id)
+        attached = await self._post({"janus": "attach", "plugin": plugin}, session_id)
         handle = int(attached["data"]["id"])
         if listener is not None:
             self._listeners[handle] = listener

@@ -19,6 +19,7 @@ from meetings.enums import MeetingStatus
 from server.appkeys import DATABASE, SETTINGS
 from server.db.tables import Meeting
 from server.media.sfu import JanusClient, SfuError
+from server.media.sfu_echo import SFU_ECHO, SfuEchoRegistry
 
 log = logging.getLogger("cellmeet.sfu")
 
@@ -48,6 +49,8 @@ async def _sweep_orphans(app: web.Application) -> None:
 
 async def sfu_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
+    # The pre-join check of the path to the SFU; without an SFU it says there is none to check.
+    app[SFU_ECHO] = SfuEchoRegistry(settings, lambda: sfu_of(app))
     if settings.sfu_url is None:
         yield
         return
@@ -61,6 +64,7 @@ async def sfu_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         app[SWEEP].cancel()
+        await app[SFU_ECHO].close_all()
         await app[SFU].close()
 
 

@@ -229,6 +229,8 @@ async def room_page(request: web.Request) -> web.StreamResponse:
         meeting=meeting,
         org=org,
         can_run=permits(access, caller, Action.MEETING_WRITE),  # open and close (the API decides too)
+        # The pre-join check tries the path to the SFU too, where there is one (issue 24).
+        sfu_configured=request.app[SETTINGS].sfu_url is not None,
         page_script="room.js",
     )
 

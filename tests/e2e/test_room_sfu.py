@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.e2e.browser import Watched
+from tests.e2e.browser import Watched, log_in
 from tests.e2e.test_room import enter, link_accounts
 from tests.integration import harness
 from tests.integration.harness import ApiClient, FakeClock, RunningServer
@@ -212,3 +212,21 @@ async def test_a_mesh_moves_to_the_sfu_in_place_with_the_hand_still_raised(
     # Who is speaking and how each link is: words beside each member, on the SFU too.
     await expect(second.locator(".quality-mark").first).to_be_visible(timeout=15_000)
     await expect(second.locator("#my-link")).to_contain_text("Kết nối của bạn")
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("server", [6], indirect=True)
+async def test_the_pre_join_check_also_tries_the_path_to_the_sfu(world: World, watch: Watch) -> None:
+    meeting_id = await online_meeting_of_three(world)
+    watched = await watch()
+    page = await watched.new_page()
+    await log_in(page, str(world.server.url), "mot", f"/meetings/{meeting_id}/room")
+    await expect(page.locator("#room")).to_have_attribute("data-ready", "true")
+    await page.get_by_role("button", name="Kiểm tra mạng").click()
+    await expect(page.locator("#network-result")).to_contain_text("Mạng đủ tốt", timeout=30_000)
+    sfu = page.locator("#network-sfu-result")
+    await expect(sfu).to_be_visible(timeout=30_000)
+    await expect(sfu).to_have_attribute("data-outcome", "ok")
+    await expect(sfu).to_contain_text("Đường tới máy chủ truyền thông của đơn vị")
+    await watched.assert_clean()

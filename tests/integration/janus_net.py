@@ -105,10 +105,11 @@ async def janus_in_namespace(log_dir: Path) -> AsyncIterator[JanusNet]:
         subprocess.run(["ip", "netns", "del", netns], capture_output=True, timeout=10)
 
 
-# Only the videoroom plugin and the HTTP and WebSocket transports: the packaged configuration loads
-# every plugin, and one of them (Lua, Duktape, SIP, streaming ...) now and then crashes Janus while it starts.
+# Only the videoroom and echo test plugins (the echo test: the pre-join check of the path to the SFU) and
+# the HTTP and WebSocket transports: the packaged configuration loads every plugin, and one of them
+# (Lua, Duktape, SIP, streaming ...) now and then crashes Janus while it starts.
 PLUGINS_OFF = (
-    "libjanus_audiobridge.so,libjanus_duktape.so,libjanus_echotest.so,libjanus_lua.so,libjanus_nosip.so,"
+    "libjanus_audiobridge.so,libjanus_duktape.so,libjanus_lua.so,libjanus_nosip.so,"
     "libjanus_recordplay.so,libjanus_sip.so,libjanus_streaming.so,libjanus_textroom.so,"
     "libjanus_videocall.so,libjanus_voicemail.so"
 )
@@ -116,7 +117,7 @@ TRANSPORTS_OFF = "libjanus_mqtt.so,libjanus_nanomsg.so,libjanus_pfunix.so,libjan
 
 
 def _config(folder: Path) -> Path:
-    """A copy of Debian's /etc/janus with everything but the videoroom, HTTP and WebSocket switched off."""
+    """A copy of Debian's /etc/janus with everything but the videoroom, echo test, HTTP and WebSocket off."""
     shutil.copytree("/etc/janus", folder)
     main = folder / "janus.jcfg"
     text = main.read_text()

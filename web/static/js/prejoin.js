@@ -66,7 +66,7 @@ async function receivedKinds(pc) {
  * Resolves (never rejects) to { ok, rtt_ms, loss_percent, audio_received, video_received, error }:
  * rtt_ms is the median round trip of the probes, error the reason in the page's language or null.
  */
-export async function runEchoCheck({ stream, seconds = 5, onProgress } = {}) {
+export async function runEchoCheck({ stream, seconds = 5, onProgress, via = "server" } = {}) {
   const result = {
     ok: false,
     rtt_ms: null,
@@ -74,6 +74,7 @@ export async function runEchoCheck({ stream, seconds = 5, onProgress } = {}) {
     audio_received: false,
     video_received: false,
     error: null,
+    no_sfu: false, // via "sfu" on a server without one: nothing to check
   };
   // Host candidates only: the server is reachable directly, and no third-party STUN is ever asked.
   const pc = new RTCPeerConnection({ iceServers: [] });
@@ -86,7 +87,9 @@ export async function runEchoCheck({ stream, seconds = 5, onProgress } = {}) {
     const rtts = new Map();
     channel.onmessage = (event) => {
       try {
-        const echo = JSON.parse(event.data);
+        // Janus's echo test sends a probe back after a greeting of its own: the JSON starts at "{".
+        const text = String(event.data);
+        const echo = JSON.parse(text.slice(text.indexOf("{")));
         if (Number.isInteger(echo.seq) && !rtts.has(echo.seq)) rtts.set(echo.seq, performance.now() - echo.t);
       } catch {
         // not one of our probes: ignored
@@ -97,7 +100,8 @@ export async function runEchoCheck({ stream, seconds = 5, onProgress } = {}) {
     await pc.setLocalDescription(await pc.createOffer());
     const gathered = () => pc.iceGatheringState === "complete";
     await waitFor(pc, "icegatheringstatechange", gathered, GATHER_TIMEOUT_MS, "ICE gathering");
-    const answer = await api("POST", ECHO_PATH, { json: { type: "offer", sdp: pc.localDescription.sdp } });
+    const offer = { type: "offer", sdp: pc.localDescription.sdp };
+    const answer = await api("POST", ECHO_PATH, { json: via === "sfu" ? { ...offer, via } : offer });
     sessionId = answer.session_id;
     await pc.setRemoteDescription({ type: answer.type, sdp: answer.sdp });
     await waitFor(channel, "open", () => channel.readyState === "open", CONNECT_TIMEOUT_MS, "connection");
@@ -114,6 +118,7 @@ export async function runEchoCheck({ stream, seconds = 5, onProgress } = {}) {
       rtts.size > 0 && (!wanted("audio") || received.audio) && (!wanted("video") || received.video);
   } catch (error) {
     // The server's own message (busy, not logged in, ...) or the generic "something went wrong".
+    result.no_sfu = error instanceof ApiError && error.code === "sfu_not_configured";
     result.error = error instanceof ApiError ? errorText(error) : t("unexpected_error");
   } finally {
     // A closed connection also ends the session on the server; DELETE frees the slot at once.

@@ -77,7 +77,41 @@ export async function checkNetwork(local) {
     result.className = "message error";
     say(result, error instanceof TypeError ? t("network_unavailable") : t("network_failed", { reason: reason(error) }));
   }
+  await checkSfuPath(local);
   button.disabled = false;
+}
+
+/**
+ * The path to the unit's SFU, which a meeting uses once it is large (or a member saves data): the same
+ * check through Janus's echo test. A server without an SFU says so, and nothing is shown.
+ */
+async function checkSfuPath(local) {
+  if ($("room").dataset.sfu !== "true") return; // no SFU on this server: nothing to check
+  const result = $("network-sfu-result");
+  result.className = "message";
+  try {
+    const { runEchoCheck } = await import("./prejoin.js");
+    const outcome = await runEchoCheck({ stream: new MediaStream([local.audioTrack].filter(Boolean)), seconds: 3, via: "sfu" });
+    if (outcome.no_sfu) {
+      result.hidden = true;
+      return;
+    }
+    result.hidden = false;
+    const numbers = { rtt: Math.round(outcome.rtt_ms || 0), loss: outcome.loss_percent || 0 };
+    if (outcome.error || !outcome.ok) {
+      result.className = "message error";
+      say(result, t("network_sfu_failed", { reason: outcome.error || t("network_no_media") }));
+      return;
+    }
+    const good = numbers.rtt <= POOR_RTT_MS && numbers.loss <= POOR_LOSS_PERCENT;
+    result.className = good ? "message success" : "message warning";
+    result.dataset.outcome = good ? "ok" : "poor";
+    say(result, t(good ? "network_sfu_ok" : "network_sfu_poor", numbers));
+  } catch (error) {
+    result.hidden = false;
+    result.className = "message error";
+    say(result, t("network_sfu_failed", { reason: reason(error) }));
+  }
 }
 
 /** The meeting's state and start time (the viewer's zone), and who is already in when the caller may see it. */

@@ -1,4 +1,5 @@
-"""Typed keys of the application's shared state."""
+"""Typed keys of the application's shared state. The live rooms are known here by their port
+(`server.services.live`), never by the realtime layer's own types."""
 
 from __future__ import annotations
 
@@ -9,8 +10,7 @@ from server.auth.throttle import LoginThrottle
 from server.clock import Clock
 from server.db.engine import Database
 from server.net_limits import ConnectionGuard
-from server.realtime.guard import RoomGuard
-from server.realtime.hub import Hub
+from server.services.live import LiveRooms
 from server.settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -18,6 +18,5 @@ DATABASE = web.AppKey("database", Database)
 CLOCK = web.AppKey("clock", Clock)
 THROTTLE = web.AppKey("throttle", LoginThrottle)
 REFUSALS = web.AppKey("refusals", RefusalLog)
-HUB = web.AppKey("hub", Hub)
-ROOM_GUARD = web.AppKey("room_guard", RoomGuard)
+HUB = web.AppKey("hub", LiveRooms)
 CONNECTION_GUARD = web.AppKey("connection_guard", ConnectionGuard)

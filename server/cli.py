@@ -18,11 +18,11 @@ from aiohttp import web
 
 from meetings.audit_chain import SignedCheckpoint
 from meetings.decision import Text
-from server.api.errors import ApiError
 from server.cli_report import add_report_parser, write_report
 from server.clock import system_clock
 from server.db.engine import Database
 from server.db.migrate import upgrade
+from server.errors import ApiError
 from server.logs import quiet_libraries
 from server.settings import UnsafeSettings, load_settings
 

@@ -11,13 +11,13 @@ from pydantic import Field
 
 from meetings.decision import Text
 from server.api.context import actor, database, json_response, now, path_id
-from server.api.errors import forbidden, invalid
 from server.api.responses import obj
 from server.api.routes import Query, route
 from server.api.validation import Body, read_json
 from server.appkeys import HUB, SETTINGS
 from server.auth.identity import ACCOUNT_LINK_PATH
 from server.auth.passwords import MAX_PASSWORD_LENGTH
+from server.errors import forbidden, invalid
 from server.services import accounts
 from server.services.accounts import MAX_BATCH
 

@@ -18,13 +18,13 @@ from meetings.enums import MeetingStatus
 from meetings.policy import Action
 from server.api import responses
 from server.api.context import actor, database, json_response, lang, now, path_id, room_changed
-from server.api.errors import not_found
 from server.api.routes import route
 from server.api.validation import Body, read_json
 from server.appkeys import HUB
 from server.auth.authz import authorize
 from server.auth.identity import Actor
 from server.db.tables import Meeting, Org
+from server.errors import not_found
 from server.media.sfu_lifecycle import meeting_ended
 from server.services.attendance import (
     attendance_json,

@@ -10,7 +10,6 @@ from meetings.decision import Text
 from meetings.enums import Role
 from server.api import responses
 from server.api.context import actor, database, json_response
-from server.api.errors import ApiError, forbidden
 from server.api.routes import Query, route
 from server.audit.checkpoints import export_document, installed_signer, list_checkpoints
 from server.audit.keys import AuditSigner
@@ -18,6 +17,7 @@ from server.audit.log import event_body
 from server.audit.refusals import REFUSAL_ACTIONS
 from server.db.tables import AuditEvent, Grant
 from server.db.tree import subtree_ids
+from server.errors import ApiError, forbidden
 
 PAGE = 500
 CHECKPOINT_PAGE = 1000

@@ -13,7 +13,6 @@ from sqlalchemy import delete, select
 from meetings.decision import Text
 from server.api import responses
 from server.api.context import actor, database, json_response, now
-from server.api.errors import ApiError
 from server.api.routes import route
 from server.api.token_routes import revoke_all_tokens
 from server.api.validation import Body, read_json
@@ -25,6 +24,7 @@ from server.auth.passwords import MAX_PASSWORD_LENGTH, verify_password
 from server.auth.tokens import new_token, token_id
 from server.auth.totp import accepted_step
 from server.db.tables import User, WebSession
+from server.errors import ApiError
 from server.mail.address import normal_address
 from server.services.users import user_json, user_profile
 

@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from meetings.breakout import MAX_GROUPS, MAX_MINUTES, MIN_MINUTES, NAME_MAX
 from server.api import responses
 from server.api.context import actor, database, hub, json_response, lang, now, path_id
-from server.api.errors import forbidden, not_found
 from server.api.routes import route
 from server.api.validation import Body, read_json
 from server.db.tables import Meeting
+from server.errors import forbidden, not_found
 from server.services import breakout
 from server.services.attendance import lock_meeting
 from server.services.meeting_roles import MeetingRoles, meeting_roles

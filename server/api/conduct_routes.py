@@ -14,11 +14,11 @@ from meetings.enums import ItemType, MeetingKind
 from meetings.policy import Action
 from server.api import responses
 from server.api.context import actor, database, hub, json_response, now, path_id
-from server.api.errors import not_found
 from server.api.routes import Query, route
 from server.api.validation import Body, read_json
 from server.auth.authz import authorize
 from server.db.tables import Meeting
+from server.errors import not_found
 from server.services.agenda_templates import (
     AgendaEntry,
     create_template,

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
-from server.api.errors import not_found, unauthenticated
 from server.appkeys import CLOCK, DATABASE, HUB, SETTINGS
-from server.auth.identity import Actor
+from server.auth.identity import ACTOR, Actor
 from server.clock import iso
 from server.db.engine import Database
+from server.errors import not_found, unauthenticated
 from server.i18n import request_language
+from server.services.live import LiveRooms
 
-if TYPE_CHECKING:
-    from server.realtime.hub import Hub
-
-ACTOR = web.RequestKey("actor", Actor)
 MAX_ID = 2**31 - 1
 
 
@@ -46,7 +43,7 @@ def actor(request: web.Request) -> Actor:
     return found
 
 
-def hub(request: web.Request) -> Hub | None:
+def hub(request: web.Request) -> LiveRooms | None:
     """The live rooms of this process (None in an app without realtime)."""
     return request.app.get(HUB)
 

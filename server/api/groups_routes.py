@@ -16,10 +16,10 @@ from meetings.enums import GroupRole
 from meetings.policy import Action
 from server.api import responses
 from server.api.context import actor, database, json_response, now, path_id
-from server.api.errors import ApiError
 from server.api.routes import route
 from server.api.validation import Body, read_json
 from server.auth.authz import authorize
+from server.errors import ApiError
 from server.services.group_views import dissolved_json, group_view, groups_of
 from server.services.groups import (
     create_group,

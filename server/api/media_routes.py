@@ -15,10 +15,10 @@ from pydantic import Field
 from meetings.decision import Text
 from server.api import responses
 from server.api.context import actor, json_response, now
-from server.api.errors import ApiError, invalid, not_found
 from server.api.routes import route
 from server.api.validation import Body, read_json
 from server.appkeys import SETTINGS
+from server.errors import ApiError, invalid, not_found
 from server.media.echo import ECHO, EchoBusy, InvalidOffer
 from server.media.sfu import SfuError
 from server.media.sfu_echo import SFU_ECHO, NoSfu

@@ -31,13 +31,13 @@ from server.api.context import (
     public_base,
     room_changed,
 )
-from server.api.errors import ApiError, forbidden, not_found
 from server.api.routes import route
 from server.api.validation import Body, read_json
 from server.auth.authz import access_on, authorize, permits
 from server.auth.identity import Actor
 from server.db.tables import Excuse, Meeting, Member, Org
 from server.db.tree import subtree_ids
+from server.errors import ApiError, forbidden, not_found
 from server.exports.invite import meeting_invitation
 from server.mail.invitations import mail_invitations, recipients
 from server.mail.outbox import outbox_of

@@ -12,12 +12,12 @@ from meetings.enums import Activity, RemoteReason, Standing
 from meetings.policy import Action
 from server.api import responses
 from server.api.context import actor, database, json_response, now, path_id
-from server.api.errors import ApiError, not_found
 from server.api.routes import Query, route
 from server.api.validation import Body, read_json
 from server.appkeys import SETTINGS
 from server.auth.authz import authorize
 from server.db.tables import Member
+from server.errors import ApiError, not_found
 from server.imports.members_file import ImportLimits, LimitExceeded, parse_in_worker
 from server.services.importing import import_members
 from server.services.orgs import get_org

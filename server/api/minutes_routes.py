@@ -19,17 +19,17 @@ from meetings.decision import Text
 from meetings.minutes import FIELD_MAX_CHARS
 from server.api import responses
 from server.api.context import actor, database, hub, json_response, now, path_id
-from server.api.errors import ApiError, not_found
 from server.api.routes import route
 from server.api.validation import Body, read_json
 from server.db.tables import Meeting, Org
+from server.errors import ApiError, not_found
 from server.exports.minutes_docx import render_docx
 from server.exports.minutes_pdf import render_pdf
-from server.realtime.pushes import push_minutes, push_texts
 from server.services.attendance import lock_meeting
 from server.services.meeting_roles import MeetingRoles, meeting_roles
 from server.services.minutes import add_addendum, adopt, edit_minutes, minutes_json, sign
 from server.services.orgs import get_org
+from server.services.room_pushes import push_minutes, push_texts
 
 # meetings.minutes.FIELD_MAX_CHARS: a longer text is a 422 like any invalid field.
 FieldText = Annotated[str, Field(max_length=FIELD_MAX_CHARS)]

@@ -10,11 +10,11 @@ from meetings.enums import OrgKind, Role
 from meetings.policy import Action
 from server.api import responses
 from server.api.context import actor, database, json_response, lang, now, path_id
-from server.api.errors import forbidden
 from server.api.routes import route
 from server.api.validation import Body, read_json
 from server.auth.authz import authorize
 from server.db.tables import Grant, Org
+from server.errors import forbidden
 from server.services.orgs import add_grant, create_org, get_org, org_json, update_org, visible_org_ids
 from server.services.pilot import pilot_status
 

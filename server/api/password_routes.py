@@ -12,7 +12,6 @@ from sqlalchemy import select
 from meetings.decision import Text
 from server.api import responses
 from server.api.context import actor, database, json_response, now
-from server.api.errors import ApiError
 from server.api.routes import route
 from server.api.token_routes import check_reentry, revoke_all_tokens
 from server.api.validation import Body, read_json
@@ -20,6 +19,7 @@ from server.appkeys import HUB, SETTINGS
 from server.audit.log import append
 from server.auth.passwords import MAX_PASSWORD_LENGTH, hash_password, verify_password
 from server.db.tables import User, WebSession
+from server.errors import ApiError
 from server.services.users import check_password_strength
 
 TO_CHANGE_THE_PASSWORD = Text(

@@ -13,13 +13,13 @@ from meetings.enums import ApplicationKind
 from meetings.policy import Action
 from server.api import responses
 from server.api.context import actor, database, json_response, lang, now, path_id
-from server.api.errors import forbidden, not_found
 from server.api.routes import route
 from server.api.validation import Body, read_json
 from server.auth.authz import Access, access_on, authorize, can_see, hidden
 from server.auth.identity import Actor
 from server.db.tables import EligibilityFlag, PilotApplication
 from server.db.tree import subtree_ids
+from server.errors import forbidden, not_found
 from server.services.orgs import get_org
 from server.services.pilot import application_json, apply, approver_org_above, decide, flag_json, revoke
 

@@ -15,10 +15,10 @@ from meetings.groups import Month, local_month
 from meetings.policy import Action
 from server.api import responses
 from server.api.context import actor, database, json_response, lang, now, path_id
-from server.api.errors import ApiError
 from server.api.routes import Query, route
 from server.auth.authz import authorize, by_auditor_grant_only
 from server.db.tables import Org
+from server.errors import ApiError
 from server.services.monthly_record import monthly_record
 from server.services.orgs import get_org
 

@@ -10,10 +10,10 @@ from aiohttp import web
 from meetings.decision import Text
 from server.api import responses
 from server.api.context import actor, database, json_response, now, path_id
-from server.api.errors import ApiError
 from server.api.routes import route
 from server.appkeys import SETTINGS
 from server.auth.tickets import Ticket, issue, session_ref
+from server.errors import ApiError
 from server.media.turn import member_ice_servers
 from server.services.presence import admit
 

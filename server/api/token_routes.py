@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from meetings.decision import Text
 from server.api import responses
 from server.api.context import actor, database, json_response, now, path_id
-from server.api.errors import ApiError, forbidden, not_found
 from server.api.routes import route
 from server.api.validation import Body, read_json
 from server.audit.log import append
@@ -26,6 +25,7 @@ from server.auth.tokens import API_TOKEN_PREFIX, new_token, token_id
 from server.auth.totp import accepted_step
 from server.clock import as_utc, iso
 from server.db.tables import ApiToken, User, WebSession
+from server.errors import ApiError, forbidden, not_found
 
 # A session this young was opened with the password (and the second factor, when on) moments ago:
 # that entry counts as the re-entry. Later, the password is asked for again.

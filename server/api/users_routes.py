@@ -9,7 +9,6 @@ from sqlalchemy import select
 from meetings.policy import Action
 from server.api import responses
 from server.api.context import actor, database, json_response, now, path_id
-from server.api.errors import forbidden, not_found
 from server.api.routes import route
 from server.api.validation import Body, read_json
 from server.appkeys import THROTTLE
@@ -17,6 +16,7 @@ from server.audit.log import append
 from server.auth.authz import authorize
 from server.auth.passwords import MAX_PASSWORD_LENGTH
 from server.db.tables import Member, User
+from server.errors import forbidden, not_found
 from server.services.users import create_user
 
 

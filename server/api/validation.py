@@ -9,7 +9,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from meetings.decision import Text
-from server.api.errors import ApiError
+from server.errors import ApiError
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 

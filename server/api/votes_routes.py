@@ -10,14 +10,14 @@ from pydantic import Field
 from meetings.enums import Choice, VoteKind
 from server.api import responses
 from server.api.context import actor, database, hub, json_response, lang, now, path_id
-from server.api.errors import forbidden, not_found
 from server.api.routes import route
 from server.api.validation import Body, read_json
 from server.db.tables import Meeting
-from server.realtime.pushes import push_minutes, push_vote
+from server.errors import forbidden, not_found
 from server.services.attendance import lock_meeting
 from server.services.meeting_roles import meeting_roles
 from server.services.orgs import get_org
+from server.services.room_pushes import push_minutes, push_vote
 from server.services.votes import (
     ballot_as,
     close_vote,

@@ -22,10 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings.enums import Role
 from meetings.policy import Action, allowed
-from server.api.errors import ApiError, forbidden, not_found
 from server.auth.identity import Actor
 from server.db.tables import Grant, Member
 from server.db.tree import ancestor_ids
+from server.errors import ApiError, forbidden, not_found
 
 # What a member linked to a user account may do in their own unit without any grant.
 MEMBER_ACTIONS = frozenset({Action.ORG_READ, Action.ELIGIBILITY_READ, Action.MEETING_READ})

@@ -11,10 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings.decision import Text
-from server.api.errors import ApiError
 from server.auth.tokens import SESSION_COOKIE_PLAIN, SESSION_COOKIE_SECURE, token_id
 from server.clock import as_utc
 from server.db.tables import ApiToken, User, WebSession
+from server.errors import ApiError
 from server.settings import Settings
 
 LOGIN_PATH = "/api/v1/auth/login"
@@ -37,6 +37,11 @@ class Actor:
     def user_id(self) -> int:
         assert self.user.id is not None
         return self.user.id
+
+
+# Who made the request, as the identity middleware found them (None: nobody logged in). Here, with the
+# identity, so the API, the pages and the live room read it without importing one another.
+ACTOR = web.RequestKey("actor", Actor)
 
 
 def session_cookie_name(settings: Settings) -> str:

@@ -10,9 +10,9 @@ import re
 from aiohttp import web
 
 from server.api.context import ACTOR, lang
-from server.api.errors import ApiError
 from server.appkeys import CLOCK, DATABASE
 from server.auth.identity import Actor
+from server.errors import ApiError
 from server.pages.views import _not_found, _page, _to_login
 from server.services.accounts import link_state
 

@@ -17,12 +17,12 @@ from aiohttp import web
 from meetings.enums import OrgKind, Role
 from meetings.policy import Action
 from server.api.context import ACTOR, lang
-from server.api.errors import ApiError
 from server.appkeys import CLOCK, DATABASE, SETTINGS
 from server.auth.authz import Access, access_on, can_see, permits
 from server.auth.identity import Actor
 from server.clock import as_utc, iso
 from server.db.tables import Meeting, Member, Org
+from server.errors import ApiError
 from server.i18n import SUPPORTED
 from server.pages.rendering import LANGUAGE_COOKIE, render
 from server.services.meeting_roles import MeetingRoles, meeting_roles

@@ -12,11 +12,11 @@ from aiohttp import web
 
 from meetings.attendance import EventKind
 from meetings.decision import Text
-from server.api.errors import ApiError
-from server.appkeys import CLOCK, DATABASE, HUB, REFUSALS, ROOM_GUARD, SETTINGS
+from server.appkeys import CLOCK, DATABASE, HUB, REFUSALS, SETTINGS
 from server.auth.client_address import client_address
 from server.auth.identity import session_cookie_name
 from server.auth.tokens import token_id
+from server.errors import ApiError
 from server.i18n import request_language
 from server.media.sfu_lifecycle import sfu_of
 from server.realtime.guard import RoomGuard, RoomLimits
@@ -29,6 +29,10 @@ from server.settings import Settings
 
 log = logging.getLogger("cellmeet.realtime")
 SOCKET_PATH = "/socket.io/"
+# This layer's own view of its state: the hub with its realtime methods (appkeys.HUB is the same hub
+# through the port the rest of the server uses) and the room's budgets.
+LIVE_HUB = web.AppKey("live_hub", Hub)
+ROOM_GUARD = web.AppKey("room_guard", RoomGuard)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # Without a configured wait, a member gone since a crash is let go after the default grace (R-ATT-2).
 DEFAULT_SWEEP_SECONDS = 120.0
@@ -69,7 +73,7 @@ def attach_realtime(app: web.Application, settings: Settings) -> GuardedServer:
         sio.register_namespace(namespace)
         sio.on_malformed = namespace.on_malformed_frame
         hub.recheck_access = namespace.recheck
-        app[HUB] = hub
+        app[HUB] = app[LIVE_HUB] = hub
         hub.spawn(_sweep_after_restart(hub, settings))
         yield
         hub.closing = True
@@ -135,7 +139,7 @@ async def room_recheck_middleware(request: web.Request, handler: Handler) -> web
     connections again at once, instead of at the next join."""
     response = await handler(request)
     if request.method in UNSAFE and response.status < 300 and request.path.startswith(RECHECK_PREFIXES):
-        hub = request.app.get(HUB)
+        hub = request.app.get(LIVE_HUB)
         if hub is not None:
             hub.request_recheck()
     return response

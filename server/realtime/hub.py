@@ -419,6 +419,9 @@ class Hub:
         )
         self.request_push(meeting.id)
 
+    def has_room(self, meeting_id: int) -> bool:
+        return meeting_id in self.rooms
+
     async def push(self, meeting_id: int, event: str, data: Any) -> None:
         """An event to everyone in the meeting's room (REST changes: agenda, votes, minutes)."""
         if meeting_id in self.rooms:

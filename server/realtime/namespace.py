@@ -25,15 +25,14 @@ from aiohttp import web
 from meetings.attendance import EventKind
 from meetings.decision import Text
 from meetings.enums import Choice
-from server.api.context import ACTOR
-from server.api.errors import ApiError
 from server.audit.refusals import Refusal, RefusalLog
 from server.auth.authz import REFUSED_UNIT
 from server.auth.client_address import client_address
-from server.auth.identity import Actor
+from server.auth.identity import ACTOR, Actor
 from server.auth.tickets import Ticket, TicketError, session_ref, verify
 from server.clock import iso
 from server.db.tables import Meeting, User
+from server.errors import ApiError
 from server.i18n import request_language
 from server.media.sfu import JanusClient
 from server.media.turn import member_ice_servers
@@ -41,10 +40,10 @@ from server.metrics import ROOM_ICE_FAILURES, ROOM_JOIN_SECONDS, ROOM_JOINS
 from server.realtime import schemas
 from server.realtime.guard import RoomGuard
 from server.realtime.hub import NAMESPACE, SNAPSHOT_MAX_AGE_SECONDS, Hub, Peer, Room, room_name
-from server.realtime.pushes import push_vote
 from server.realtime.sfu_relay import SfuRelay
 from server.services.presence import admit
 from server.services.presence_batch import PresenceWrite
+from server.services.room_pushes import push_vote
 from server.services.votes import ballot_as
 from server.settings import Settings
 

@@ -7,7 +7,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from meetings.decision import Text
-from server.api.errors import ApiError
+from server.errors import ApiError
 
 MAX_ID = 2**31 - 1
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from meetings.decision import Text
 from meetings.topology import Reason, Topology, choose
-from server.api.errors import ApiError
+from server.errors import ApiError
 from server.media.sfu import JanusClient, RoomKeys, SfuError
 from server.realtime.hub import Hub, Peer, Room, room_name
 from server.settings import Settings

@@ -20,7 +20,6 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings.decision import Text
-from server.api.errors import ApiError, conflict, invalid, not_found
 from server.audit.log import append
 from server.auth.passwords import hash_password
 from server.auth.tokens import new_token, token_id
@@ -28,6 +27,7 @@ from server.clock import as_utc
 from server.db.engine import Database
 from server.db.tables import AccountLink, ApiToken, Grant, Member, Org, User, WebSession
 from server.db.tree import subtree_ids
+from server.errors import ApiError, conflict, invalid, not_found
 from server.services.users import check_password_strength
 
 LINK_DAYS = 7

@@ -21,11 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from meetings.agenda_templates import BUILTIN_TEMPLATES, TemplateItem
 from meetings.decision import Text
 from meetings.enums import ItemType, MeetingKind
-from server.api.errors import ApiError
 from server.audit.log import append
 from server.db.engine import Database
 from server.db.tables import AgendaTemplate, Org
 from server.db.tree import ancestor_ids
+from server.errors import ApiError
 
 
 @dataclass(frozen=True)

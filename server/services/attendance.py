@@ -53,10 +53,10 @@ from meetings.enums import Activity, MeetingMode, MeetingStatus, RemoteReason, S
 from meetings.quorum import quorum
 from meetings.register import MemberFacts, voting_base
 from meetings.rulesets import RuleSet, get_rule_set
-from server.api.errors import ApiError, conflict
 from server.audit.log import append
 from server.clock import as_utc, iso
 from server.db.tables import AgendaItem, Excuse, Meeting, Member, Org, PresenceEvent, Speech
+from server.errors import ApiError, conflict
 from server.services import breakout
 from server.services.meetings import (
     require_not_cancelled,

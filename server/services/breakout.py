@@ -19,10 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from meetings import breakout as bo
 from meetings.decision import Text
 from meetings.enums import OrgKind
-from server.api.errors import ApiError, conflict
 from server.audit.log import append
 from server.clock import as_utc, iso
 from server.db.tables import Breakout, BreakoutGroup, Meeting, Member, Org
+from server.errors import ApiError, conflict
 from server.services.meetings import unit_member_ids
 from server.services.running import require_open
 

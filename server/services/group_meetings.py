@@ -32,9 +32,9 @@ from meetings.decision import Text
 from meetings.enums import ApplicationKind, MeetingKind, MeetingStatus, OrgKind
 from meetings.groups import Month, group_month_allowed, local_month, meeting_month
 from meetings.rulesets import get_rule_set
-from server.api.errors import ApiError
 from server.clock import as_utc
 from server.db.tables import Meeting, Org
+from server.errors import ApiError
 from server.services.pilot import local_today, valid_approval
 from server.services.register import group_eligibility_of
 

@@ -17,9 +17,9 @@ from sqlmodel import col
 
 from meetings.decision import Text
 from meetings.enums import GroupRole
-from server.api.errors import ApiError
 from server.audit.log import append
 from server.db.tables import GroupOfficer
+from server.errors import ApiError
 
 OFFICER_FIELDS: Mapping[GroupRole, str] = {GroupRole.LEADER: "leader_id", GroupRole.DEPUTY: "deputy_id"}
 

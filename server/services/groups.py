@@ -29,9 +29,9 @@ from sqlmodel import col
 
 from meetings.decision import Text
 from meetings.enums import GroupRole, MeetingStatus, OrgKind
-from server.api.errors import ApiError, conflict, not_found
 from server.audit.log import append
 from server.db.tables import GroupOfficer, Meeting, Member, Org
+from server.errors import ApiError, conflict, not_found
 from server.services.group_officers import (
     OFFICER_FIELDS,
     check_in_group,

@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings.decision import Text
 from meetings.enums import GroupRole
-from server.api.errors import ApiError
 from server.audit.log import append
 from server.db.tables import Member, Org, User
+from server.errors import ApiError
 from server.imports.members_file import ParsedFile, RowError, parse_members_file
 from server.services.group_officers import OFFICER_FIELDS
 from server.services.groups import active_groups, create_group, name_key, update_group

@@ -29,10 +29,10 @@ from sqlmodel import col
 
 from meetings.decision import Text
 from meetings.enums import MeetingKind, MeetingStatus, NoticeKind
-from server.api.errors import conflict
 from server.audit.log import append
 from server.clock import as_utc, iso
 from server.db.tables import AuditEvent, Meeting, Org
+from server.errors import conflict
 from server.services.group_meetings import check_group_meeting
 from server.services.meetings import check_not_past, require_not_cancelled, require_scheduled
 from server.services.notices import notify

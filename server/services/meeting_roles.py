@@ -13,10 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings.policy import Action
-from server.api.errors import forbidden
 from server.auth.authz import authorize, by_auditor_grant_only, permits
 from server.auth.identity import Actor
 from server.db.tables import Meeting, Member
+from server.errors import forbidden
 
 
 @dataclass(frozen=True)

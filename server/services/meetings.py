@@ -52,11 +52,11 @@ from meetings.content import MODE_TEXT, check_agenda_content
 from meetings.decision import Text
 from meetings.enums import ApplicationKind, ItemType, MeetingKind, MeetingMode, MeetingStatus, OrgKind
 from meetings.rulesets import get_rule_set
-from server.api.errors import ApiError, conflict, not_found, refused
 from server.audit.log import append
 from server.clock import as_utc, iso
 from server.db.tables import AgendaItem, Excuse, Meeting, Member, Org
 from server.db.tree import subtree_ids
+from server.errors import ApiError, conflict, not_found, refused
 from server.services.agenda_templates import AgendaEntry, builtin_template_id, template_entries
 from server.services.group_meetings import check_group_meeting
 from server.services.pilot import valid_approval, valid_approvals

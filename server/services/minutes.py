@@ -26,7 +26,6 @@ from meetings import minutes as m
 from meetings.decision import Text
 from meetings.enums import AttendanceStatus, MeetingMode, MeetingStatus, OrgKind, Role, Standing, VoteKind
 from meetings.groups import group_unit_name
-from server.api.errors import ApiError, conflict
 from server.audit.checkpoints import MINUTES_LOCKED, MINUTES_SIGNED, write_checkpoint
 from server.audit.log import append
 from server.clock import as_utc
@@ -43,6 +42,7 @@ from server.db.tables import (
     Org,
     Vote,
 )
+from server.errors import ApiError, conflict
 from server.services import breakout
 from server.services.attendance import attendance_of, situation
 from server.services.meeting_roles import MeetingRoles

@@ -13,10 +13,10 @@ from meetings.decision import Text
 from meetings.enums import OrgKind, Role
 from meetings.orgtree import ALLOWED_PARENTS, parent_allowed
 from meetings.rulesets import BUILT_IN
-from server.api.errors import ApiError, conflict, not_found
 from server.audit.log import append
 from server.db.tables import Grant, Member, Org, User
 from server.db.tree import subtree_ids
+from server.errors import ApiError, conflict, not_found
 
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 _ZONES = available_timezones()

@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from meetings.decision import Decision, Text
 from meetings.enums import ApplicationKind, ApplicationStatus, OrgKind, Role
 from meetings.rulesets import get_rule_set
-from server.api.errors import ApiError, conflict, refused
 from server.audit.log import append
 from server.auth.authz import Access
 from server.db.tables import EligibilityFlag, Org, PilotApplication
+from server.errors import ApiError, conflict, refused
 from server.services.register import eligibility, group_eligibility_of
 
 

@@ -29,10 +29,10 @@ from meetings import attendance as att
 from meetings.decision import Decision, Text
 from meetings.enums import Activity, MeetingMode, MeetingStatus
 from meetings.rulesets import RuleSet
-from server.api.errors import ApiError, conflict, not_found
 from server.auth.authz import access_on, can_see, hidden
 from server.auth.identity import Actor
 from server.db.tables import Meeting, Member, Org, PresenceEvent, User
+from server.errors import ApiError, conflict, not_found
 from server.services.attendance import (
     Situation,
     attendance_of,

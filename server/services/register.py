@@ -15,10 +15,10 @@ from meetings.enums import Standing as MemberStanding
 from meetings.orgtree import MEMBER_HOLDING_KINDS
 from meetings.register import MemberFacts
 from meetings.rulesets import get_rule_set
-from server.api.errors import ApiError, conflict
 from server.audit.log import append
 from server.db.tables import EligibilityFlag, Member, Org, PilotApplication, User
 from server.db.tree import ancestor_ids, subtree_ids
+from server.errors import ApiError, conflict
 from server.services.group_officers import release_offices
 from server.services.groups import is_active_group_of
 

@@ -15,10 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings.decision import Text
 from meetings.enums import MeetingStatus
-from server.api.errors import ApiError, conflict
 from server.audit.log import append
 from server.clock import as_utc, iso
 from server.db.tables import AgendaItem, Meeting, Member, Speech
+from server.errors import ApiError, conflict
 from server.services.meetings import agenda_of, unit_member_ids
 from server.services.orgs import get_org
 

@@ -9,11 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings.decision import Text
-from server.api.errors import ApiError, conflict
 from server.audit.log import append
 from server.auth.passwords import MIN_PASSWORD_LENGTH, hash_password
 from server.db.engine import Database
 from server.db.tables import Grant, Member, Org, User
+from server.errors import ApiError, conflict
 
 
 def user_json(user: User) -> dict[str, Any]:

@@ -26,12 +26,12 @@ from meetings.decision import Decision, Text
 from meetings.enums import Activity, Choice, ItemType, MeetingMode, Standing, VoteKind, VoteOutcome
 from meetings.rulesets import get_rule_set
 from meetings.votes import ballot_allowed, vote_result
-from server.api.errors import ApiError, conflict, forbidden, not_found
 from server.audit.checkpoints import VOTE_CLOSED, write_checkpoint
 from server.audit.log import append
 from server.auth.identity import Actor
 from server.clock import as_utc, iso
 from server.db.tables import Ballot, Meeting, Member, Minutes, Org, ReservedOpinion, Vote
+from server.errors import ApiError, conflict, forbidden, not_found
 from server.services.attendance import current_states, present_now, quorum_decision, situation
 from server.services.meeting_roles import MeetingRoles, meeting_roles
 from server.services.meetings import agenda_of, check_agenda

@@ -1,4 +1,4 @@
-"""State pushes to a meeting's room after REST changes: votes and minutes.
+"""State pushes to a meeting's room after REST changes: votes and minutes, through the live-rooms port.
 
 Each reads what was committed in a transaction of its own, so the room never sees a change that
 was rolled back, and each does nothing when nobody is in the room of this process.
@@ -11,13 +11,13 @@ from typing import Any
 
 from server.db.engine import Database
 from server.db.tables import Meeting, Vote
-from server.realtime.hub import Hub
+from server.services.live import LiveRooms
 from server.services.minutes import minutes_json
 from server.services.orgs import get_org
 from server.services.votes import vote_json
 
 
-async def push_vote(database: Database, rooms: Hub | None, event: str, vote_id: int) -> None:
+async def push_vote(database: Database, rooms: LiveRooms | None, event: str, vote_id: int) -> None:
     """`vote-opened`, `vote-progress` or `vote-closed`; each language gets its own explanation."""
     if rooms is None:
         return
@@ -25,7 +25,7 @@ async def push_vote(database: Database, rooms: Hub | None, event: str, vote_id: 
     async with database.read() as session:
         vote = await session.get(Vote, vote_id)
         assert vote is not None
-        if vote.meeting_id not in rooms.rooms:
+        if not rooms.has_room(vote.meeting_id):
             return
         meeting = await session.get(Meeting, vote.meeting_id)
         assert meeting is not None
@@ -35,9 +35,9 @@ async def push_vote(database: Database, rooms: Hub | None, event: str, vote_id: 
     await rooms.push_by_language(vote.meeting_id, event, lambda code: by_lang[code])
 
 
-async def push_minutes(database: Database, rooms: Hub | None, meeting_id: int, at: datetime) -> None:
+async def push_minutes(database: Database, rooms: LiveRooms | None, meeting_id: int, at: datetime) -> None:
     """The whole minutes, after a change of the facts they show (a vote closed, an opinion reserved)."""
-    if rooms is None or meeting_id not in rooms.rooms:
+    if rooms is None or not rooms.has_room(meeting_id):
         return
     async with database.read() as session:
         meeting = await session.get(Meeting, meeting_id)
@@ -46,7 +46,7 @@ async def push_minutes(database: Database, rooms: Hub | None, meeting_id: int, a
     await rooms.push(meeting_id, "minutes", minutes)
 
 
-async def push_texts(rooms: Hub | None, meeting_id: int, minutes: dict[str, Any]) -> None:
+async def push_texts(rooms: LiveRooms | None, meeting_id: int, minutes: dict[str, Any]) -> None:
     """After a text edit: the version and texts only (the facts did not change)."""
     if rooms is not None:
         await rooms.push(

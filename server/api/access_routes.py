@@ -12,7 +12,7 @@ from meetings.decision import Text
 from meetings.policy import Action
 from server.api import responses
 from server.api.context import MAX_ID, actor, database, json_response, lang, path_id
-from server.api.routes import Query, route
+from server.api.registry import Query, route
 from server.auth.authz import authorize, not_an_access_read
 from server.errors import invalid
 from server.services.access_log import access_entries

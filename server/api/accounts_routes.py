@@ -11,8 +11,8 @@ from pydantic import Field
 
 from meetings.decision import Text
 from server.api.context import actor, database, json_response, now, path_id
+from server.api.registry import Query, route
 from server.api.responses import obj
-from server.api.routes import Query, route
 from server.api.validation import Body, read_json
 from server.appkeys import HUB, SETTINGS
 from server.auth.identity import ACCOUNT_LINK_PATH

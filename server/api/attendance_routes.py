@@ -18,7 +18,7 @@ from meetings.enums import MeetingStatus
 from meetings.policy import Action
 from server.api import responses
 from server.api.context import actor, database, json_response, lang, now, path_id, room_changed
-from server.api.routes import route
+from server.api.registry import route
 from server.api.validation import Body, read_json
 from server.appkeys import HUB
 from server.auth.authz import authorize

@@ -10,7 +10,7 @@ from meetings.decision import Text
 from meetings.enums import Role
 from server.api import responses
 from server.api.context import actor, database, json_response
-from server.api.routes import Query, route
+from server.api.registry import Query, route
 from server.audit.checkpoints import export_document, installed_signer, list_checkpoints
 from server.audit.keys import AuditSigner
 from server.audit.log import event_body

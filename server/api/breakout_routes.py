@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from meetings.breakout import MAX_GROUPS, MAX_MINUTES, MIN_MINUTES, NAME_MAX
 from server.api import responses
 from server.api.context import actor, database, hub, json_response, lang, now, path_id
-from server.api.routes import route
+from server.api.registry import route
 from server.api.validation import Body, read_json
 from server.db.tables import Meeting
 from server.errors import forbidden, not_found

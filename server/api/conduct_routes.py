@@ -14,7 +14,7 @@ from meetings.enums import ItemType, MeetingKind
 from meetings.policy import Action
 from server.api import responses
 from server.api.context import actor, database, hub, json_response, now, path_id
-from server.api.routes import Query, route
+from server.api.registry import Query, route
 from server.api.validation import Body, read_json
 from server.auth.authz import authorize
 from server.db.tables import Meeting

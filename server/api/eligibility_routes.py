@@ -8,7 +8,7 @@ from meetings.policy import Action
 from meetings.rulesets import BUILT_IN
 from server.api import responses
 from server.api.context import actor, database, json_response, lang, path_id
-from server.api.routes import route
+from server.api.registry import route
 from server.auth.authz import authorize
 from server.errors import not_found
 from server.services.orgs import get_org

@@ -15,7 +15,7 @@ from pydantic import Field
 from meetings.decision import Text
 from server.api import responses
 from server.api.context import actor, json_response, now
-from server.api.routes import route
+from server.api.registry import route
 from server.api.validation import Body, read_json
 from server.appkeys import SETTINGS
 from server.errors import ApiError, invalid, not_found

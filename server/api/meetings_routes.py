@@ -31,7 +31,7 @@ from server.api.context import (
     public_base,
     room_changed,
 )
-from server.api.routes import route
+from server.api.registry import route
 from server.api.validation import Body, read_json
 from server.auth.authz import access_on, authorize, permits
 from server.auth.identity import Actor

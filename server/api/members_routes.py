@@ -12,7 +12,7 @@ from meetings.enums import Activity, RemoteReason, Standing
 from meetings.policy import Action
 from server.api import responses
 from server.api.context import actor, database, json_response, now, path_id
-from server.api.routes import Query, route
+from server.api.registry import Query, route
 from server.api.validation import Body, read_json
 from server.appkeys import SETTINGS
 from server.auth.authz import authorize

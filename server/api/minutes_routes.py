@@ -19,7 +19,7 @@ from meetings.decision import Text
 from meetings.minutes import FIELD_MAX_CHARS
 from server.api import responses
 from server.api.context import actor, database, hub, json_response, now, path_id
-from server.api.routes import route
+from server.api.registry import route
 from server.api.validation import Body, read_json
 from server.db.tables import Meeting, Org
 from server.errors import ApiError, not_found

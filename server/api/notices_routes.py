@@ -10,7 +10,7 @@ from aiohttp import web
 
 from server.api import responses
 from server.api.context import actor, database, json_response
-from server.api.routes import route
+from server.api.registry import route
 from server.services.notices import notices_of
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from server.api.routes import ROUTES, RouteSpec, Shape
+from server.api.registry import ROUTES, RouteSpec, Shape
 
 # ApiError.body(): every key always present; `rule` is a rule id or null.
 ERROR_SCHEMA: dict[str, Any] = {

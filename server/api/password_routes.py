@@ -12,7 +12,7 @@ from sqlalchemy import select
 from meetings.decision import Text
 from server.api import responses
 from server.api.context import actor, database, json_response, now
-from server.api.routes import route
+from server.api.registry import route
 from server.api.token_routes import check_reentry, revoke_all_tokens
 from server.api.validation import Body, read_json
 from server.appkeys import HUB, SETTINGS

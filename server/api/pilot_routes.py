@@ -13,7 +13,7 @@ from meetings.enums import ApplicationKind
 from meetings.policy import Action
 from server.api import responses
 from server.api.context import actor, database, json_response, lang, now, path_id
-from server.api.routes import route
+from server.api.registry import route
 from server.api.validation import Body, read_json
 from server.auth.authz import Access, access_on, authorize, can_see, hidden
 from server.auth.identity import Actor

@@ -15,7 +15,7 @@ from meetings.groups import Month, local_month
 from meetings.policy import Action
 from server.api import responses
 from server.api.context import actor, database, json_response, lang, now, path_id
-from server.api.routes import Query, route
+from server.api.registry import Query, route
 from server.auth.authz import authorize, by_auditor_grant_only
 from server.db.tables import Org
 from server.errors import ApiError

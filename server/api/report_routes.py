@@ -9,7 +9,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from meetings.decision import Text
-from server.api.routes import Query, route
+from server.api.registry import Query, route
 from server.api.usage_routes import USAGE_QUERY, read_usage
 from server.errors import ApiError
 from server.exports.report import FORMATS, render_report

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from server.api.routes import Shape
+from server.api.registry import Shape
 
 _TYPES = ("string", "integer", "number", "boolean", "array", "object")
 

@@ -10,7 +10,7 @@ from aiohttp import web
 from meetings.decision import Text
 from server.api import responses
 from server.api.context import actor, database, json_response, now, path_id
-from server.api.routes import route
+from server.api.registry import route
 from server.appkeys import SETTINGS
 from server.auth.tickets import Ticket, issue, session_ref
 from server.errors import ApiError

@@ -7,7 +7,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from server.api.context import database
 from server.api.openapi import openapi_document
-from server.api.routes import route
+from server.api.registry import route
 from server.metrics import REGISTRY
 
 

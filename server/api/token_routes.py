@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from meetings.decision import Text
 from server.api import responses
 from server.api.context import actor, database, json_response, now, path_id
-from server.api.routes import route
+from server.api.registry import route
 from server.api.validation import Body, read_json
 from server.audit.log import append
 from server.auth.identity import TOKEN_DAYS_DEFAULT, Actor, token_expiry

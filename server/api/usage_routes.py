@@ -13,7 +13,7 @@ from meetings.decision import Text
 from meetings.policy import Action
 from server.api import responses
 from server.api.context import MAX_ID, actor, database, json_response, lang, now
-from server.api.routes import Query, route
+from server.api.registry import Query, route
 from server.auth.authz import authorize
 from server.errors import ApiError
 from server.services.orgs import get_org

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from meetings.policy import Action
 from server.api import responses
 from server.api.context import actor, database, json_response, now, path_id
-from server.api.routes import route
+from server.api.registry import route
 from server.api.validation import Body, read_json
 from server.appkeys import THROTTLE
 from server.audit.log import append

@@ -10,7 +10,7 @@ from pydantic import Field
 from meetings.enums import Choice, VoteKind
 from server.api import responses
 from server.api.context import actor, database, hub, json_response, lang, now, path_id
-from server.api.routes import route
+from server.api.registry import route
 from server.api.validation import Body, read_json
 from server.db.tables import Meeting
 from server.errors import forbidden, not_found

@@ -12,13 +12,11 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from meetings.policy import Action
 from server.api.context import ACTOR, lang, now
 from server.appkeys import DATABASE
-from server.auth.authz import access_on, can_see, permits
 from server.auth.identity import Actor
-from server.pages.views import _not_found, _page, _path_id, _to_login
-from server.services.audit_view import ChainCheck, LogFilter, log_page
+from server.pages.views import _not_found, _page, _path_id, _to_login, may_audit
+from server.services.audit_view import ChainCheck, LogFilter, log_page, scope_units
 from server.services.audit_words import GROUPS
 from server.services.orgs import get_org
 
@@ -77,14 +75,13 @@ async def audit_page(request: web.Request) -> web.StreamResponse:
     language = lang(request)
     db = request.app[DATABASE]
     async with db.read() as session:
-        access = await access_on(session, caller, org_id)
-        if access is None or not can_see(access, caller) or not permits(access, caller, Action.AUDIT_READ):
+        if not await may_audit(session, caller, org_id):
             return _not_found(request)
         org = await get_org(session, org_id)
         zone = ZoneInfo(org.timezone)
-        scope = await log_page(session, org_id, zone, LogFilter(), limit=0)
-        wanted, wrong = _filter(request.query, {unit_id for unit_id, _ in scope.units})
-        page = await log_page(session, org_id, zone, wanted)
+        units = await scope_units(session, org_id)
+        wanted, wrong = _filter(request.query, {unit_id for unit_id, _ in units})
+        page = await log_page(session, units, zone, wanted)
     chain = await request.app[CHAIN_CHECK].state(db, now(request))
     # The next page keeps the filter; only `before` moves.
     kept = {k: v for k, v in request.query.items() if k != "before" and v}

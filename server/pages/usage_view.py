@@ -13,16 +13,14 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from sqlalchemy import select
 
-from meetings.policy import Action
 from server.api.context import ACTOR, lang, now
 from server.appkeys import DATABASE
-from server.auth.authz import access_on, can_see, permits
 from server.auth.identity import Actor
 from server.clock import as_utc
 from server.db.tables import Meeting
 from server.exports import charts
 from server.pages.rendering import PAGES
-from server.pages.views import _not_found, _page, _path_id, _to_login
+from server.pages.views import _not_found, _page, _path_id, _to_login, may_audit
 from server.services.orgs import get_org
 from server.services.usage import UsagePeriodError, parse_period, usage_figures
 
@@ -55,8 +53,7 @@ async def usage_page(request: web.Request) -> web.StreamResponse:
     language = lang(request)
     gettext = request.app[PAGES].catalogues[language].gettext
     async with request.app[DATABASE].read() as session:
-        access = await access_on(session, caller, org_id)
-        if access is None or not can_see(access, caller) or not permits(access, caller, Action.AUDIT_READ):
+        if not await may_audit(session, caller, org_id):
             return _not_found(request)
         org = await get_org(session, org_id)
         today = now(request).astimezone(ZoneInfo(org.timezone)).date()

@@ -13,6 +13,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings.enums import OrgKind, Role
 from meetings.policy import Action
@@ -140,6 +141,13 @@ def _abilities(access: Access, caller: Actor, kind: OrgKind) -> dict[str, bool]:
         # a cell's monthly record, its party groups' meetings included (record_view)
         "read_record": kind is OrgKind.CELL and permits(access, caller, Action.MEETING_READ),
     }
+
+
+async def may_audit(session: AsyncSession, caller: Actor, org_id: int) -> bool:
+    """audit.read on the unit (its secretaries, the officers and auditors above): the pilot dashboard
+    and the audit log; False also for a unit that does not exist or that the caller may not know."""
+    access = await access_on(session, caller, org_id)
+    return access is not None and can_see(access, caller) and permits(access, caller, Action.AUDIT_READ)
 
 
 async def org_page(request: web.Request) -> web.StreamResponse:

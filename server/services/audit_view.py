@@ -82,13 +82,24 @@ def _day_start(day: date, zone: ZoneInfo) -> str:
     return as_utc(datetime.combine(day, day_time(), tzinfo=zone)).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-async def log_page(
-    session: AsyncSession, root_id: int, zone: ZoneInfo, wanted: LogFilter, *, limit: int = PAGE
-) -> LogPage:
+async def scope_units(session: AsyncSession, root_id: int) -> list[tuple[int, str]]:
+    """The unit and the units below it, (id, name), the unit first, then by name."""
     scope = await subtree_ids(session, [root_id])
-    names = dict(
-        (await session.execute(select(Org.id, Org.name).where(Org.id.in_(scope)))).all()  # type: ignore[union-attr]
-    )
+    found = await session.execute(select(Org.id, Org.name).where(Org.id.in_(scope)))  # type: ignore[union-attr]
+    return sorted(((int(i), str(n)) for i, n in found.all()), key=lambda unit: (unit[0] != root_id, unit[1]))
+
+
+async def log_page(
+    session: AsyncSession,
+    units: list[tuple[int, str]],
+    zone: ZoneInfo,
+    wanted: LogFilter,
+    *,
+    limit: int = PAGE,
+) -> LogPage:
+    """A page of the rows of `units` (from `scope_units`), newest first, as `wanted` filters them."""
+    names = dict(units)
+    scope = list(names)
     query = select(AuditEvent).where(AuditEvent.org_id.in_(scope))  # type: ignore[union-attr]
     if wanted.unit_id is not None:
         query = query.where(AuditEvent.org_id == wanted.unit_id)
@@ -137,7 +148,7 @@ async def log_page(
     return LogPage(
         lines=lines,
         older=older,
-        units=sorted(names.items(), key=lambda item: (item[0] != root_id, item[1])),
+        units=units,
         people=[(user_id, full_name or username) for user_id, full_name, username in people],
     )
 

@@ -16,10 +16,10 @@ from playwright.async_api import Page, expect
 from tests.e2e.browser import Watched, log_in
 from tests.e2e.test_room import enter, link_accounts
 from tests.integration import harness
-from tests.integration.harness import ApiClient, FakeClock, RunningServer
+from tests.integration.harness import FakeClock, RunningServer
 from tests.integration.janus_net import JanusNet, available, janus_in_namespace
 from tests.integration.test_meetings import approve_a, schedule
-from tests.integration.world import World, build_world
+from tests.integration.world import World
 
 Watch = Callable[..., Awaitable[Watched]]
 
@@ -65,6 +65,7 @@ async def janus(tmp_path: Path) -> AsyncIterator[JanusNet]:
         yield net
 
 
+# Overrides tests/e2e/conftest.py's server: its `world` and `watch` are built on this one (Janus behind it).
 @pytest.fixture
 async def server(
     request: pytest.FixtureRequest, tmp_path: Path, janus: JanusNet
@@ -74,20 +75,6 @@ async def server(
     running = await RunningServer.start(settings, FakeClock())
     yield running
     await running.stop()
-
-
-@pytest.fixture
-async def world(server: RunningServer) -> AsyncIterator[World]:
-    clients: list[ApiClient] = []
-
-    def make(lang: str = "vi") -> ApiClient:
-        client = ApiClient(server.url, lang=lang)
-        clients.append(client)
-        return client
-
-    yield await build_world(server, make)
-    for client in clients:
-        await client.close()
 
 
 async def online_meeting_of_three(world: World) -> int:

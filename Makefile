@@ -4,7 +4,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell python3 -c "import hashlib,sys;print(hashlib.sha256(open('pyproject.toml','rb').read()).hexdigest()[:12])")
 # Two workers (the machine's two cores), one test module per worker at a time: module-scoped fixtures
 # such as the authorisation matrix's world stay whole, and the fast suite halves (docs/performance.md).
-PYTEST_FAST := -m "not slow" -n 2 --dist loadfile
+PYTEST_FAST := -m "not slow" -n 2 --dist loadfile --durations=30
 # Browser modules served from web/static/vendor (never from a CDN), re-copied when the lock file changes.
 VENDOR := web/static/vendor
 WEB_STAMP := $(VENDOR)/.installed-$(shell python3 -c "import hashlib,sys;print(hashlib.sha256(open('web/package-lock.json','rb').read()).hexdigest()[:12])")
@@ -44,6 +44,15 @@ test: setup browser
 test-slow: setup browser
 	$(BIN)/pytest -m slow
 
+# quality.md's rows (issue 28): every test marked `reliability`, fast and slow tiers, then
+# docs/reliability.md generated from the results they wrote (var/reliability/). Fails when a row that
+# ran has failures, or a row has no result and no reason.
+.PHONY: test-reliability
+test-reliability: setup browser
+	rm -rf var/reliability
+	$(BIN)/pytest -m reliability -n 2 --dist loadfile; status=$$?; \
+	  $(BIN)/python -m tests.reliability_report --check && exit $$status
+
 # The load benchmark (docs/performance.md): 500 members in 50 meetings; JSON on stdout and in var/bench.json.
 # SQLite first, then the same on a scratch database of this PostgreSQL server (reported beside it).
 BENCH_POSTGRESQL ?= postgresql://postgres@127.0.0.1:5432/
@@ -52,10 +61,15 @@ bench: setup
 	$(BIN)/cellmeet bench --members 500 --meetings 50 --also-postgresql $(BENCH_POSTGRESQL) --out var/bench.json
 
 # The audit verification benchmark (docs/performance.md): `cellmeet audit verify` over 100,000 entries.
-.PHONY: bench-audit
+.PHONY: bench-audit bench-sfu
 bench-audit: setup
 	mkdir -p var
 	$(BIN)/cellmeet bench audit --entries 100000 --out var/bench-audit.json
+
+# The SFU bench (issue 27): a real Janus in a network namespace, so root only.
+bench-sfu: setup
+	mkdir -p var
+	$(BIN)/cellmeet bench --sfu --members 50 --out var/bench-sfu.json
 
 lint: setup
 	$(BIN)/ruff check .

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import uuid
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+from redis.asyncio import Redis
 
 from server.api.middleware import errors_middleware, identity_middleware, security_headers_middleware
 from server.api.routes import add_routes
@@ -13,6 +16,7 @@ from server.appkeys import CLOCK, CONNECTION_GUARD, DATABASE, REFUSALS, SETTINGS
 from server.audit.checkpoints import audit_checkpoints
 from server.audit.keys import load_signer
 from server.audit.refusals import RefusalLog
+from server.auth.shared_throttle import SharedLoginThrottle
 from server.auth.throttle import LoginThrottle
 from server.clock import Clock, system_clock
 from server.db.engine import Database
@@ -30,6 +34,27 @@ from server.settings import Settings
 log = logging.getLogger("cellmeet")
 
 
+def login_throttle(app: web.Application, settings: Settings, clock: Clock) -> LoginThrottle:
+    """This process's throttle; with Redis, one whose counters every process shares."""
+    limits = (settings.login_failures_per_account_per_hour, settings.login_failures_per_address_per_hour)
+    if settings.redis_url is None:
+        return LoginThrottle(*limits)
+    redis = Redis.from_url(settings.redis_url.value)
+    shared = SharedLoginThrottle(*limits, redis, settings.redis_prefix, uuid.uuid4().hex)
+
+    async def sharing(app: web.Application) -> AsyncIterator[None]:
+        await shared.start(clock())
+        task = asyncio.create_task(shared.run(), name="login-throttle-sharing")
+        yield
+        shared.stopping = True
+        task.cancel()  # redis-py can swallow it (redis/redis-py#2028): the loops end on the flag too
+        await asyncio.wait({task}, timeout=2.0)
+        await redis.aclose()
+
+    app.cleanup_ctx.append(sharing)
+    return shared
+
+
 def create_app(settings: Settings, *, clock: Clock = system_clock, migrate: bool = True) -> web.Application:
     quiet_libraries()  # also when the app is started without the CLI (tests, an embedding runner)
     app = web.Application(
@@ -45,9 +70,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock, migrate: bool
     )
     app[SETTINGS] = settings
     app[CLOCK] = clock
-    app[THROTTLE] = LoginThrottle(
-        settings.login_failures_per_account_per_hour, settings.login_failures_per_address_per_hour
-    )
+    app[THROTTLE] = login_throttle(app, settings, clock)
     app[REFUSALS] = RefusalLog()
 
     async def database_ctx(app: web.Application) -> AsyncIterator[None]:

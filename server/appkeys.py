@@ -15,7 +15,7 @@ from server.settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
 DATABASE = web.AppKey("database", Database)
-CLOCK = web.AppKey("clock", Clock)
+CLOCK = web.AppKey[Clock]("clock")  # Clock is a Callable, not a class: a type argument
 THROTTLE = web.AppKey("throttle", LoginThrottle)
 REFUSALS = web.AppKey("refusals", RefusalLog)
 HUB = web.AppKey("hub", LiveRooms)

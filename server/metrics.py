@@ -6,6 +6,7 @@ mode. Never a meeting, member or user id (docs/operator-guide.md "Health, metric
 
 from __future__ import annotations
 
+import asyncio
 import time
 import weakref
 from collections.abc import Iterator
@@ -116,3 +117,109 @@ def watch_live_rooms(hub: LiveRooms) -> None:
 
 def forget_live_rooms(hub: LiveRooms) -> None:
     _LIVE_ROOMS.hubs.discard(hub)
+
+
+# -- the SFU (server.media.sfu_watch, server.realtime.sfu_relay) ------------------------------------
+
+
+class SfuRooms(Protocol):
+    def sfu_counts(self) -> tuple[int, int, int]:
+        """(meetings on Janus now, members' publisher handles, members' subscriber handles)."""
+        ...
+
+
+class SfuReachability(Protocol):
+    @property
+    def reachable(self) -> bool: ...
+
+
+class _SfuCollector(Collector):
+    """Read at each scrape, like the live rooms. `cellmeet_sfu_reachable` exists only where an SFU
+    is configured (0 when any watch of this process finds Janus not answering)."""
+
+    def __init__(self) -> None:
+        self.relays: weakref.WeakSet[SfuRooms] = weakref.WeakSet()
+        self.watches: weakref.WeakSet[SfuReachability] = weakref.WeakSet()
+
+    def collect(self) -> Iterator[Metric]:
+        watches = list(self.watches)
+        if watches:
+            yield GaugeMetricFamily(
+                "cellmeet_sfu_reachable",
+                "1 when Janus answers this process's probes (every second), 0 when it does not",
+                value=int(all(watch.reachable for watch in watches)),
+            )
+        totals = [0, 0, 0]
+        for relay in list(self.relays):
+            for index, count in enumerate(relay.sfu_counts()):
+                totals[index] += count
+        for (name, help_text), value in zip(_SFU_GAUGES, totals, strict=True):
+            yield GaugeMetricFamily(name, help_text, value=value)
+
+
+_SFU_GAUGES = (
+    ("cellmeet_sfu_rooms", "Meetings whose media goes through Janus now"),
+    ("cellmeet_sfu_publishers", "Members' connections publishing to Janus (one upload each)"),
+    ("cellmeet_sfu_subscribers", "Members' connections receiving from Janus (one subscriber each)"),
+)
+_SFU = _SfuCollector()
+REGISTRY.register(_SFU)
+
+
+def watch_sfu_rooms(relay: SfuRooms) -> None:
+    _SFU.relays.add(relay)
+
+
+def forget_sfu_rooms(relay: SfuRooms) -> None:
+    _SFU.relays.discard(relay)
+
+
+def watch_sfu_reachability(watch: SfuReachability) -> None:
+    _SFU.watches.add(watch)
+
+
+def forget_sfu_reachability(watch: SfuReachability) -> None:
+    _SFU.watches.discard(watch)
+
+
+# -- the event loop and the echo checks (server.media.echo) -----------------------------------------
+
+
+class EchoPeers(Protocol):
+    def live_peers(self) -> int:
+        """Server-side RTCPeerConnections of the echo checks not closed yet."""
+        ...
+
+
+class _ProcessCollector(Collector):
+    """What a leak would grow, read at each scrape: the event loop's tasks (the loop the scrape runs
+    on: the server's) and the echo checks' peer connections, the only ones the server opens itself."""
+
+    def __init__(self) -> None:
+        self.echoes: weakref.WeakSet[EchoPeers] = weakref.WeakSet()
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            tasks = len(asyncio.all_tasks(asyncio.get_running_loop()))
+        except RuntimeError:  # scraped outside an event loop (a test's generate_latest): no loop, no tasks
+            tasks = 0
+        yield GaugeMetricFamily(
+            "cellmeet_asyncio_tasks", "Tasks of the server's event loop not done yet", value=tasks
+        )
+        yield GaugeMetricFamily(
+            "cellmeet_echo_peers",
+            "Server-side peer connections of pre-join echo checks not closed yet",
+            value=sum(echo.live_peers() for echo in list(self.echoes)),
+        )
+
+
+_PROCESS = _ProcessCollector()
+REGISTRY.register(_PROCESS)
+
+
+def watch_echo_peers(echo: EchoPeers) -> None:
+    _PROCESS.echoes.add(echo)
+
+
+def forget_echo_peers(echo: EchoPeers) -> None:
+    _PROCESS.echoes.discard(echo)

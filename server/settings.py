@@ -6,7 +6,9 @@ import ipaddress
 import json
 import math
 import os
+import re
 import secrets
+import time
 from dataclasses import dataclass, field
 from email.headerregistry import Address
 from email.utils import parseaddr
@@ -15,6 +17,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from server.mail.address import normal_address
+from server.redis_address import RedisAddressRefused, check_redis_url
 
 MIN_SECRET_BYTES = 32
 
@@ -51,7 +54,11 @@ class Settings:
     data_dir: Path
     database_url: str
     secret_key: Secret
-    redis_url: str | None = None
+    # Several signalling processes share their live rooms through it (server.redis_address: where).
+    redis_url: Secret | None = None
+    # Every Redis key and channel of this deployment starts with it (two deployments, or the tests,
+    # sharing one Redis never see each other's).
+    redis_prefix: str = "cellmeet"
     ice_servers: list[dict[str, Any]] = field(default_factory=list)
     turn_secret: Secret | None = None
     # How long a minted TURN credential is valid (quality.md S10: at most 10 min); the room page asks
@@ -140,13 +147,24 @@ class Settings:
 
 
 def _load_or_create_secret(data_dir: Path) -> str:
+    """DATA_DIR/secret_key, created on first use. O_EXCL: of several processes starting at once on an
+    empty directory, one writes it and the others read it (they must share it: join tickets are signed
+    with it); 0600 from the first byte."""
     path = data_dir / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
-    key = secrets.token_urlsafe(48)
-    path.write_text(key)
-    path.chmod(0o600)
-    return key
+    if not path.exists():
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as file:
+                file.write(secrets.token_urlsafe(48))
+    for _ in range(50):  # another process may be writing it this very moment
+        key = path.read_text().strip()
+        if key:
+            return key
+        time.sleep(0.01)
+    raise UnsafeSettings(f"{path} is empty: remove it, or set CELLMEET_SECRET_KEY")
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
@@ -185,7 +203,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         data_dir=data_dir,
         database_url=database_url,
         secret_key=Secret(secret),
-        redis_url=env.get("CELLMEET_REDIS_URL") or None,
+        redis_url=_redis_url(env.get("CELLMEET_REDIS_URL", "")),
+        redis_prefix=_redis_prefix(env.get("CELLMEET_REDIS_PREFIX", "")),
         ice_servers=ice_servers,
         turn_secret=Secret(turn) if turn else None,
         turn_ttl_seconds=_turn_ttl_seconds(env.get("CELLMEET_TURN_TTL_SECONDS", "")),
@@ -280,6 +299,24 @@ def _sfu_url(text: str) -> str | None:
     except ValueError as exc:
         raise UnsafeSettings(f"CELLMEET_SFU_URL: bad port in {url}") from exc
     return url.rstrip("/")
+
+
+def _redis_url(text: str) -> Secret | None:
+    """Kept as a Secret: its password never shows in a log line or a repr."""
+    if not text:
+        return None
+    try:
+        return Secret(check_redis_url(text))
+    except RedisAddressRefused as exc:
+        raise UnsafeSettings(str(exc)) from exc
+
+
+def _redis_prefix(text: str) -> str:
+    if not text:
+        return "cellmeet"
+    if not re.fullmatch(r"[A-Za-z0-9_.:-]{1,64}", text):
+        raise UnsafeSettings("CELLMEET_REDIS_PREFIX: 1 to 64 letters, digits, '_', '.', ':' or '-'")
+    return text
 
 
 def _sfu_min_peers(text: str) -> int:

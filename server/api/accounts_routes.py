@@ -19,7 +19,7 @@ from server.auth.identity import ACCOUNT_LINK_PATH
 from server.auth.passwords import MAX_PASSWORD_LENGTH
 from server.errors import forbidden, invalid
 from server.services import accounts
-from server.services.accounts import MAX_BATCH
+from server.services.accounts_register import MAX_BATCH
 
 ACCOUNTS = obj("Accounts", accounts="array")
 CANDIDATES = obj("RegisterCandidates", org_id="integer", candidates="array")

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from meetings.attendance import EventKind
 from meetings.enums import MeetingStatus
 from meetings.policy import Action
+from meetings.room import quorum_decision
 from server.api import responses
 from server.api.context import actor, database, json_response, lang, now, path_id, room_changed
 from server.api.registry import route
@@ -32,7 +33,6 @@ from server.services.attendance import (
     close_meeting,
     lock_meeting,
     open_meeting,
-    quorum_decision,
     record_on_site,
     situation,
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 from sqlalchemy import select
+from sqlmodel import col
 
 from meetings.decision import Text
 from meetings.enums import Role
@@ -36,17 +37,17 @@ async def get_audit_log(request: web.Request) -> web.StreamResponse:
     after = request.query.get("after", "0")
     after_seq = int(after) if after.isascii() and after.isdigit() and len(after) < 10 else 0
     async with database(request).read() as session:
-        query = select(AuditEvent).where(AuditEvent.seq > after_seq)
+        query = select(AuditEvent).where(col(AuditEvent.seq) > after_seq)
         if request.query.get("include") != "refusals":
             # Refused requests (server.audit.refusals) are rows of the chain too, shown when asked for.
-            query = query.where(AuditEvent.action.not_in(REFUSAL_ACTIONS))  # type: ignore[attr-defined]
+            query = query.where(col(AuditEvent.action).not_in(REFUSAL_ACTIONS))
         if not caller.user.is_admin:
             roots = (
                 (
                     await session.execute(
-                        select(Grant.org_id).where(
-                            Grant.user_id == caller.user_id,
-                            Grant.role.in_([Role.AUDITOR.value, Role.ADMIN.value]),  # type: ignore[attr-defined]
+                        select(col(Grant.org_id)).where(
+                            col(Grant.user_id) == caller.user_id,
+                            col(Grant.role).in_([Role.AUDITOR.value, Role.ADMIN.value]),
                         )
                     )
                 )
@@ -55,8 +56,8 @@ async def get_audit_log(request: web.Request) -> web.StreamResponse:
             )
             orgs = await subtree_ids(session, list(roots))
             # Entries without an organisation (logins, accounts) are the operator's, not a unit auditor's.
-            query = query.where(AuditEvent.org_id.in_(orgs))  # type: ignore[union-attr]
-        rows = (await session.execute(query.order_by(AuditEvent.seq).limit(PAGE))).scalars().all()  # type: ignore[arg-type]
+            query = query.where(col(AuditEvent.org_id).in_(orgs))
+        rows = (await session.execute(query.order_by(col(AuditEvent.seq)).limit(PAGE))).scalars().all()
     return json_response(
         {"entries": [{**event_body(r), "prev_hash": r.prev_hash, "hash": r.hash} for r in rows]}
     )
@@ -101,10 +102,10 @@ async def get_audit_checkpoints(request: web.Request) -> web.StreamResponse:
             # keep them, as they may read their part of the log.
             holds = (
                 await session.execute(
-                    select(Grant.id)
+                    select(col(Grant.id))
                     .where(
-                        Grant.user_id == caller.user_id,
-                        Grant.role.in_([Role.AUDITOR.value, Role.ADMIN.value]),  # type: ignore[attr-defined]
+                        col(Grant.user_id) == caller.user_id,
+                        col(Grant.role).in_([Role.AUDITOR.value, Role.ADMIN.value]),
                     )
                     .limit(1)
                 )

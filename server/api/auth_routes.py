@@ -9,6 +9,7 @@ import pyotp
 from aiohttp import web
 from pydantic import Field
 from sqlalchemy import delete, select
+from sqlmodel import col
 
 from meetings.decision import Text
 from server.api import responses
@@ -108,7 +109,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         )
     async with database(request).read() as session:
         user = (
-            await session.execute(select(User).where(User.username == body.username))
+            await session.execute(select(User).where(col(User.username) == body.username))
         ).scalar_one_or_none()
     ok = await verify_password(user.password_hash if user else None, body.password)
     totp_step = None
@@ -133,6 +134,7 @@ async def login(request: web.Request) -> web.StreamResponse:
                 "This account is disabled. Contact the operator.",
             ),
         )
+    assert user.id is not None  # read from the database
     token = new_token()
     csrf = new_token()
     async with database(request).write() as session:
@@ -178,7 +180,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
     if caller.session is not None:
         async with database(request).write() as session:
-            await session.execute(delete(WebSession).where(WebSession.id == caller.session.id))  # type: ignore[arg-type]
+            await session.execute(delete(WebSession).where(col(WebSession.id) == caller.session.id))
         hub = request.app.get(HUB)
         if hub is not None:
             await hub.drop_session(caller.session.id, request.app[SETTINGS].join_ticket_seconds)

@@ -6,6 +6,7 @@ from aiohttp import BodyPartReader, web
 from aiohttp.multipart import BadContentDispositionHeader, BadContentDispositionParam
 from pydantic import Field
 from sqlalchemy import select
+from sqlmodel import col
 
 from meetings.decision import Text
 from meetings.enums import Activity, RemoteReason, Standing
@@ -261,5 +262,9 @@ def _flag(value: str | None) -> bool:
 async def my_member(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
     async with database(request).read() as session:
-        rows = (await session.execute(select(Member).where(Member.user_id == caller.user_id))).scalars().all()
+        rows = (
+            (await session.execute(select(Member).where(col(Member.user_id) == caller.user_id)))
+            .scalars()
+            .all()
+        )
     return json_response({"members": [member_json(m) for m in rows]})

@@ -12,12 +12,12 @@ from aiohttp.typedefs import Handler
 
 from meetings.decision import Text
 from server.api.access_log import with_access_log
-from server.api.context import ACTOR, lang
+from server.api.context import lang
 from server.appkeys import CLOCK, DATABASE, REFUSALS, SETTINGS
 from server.audit.refusals import Refusal
 from server.auth.authz import DECIDED_UNIT, REFUSED_UNIT
 from server.auth.client_address import client_address
-from server.auth.identity import authenticate, check_same_origin
+from server.auth.identity import ACTOR, authenticate, check_same_origin
 from server.errors import ApiError
 
 log = logging.getLogger("cellmeet.http")

@@ -2,7 +2,7 @@
 
 Reading is for whoever sees the meeting (members read the draft, product.md); writing for the chair,
 the minute-taker and the unit's leaders; signing for the chair and the minute-taker themselves.
-Decisions are listed in server.services.minutes.
+Decisions are listed in server.services.minutes, minutes_edits and minutes_document.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ from server.exports.minutes_docx import render_docx
 from server.exports.minutes_pdf import render_pdf
 from server.services.attendance import lock_meeting
 from server.services.meeting_roles import MeetingRoles, meeting_roles
-from server.services.minutes import add_addendum, adopt, edit_minutes, minutes_json, sign
+from server.services.minutes import add_addendum, adopt, minutes_json, sign
+from server.services.minutes_edits import edit_minutes
 from server.services.orgs import get_org
 from server.services.room_pushes import push_minutes, push_texts
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import Field
 from sqlalchemy import select
+from sqlmodel import col
 
 from meetings.enums import OrgKind, Role
 from meetings.policy import Action
@@ -43,7 +44,11 @@ async def list_orgs(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
     async with database(request).read() as session:
         ids = await visible_org_ids(session, caller.user)
-        orgs = (await session.execute(select(Org).where(Org.id.in_(ids)).order_by(Org.id))).scalars().all()  # type: ignore[union-attr]
+        orgs = (
+            (await session.execute(select(Org).where(col(Org.id).in_(ids)).order_by(col(Org.id))))
+            .scalars()
+            .all()
+        )
     return json_response({"orgs": [org_json(org) for org in orgs]})
 
 
@@ -155,5 +160,5 @@ async def list_grants(request: web.Request) -> web.StreamResponse:
     caller, org_id = actor(request), path_id(request)
     async with database(request).read() as session:
         await authorize(session, caller, Action.GRANT_CREATE, org_id)
-        grants = (await session.execute(select(Grant).where(Grant.org_id == org_id))).scalars().all()
+        grants = (await session.execute(select(Grant).where(col(Grant.org_id) == org_id))).scalars().all()
     return json_response({"grants": [{"id": g.id, "user_id": g.user_id, "role": g.role} for g in grants]})

@@ -8,6 +8,7 @@ from aiohttp import web
 from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from meetings.enums import ApplicationKind
 from meetings.policy import Action
@@ -76,8 +77,8 @@ async def list_applications(request: web.Request) -> web.StreamResponse:
             (
                 await session.execute(
                     select(PilotApplication)
-                    .where(PilotApplication.org_id.in_(ids))
-                    .order_by(PilotApplication.id)  # type: ignore[attr-defined]
+                    .where(col(PilotApplication.org_id).in_(ids))
+                    .order_by(col(PilotApplication.id))
                 )
             )
             .scalars()
@@ -182,8 +183,8 @@ async def list_flags(request: web.Request) -> web.StreamResponse:
             (
                 await session.execute(
                     select(EligibilityFlag).where(
-                        EligibilityFlag.org_id.in_(ids),  # type: ignore[attr-defined]
-                        EligibilityFlag.cleared_at.is_(None),  # type: ignore[union-attr]
+                        col(EligibilityFlag.org_id).in_(ids),
+                        col(EligibilityFlag.cleared_at).is_(None),
                     )
                 )
             )

@@ -12,6 +12,7 @@ from aiohttp import web
 from pydantic import Field
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from meetings.decision import Text
 from server.api import responses
@@ -129,6 +130,7 @@ async def create_token(request: web.Request) -> web.StreamResponse:
         # A script may make another token for itself, never one that outlives its own.
         expires_at = min(expires_at, token_expiry(caller.token))
     # The failures of a wrong re-entry are written even though the request is refused.
+    failure: ApiError | None
     async with database(request).write() as session:
         try:
             if caller.token is None:
@@ -161,7 +163,7 @@ async def create_token(request: web.Request) -> web.StreamResponse:
 
 
 async def _tokens_of(session: AsyncSession, user_id: int) -> list[ApiToken]:
-    query = select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.created_at)  # type: ignore[arg-type]
+    query = select(ApiToken).where(col(ApiToken.user_id) == user_id).order_by(col(ApiToken.created_at))
     return list((await session.execute(query)).scalars())
 
 
@@ -184,7 +186,7 @@ async def _revoke(request: web.Request, user_id: int, public_id: str, caller: Ac
     async with database(request).write() as session:
         token = (
             await session.execute(
-                select(ApiToken).where(ApiToken.user_id == user_id, ApiToken.public_id == public_id)  # type: ignore[arg-type]
+                select(ApiToken).where(col(ApiToken.user_id) == user_id, col(ApiToken.public_id) == public_id)
             )
         ).scalar_one_or_none()
         if token is None:
@@ -252,7 +254,7 @@ async def revoke_all_tokens(session: AsyncSession, user_id: int, at: datetime, w
     """A change of password or second factor ends every script token of the account (and says so)."""
     result = await session.execute(
         update(ApiToken)
-        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))  # type: ignore[arg-type,union-attr]
+        .where(col(ApiToken.user_id) == user_id, col(ApiToken.revoked_at).is_(None))
         .values(revoked_at=at)
     )
     if result.rowcount:  # type: ignore[attr-defined]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import Field
 from sqlalchemy import select
+from sqlmodel import col
 
 from meetings.policy import Action
 from server.api import responses
@@ -67,7 +68,9 @@ async def post_login_unlock(request: web.Request) -> web.StreamResponse:
         user = await session.get(User, path_id(request))
         if user is None:
             raise not_found()
-        member = (await session.execute(select(Member).where(Member.user_id == user.id))).scalars().first()
+        member = (
+            (await session.execute(select(Member).where(col(Member.user_id) == user.id))).scalars().first()
+        )
         if not caller.user.is_admin:
             if member is None:
                 raise forbidden()

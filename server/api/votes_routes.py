@@ -1,6 +1,6 @@
 """Votes: open (the chair), ballots (the member, or the chair for one on site), reserved opinions,
 close with the result; pushes `vote-opened`, `vote-progress`, `vote-closed` and the minutes.
-Decisions are listed in server.services.votes."""
+Decisions are listed in server.services.votes, ballots, vote_results and reserved_opinions."""
 
 from __future__ import annotations
 
@@ -17,16 +17,10 @@ from server.errors import forbidden, not_found
 from server.services.attendance import lock_meeting
 from server.services.meeting_roles import meeting_roles
 from server.services.orgs import get_org
+from server.services.reserved_opinions import record_opinion
 from server.services.room_pushes import push_minutes, push_vote
-from server.services.votes import (
-    ballot_as,
-    close_vote,
-    open_vote,
-    record_opinion,
-    vote_json,
-    vote_of,
-    votes_of,
-)
+from server.services.vote_results import vote_json, votes_of
+from server.services.votes import ballot_as, close_vote, open_vote, vote_of
 
 
 class VoteBody(Body):

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Row, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from meetings.audit_chain import GENESIS, ChainEntry, entry_hash
 from server.clock import iso
@@ -68,8 +69,8 @@ async def append_many(session: AsyncSession, entries: Sequence[Entry]) -> list[A
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_AUDIT_LOCK})
     last = (
         await session.execute(
-            select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
-        )  # type: ignore[union-attr]
+            select(col(AuditEvent.seq), col(AuditEvent.hash)).order_by(col(AuditEvent.seq).desc()).limit(1)
+        )
     ).first()
     seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS)
     events = []

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from meetings.enums import Role
 from meetings.policy import Action, allowed
@@ -63,16 +64,18 @@ async def access_on(session: AsyncSession, actor: Actor, org_id: int) -> Access 
     DECIDED_UNIT.set(org_id)
     grants = (
         await session.execute(
-            select(Grant.role, Grant.org_id).where(
-                Grant.user_id == actor.user_id, Grant.org_id.in_(ancestors)
-            )  # type: ignore[attr-defined]
+            select(col(Grant.role), col(Grant.org_id)).where(
+                col(Grant.user_id) == actor.user_id, col(Grant.org_id).in_(ancestors)
+            )
         )
     ).all()
     grant_orgs: dict[Role, set[int]] = {}
     for role, granted_org in grants:
         grant_orgs.setdefault(Role(role), set()).add(granted_org)
     member_org = (
-        await session.execute(select(Member.org_id, Member.group_id).where(Member.user_id == actor.user_id))
+        await session.execute(
+            select(col(Member.org_id), col(Member.group_id)).where(col(Member.user_id) == actor.user_id)
+        )
     ).first()
     is_member = member_org is not None and org_id in (member_org[0], member_org[1])
     access = Access(

@@ -4,6 +4,8 @@
 transports=["websocket"])`; `join {meeting_id}` enters one room per meeting, tells the others
 `peer-joined` and acks `{ok, peers}`; `hand {raised}` sends `hands` to the meeting and acks. No
 database, no checks, no presence: what the library costs by itself, for the ratio in docs/performance.md.
+With `--redis-url`, several of it share their rooms through python-socketio's Redis manager (the
+topology of `cellmeet bench --processes K`; each process keeps its own peer lists).
 """
 
 from __future__ import annotations
@@ -18,9 +20,15 @@ from aiohttp import web
 NAMESPACE = "/room"
 
 
-def create_app() -> web.Application:
+def create_app(redis_url: str | None = None, channel: str = "socketio") -> web.Application:
+    # With a Redis URL: python-socketio's own Redis manager, the library's way to run several processes.
+    manager = socketio.AsyncRedisManager(redis_url, channel=channel) if redis_url else None
     sio = socketio.AsyncServer(
-        async_mode="aiohttp", transports=["websocket"], logger=False, engineio_logger=False
+        async_mode="aiohttp",
+        transports=["websocket"],
+        logger=False,
+        engineio_logger=False,
+        client_manager=manager,
     )
     app = web.Application()
     sio.attach(app, socketio_path="socket.io")
@@ -72,8 +80,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m server.bench.bare")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument(
+        "--redis-url", default=None, help="several processes: python-socketio's Redis manager"
+    )
+    parser.add_argument("--channel", default="socketio", help="the Redis manager's channel")
     args = parser.parse_args()
-    web.run_app(create_app(), host=args.host, port=args.port, print=None, shutdown_timeout=2)
+    app = create_app(args.redis_url, args.channel)
+    web.run_app(app, host=args.host, port=args.port, print=None, shutdown_timeout=2)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,8 @@
-"""`cellmeet bench`: seed a scratch database, start our server and the bare baseline as subprocesses,
-drive both with the same clients, and print one JSON summary (docs/performance.md explains it).
+"""`cellmeet bench`: one run on a scratch database, ours against the bare baseline, as one JSON summary.
+
+It seeds the database, starts our server and the bare baseline as subprocesses (server.bench.servers),
+drives both with the same clients (server.bench.phases), judges the goals (server.bench.goals) and
+prints the summary (docs/performance.md explains it).
 
 Phases against each server, in this order: bare first, then ours (same seeded members, same order):
 1. start the server, wait for /healthz, read its RSS;
@@ -19,49 +22,29 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import gc
 import json
 import os
 import platform
 import secrets
 import shutil
-import signal
-import socket
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import asyncpg
 
 from server.auth.tickets import Ticket, issue
-from server.auth.tokens import SESSION_COOKIE_PLAIN
-from server.bench.driver import (
-    CpuWindow,
-    LoopLag,
-    Participant,
-    close_all,
-    hands_rounds,
-    join_all,
-    join_figures,
-    presence_figures,
-    rss_kib,
-)
-from server.bench.seed import PostgresScratch, Seeded, SeededMeeting, seed
+from server.bench.driver import CpuWindow
+from server.bench.goals import goals, more_goals, ratio_of
+from server.bench.phases import TICKET_SECONDS, WARMUP_ROUNDS, browser_joins, drive, settle
+from server.bench.seed import PostgresScratch, seed
+from server.bench.servers import HOST, Server, free_port, server_env
+from server.bench.sfu import add_arguments as sfu_arguments
 from server.db.engine import Database
-
-HOST = "127.0.0.1"
-GOAL_JOIN_P99_MS = 250.0
-GOAL_JOIN_RATIO = 1.5
-GOAL_FANOUT_P99_MS = 100.0
-TICKET_SECONDS = 3600
-WARMUP_ROUNDS = 2
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -79,264 +62,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="URL",
         help="run again on a new database of this PostgreSQL server (postgresql://USER@127.0.0.1:5432/)",
     )
-    parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Server:
-    name: str
-    process: asyncio.subprocess.Process
-    port: int
-    log_path: Path
-
-    @property
-    def url(self) -> str:
-        return f"http://{HOST}:{self.port}"
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def log_tail(self, lines: int = 20) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    @classmethod
-    async def start(
-        cls, name: str, argv: list[str], env: dict[str, str], port: int, log_path: Path
-    ) -> Server:
-        with open(log_path, "wb") as log:
-            process = await asyncio.create_subprocess_exec(
-                *argv, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=asyncio.subprocess.STDOUT
-            )
-        server = cls(name, process, port, log_path)
-        try:
-            await server._wait_ready()
-        except BaseException:
-            await server.stop()
-            raise
-        return server
-
-    async def _wait_ready(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        async with aiohttp.ClientSession() as http:
-            while time.monotonic() < deadline:
-                if self.process.returncode is not None:
-                    raise RuntimeError(
-                        f"{self.name} server exited ({self.process.returncode}):\n{self.log_tail()}"
-                    )
-                with contextlib.suppress(aiohttp.ClientError, OSError):
-                    async with http.get(
-                        f"{self.url}/healthz", timeout=aiohttp.ClientTimeout(total=2)
-                    ) as reply:
-                        if reply.status == 200:
-                            return
-                await asyncio.sleep(0.1)
-        raise RuntimeError(f"{self.name} server not ready within {timeout} s:\n{self.log_tail()}")
-
-    async def stop(self) -> None:
-        if self.process.returncode is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(self.process.wait(), 15.0)
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                self.process.kill()
-            await self.process.wait()
-
-
-def _server_env(data_dir: Path, database_url: str, secret_key: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CELLMEET_")}
-    env.update(
-        CELLMEET_DATA_DIR=str(data_dir),
-        CELLMEET_DATABASE_URL=database_url,
-        CELLMEET_SECRET_KEY=secret_key,
-        CELLMEET_ICE_SERVERS="[]",
-        CELLMEET_LANG="vi",
-        # Every simulated member connects from 127.0.0.1: the per-address defences (tested on their
-        # own) would stop the burst at the 60th member. The bench measures the join, not them.
-        CELLMEET_CONNECTIONS_PER_ADDRESS="100000",
-        CELLMEET_ROOM_CONNECT_BURST_PER_ADDRESS="100000",
-        CELLMEET_ROOM_CONNECTS_PER_ADDRESS_PER_SECOND="100000",
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="K > 1: K server processes on one PostgreSQL (--database-url) and Redis (bench.processes)",
     )
-    return env
-
-
-def _participants(
-    meetings: list[SeededMeeting], secret_key: str | None
-) -> tuple[list[Participant], list[list[Participant]]]:
-    """Every member as a participant; the join order interleaves meetings (seat 1 of every meeting,
-    then seat 2, ...), so all rooms fill at once as at the start of a real meeting hour. A seat with a
-    browser session joins with its cookie, the others with a ticket (none on the bare server)."""
-    expires = int(time.time()) + TICKET_SECONDS
-    rooms: list[list[Participant]] = []
-    for index, meeting in enumerate(meetings):
-        room = []
-        for seat in meeting.seats:
-            auth, headers = None, None
-            if seat.session_token is not None:
-                headers = {"Cookie": f"{SESSION_COOKIE_PLAIN}={seat.session_token}"}
-            elif secret_key is not None:
-                ticket = Ticket(seat.user_id, seat.member_id, meeting.meeting_id, expires)
-                auth = {"token": issue(secret_key, ticket)}
-            room.append(Participant(index, meeting.meeting_id, seat.member_id, auth, headers))
-        rooms.append(room)
-    order = [room[k] for k in range(max(len(r) for r in rooms)) for room in rooms if k < len(room)]
-    return order, rooms
-
-
-async def _drive(
-    server: Server, seeded: Seeded, secret_key: str | None, options: argparse.Namespace
-) -> dict[str, Any]:
-    ours = secret_key is not None
-    order, rooms = _participants(seeded.meetings, secret_key)
-    result: dict[str, Any] = {}
-    try:
-        # The client's own garbage collector must not stall it in the middle of a measurement: what
-        # exists now (imports, tickets, clients) is frozen out of the collections (gc.freeze).
-        gc.collect()
-        gc.freeze()
-        rss_before = rss_kib(server.pid)
-        window = CpuWindow(server.pid).start()
-        lag = LoopLag().start()
-        started = time.perf_counter()
-        await join_all(server.url, order, options.concurrency)
-        join_wall = time.perf_counter() - started
-        join_cpu = window.stop()
-        join_lag = await lag.stop()
-        await asyncio.sleep(1.0)  # coalesced presence pushes (<= 100 ms apart) all arrive
-        rss_after = rss_kib(server.pid)
-        joins = join_figures(order)
-        gc.collect()
-        gc.freeze()
-        idle = CpuWindow(server.pid).start()
-        await asyncio.sleep(options.idle_seconds)
-        idle_cpu = idle.stop()
-        # Unmeasured warm-up: the first emits on fresh connections are slower on either server (lazy set-up
-        # in the libraries); both servers get the same two rounds before the measured ones.
-        await hands_rounds(rooms, WARMUP_ROUNDS, options.interval)
-        fan = CpuWindow(server.pid).start()
-        lag = LoopLag().start()
-        fanout = await hands_rounds(rooms, options.rounds, options.interval)
-        fan_cpu = fan.stop()
-        fan_lag = await lag.stop()
-        connected = max(1, joins["joined"])
-        result = {
-            **joins,
-            "join_wall_s": round(join_wall, 3),
-            "joins_per_s": round(joins["joined"] / join_wall, 1) if join_wall > 0 else None,
-            "fanout_ms": fanout,
-            "cpu": {
-                "join": {
-                    **join_cpu,
-                    "server_cpu_ms_per_join": round(1000.0 * join_cpu["server_cpu_s"] / connected, 2),
-                },
-                "idle": {
-                    **idle_cpu,
-                    "server_cpu_pct_per_member": round(idle_cpu["server_cpu_pct_of_core"] / connected, 4),
-                },
-                "fanout": {
-                    **fan_cpu,
-                    "server_cpu_us_per_delivery": round(
-                        1e6 * fan_cpu["server_cpu_s"] / max(1, fanout["delivered"]), 1
-                    ),
-                },
-            },
-            "client_loop_lag_ms": {"join": join_lag, "fanout": fan_lag},
-            "rss": {
-                "before_kib": rss_before,
-                "all_joined_kib": rss_after,
-                "per_member_kib": round((rss_after - rss_before) / connected, 1),
-            },
-        }
-        if ours:
-            result["presence_fanout_ms"] = presence_figures(rooms)
-    finally:
-        await close_all(order)
-        gc.unfreeze()
-    return result
-
-
-async def _browser_joins(server: Server, seeded: Seeded, options: argparse.Namespace) -> dict[str, Any]:
-    """Joins the browser's way (session cookie on the upgrade), into meetings of their own that no
-    one has joined yet: the same burst as the ticket joins, through the identity middleware."""
-    order, rooms = _participants(seeded.browser, None)
-    try:
-        gc.collect()
-        gc.freeze()
-        window = CpuWindow(server.pid).start()
-        started = time.perf_counter()
-        await join_all(server.url, order, options.concurrency)
-        join_wall = time.perf_counter() - started
-        join_cpu = window.stop()
-        await asyncio.sleep(1.0)  # the last coalesced presence pushes arrive
-        joins = join_figures(order)
-        connected = max(1, joins["joined"])
-        return {
-            **joins,
-            "join_wall_s": round(join_wall, 3),
-            "cpu": {
-                **join_cpu,
-                "server_cpu_ms_per_join": round(1000.0 * join_cpu["server_cpu_s"] / connected, 2),
-            },
-            "presence_fanout_ms": presence_figures(rooms),
-        }
-    finally:
-        await close_all(order)
-        gc.unfreeze()
-
-
-async def _settle(pid: int, quiet_pct: float = 10.0, limit: float = 20.0) -> float:
-    """Wait until the server is quiet (under `quiet_pct` of a core over half a second), at most `limit`
-    seconds: the 500 departures before it set off leave handling and presence pushes. Returns the wait."""
-    started = time.perf_counter()
-    while time.perf_counter() - started < limit:
-        window = CpuWindow(pid).start()
-        await asyncio.sleep(0.5)
-        if window.stop()["server_cpu_pct_of_core"] < quiet_pct:
-            break
-    return round(time.perf_counter() - started, 2)
-
-
-def _ratio(a: float | None, b: float | None) -> float | None:
-    return round(a / b, 2) if a is not None and b else None
-
-
-def _goals(ours: dict[str, Any], bare: dict[str, Any], members: int) -> dict[str, Any]:
-    join_p99 = ours["join_ms"]["p99"]
-    ratio = _ratio(join_p99, bare["join_ms"]["p99"])
-    fan_p99 = ours["fanout_ms"]["p99"]
-    all_joined = ours["joined"] == members
-    return {
-        "all_joined": {"value": ours["joined"], "target": members, "met": all_joined},
-        "join_p99_ms": {
-            "value": join_p99,
-            "target": f"< {GOAL_JOIN_P99_MS}",
-            "met": all_joined and join_p99 is not None and join_p99 < GOAL_JOIN_P99_MS,
-        },
-        "join_p99_ratio": {
-            "value": ratio,
-            "target": f"<= {GOAL_JOIN_RATIO}",
-            "met": all_joined and ratio is not None and ratio <= GOAL_JOIN_RATIO,
-        },
-        "fanout_p99_ms": {
-            "value": fan_p99,
-            "target": f"< {GOAL_FANOUT_P99_MS}",
-            "met": fan_p99 is not None
-            and fan_p99 < GOAL_FANOUT_P99_MS
-            and ours["fanout_ms"]["delivered"] == ours["fanout_ms"]["expected"],
-        },
-    }
+    parser.add_argument(
+        "--redis-url", default=None, help="with --processes (default redis://127.0.0.1:6379/0)"
+    )
+    parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
+    sfu_arguments(parser)
 
 
 async def _run(options: argparse.Namespace, database_url: str | None, aiortc_peers: int) -> dict[str, Any]:
@@ -362,28 +98,28 @@ async def _run(options: argparse.Namespace, database_url: str | None, aiortc_pee
         bare_server = await Server.start(
             "bare",
             [sys.executable, "-m", "server.bench.bare", "--host", HOST, "--port", str(bare_port)],
-            _server_env(work, server_url, secret_key),
+            server_env(work, server_url, secret_key),
             bare_port,
             work / "bare.log",
         )
         servers.append(bare_server)
-        bare = await _drive(bare_server, seeded, None, options)
+        bare = await drive(bare_server, seeded, None, options)
         await bare_server.stop()
 
         port = free_port()
         our_server = await Server.start(
             "ours",
             [sys.executable, "-m", "server.cli", "serve", "--host", HOST, "--port", str(port)],
-            _server_env(work, server_url, secret_key),
+            server_env(work, server_url, secret_key),
             port,
             work / "ours.log",
         )
         servers.append(our_server)
-        ours = await _drive(our_server, seeded, secret_key, options)
+        ours = await drive(our_server, seeded, secret_key, options)
         # The ticket joins' connections are closing: their departures (pushes to those who stay) must
         # not be counted as the cookie joins' work.
-        settled = await _settle(our_server.pid)
-        ours["browser"] = await _browser_joins(our_server, seeded, options)
+        settled = await settle(our_server.pid)
+        ours["browser"] = await browser_joins(our_server, seeded, options)
         ours["browser"]["settle_before_s"] = settled
         rtc: dict[str, Any] | None = None
         if seeded.rtc is not None:
@@ -395,7 +131,7 @@ async def _run(options: argparse.Namespace, database_url: str | None, aiortc_pee
                 issue(secret_key, Ticket(s.user_id, s.member_id, meeting_id, expires))
                 for s in seeded.rtc.seats
             ]
-            settled = await _settle(our_server.pid)
+            settled = await settle(our_server.pid)
             window = CpuWindow(our_server.pid).start()
             rtc = await run_peers(our_server.url, tokens, meeting_id)
             rtc["settle_before_s"] = settled
@@ -438,39 +174,16 @@ async def _run(options: argparse.Namespace, database_url: str | None, aiortc_pee
         "ours": ours,
         "bare": bare,
         "ratio": {
-            "join_p50": _ratio(ours["join_ms"]["p50"], bare["join_ms"]["p50"]),
-            "join_p99": _ratio(ours["join_ms"]["p99"], bare["join_ms"]["p99"]),
-            "fanout_p50": _ratio(ours["fanout_ms"]["p50"], bare["fanout_ms"]["p50"]),
-            "fanout_p99": _ratio(ours["fanout_ms"]["p99"], bare["fanout_ms"]["p99"]),
-            "browser_join_p99": _ratio(ours["browser"]["join_ms"]["p99"], bare["join_ms"]["p99"]),
+            "join_p50": ratio_of(ours["join_ms"]["p50"], bare["join_ms"]["p50"]),
+            "join_p99": ratio_of(ours["join_ms"]["p99"], bare["join_ms"]["p99"]),
+            "fanout_p50": ratio_of(ours["fanout_ms"]["p50"], bare["fanout_ms"]["p50"]),
+            "fanout_p99": ratio_of(ours["fanout_ms"]["p99"], bare["fanout_ms"]["p99"]),
+            "browser_join_p99": ratio_of(ours["browser"]["join_ms"]["p99"], bare["join_ms"]["p99"]),
         },
-        "goals": _goals(ours, bare, options.members),
-        "more_goals": _more_goals(ours),
+        "goals": goals(ours, bare, options.members),
+        "more_goals": more_goals(ours),
         "aiortc": rtc,
         "server_errors": server_errors[:5],
-    }
-
-
-def _more_goals(ours: dict[str, Any]) -> dict[str, Any]:
-    """Goals of issue 22 beside `goals` (whose keys stay as they were): presence fan-out during the
-    join burst, and the browser's joins held to the ticket joins' bar."""
-    presence_p99 = ours["presence_fanout_ms"]["p99"]
-    browser_p99 = ours["browser"]["join_ms"]["p99"]
-    return {
-        "presence_p99_ms": {
-            "value": presence_p99,
-            "target": f"< {GOAL_FANOUT_P99_MS}",
-            "met": presence_p99 is not None
-            and presence_p99 < GOAL_FANOUT_P99_MS
-            and ours["presence_fanout_ms"]["missing"] == 0,
-        },
-        "browser_join_p99_ms": {
-            "value": browser_p99,
-            "target": f"< {GOAL_JOIN_P99_MS}",
-            "met": ours["browser"]["joined"] == ours["browser"]["members"]
-            and browser_p99 is not None
-            and browser_p99 < GOAL_JOIN_P99_MS,
-        },
     }
 
 
@@ -489,7 +202,16 @@ async def bench(options: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(options: argparse.Namespace) -> int:
-    result = asyncio.run(bench(options))
+    if options.sfu:
+        from server.bench.sfu import main as sfu_main
+
+        result = sfu_main(options)
+    elif options.processes > 1:
+        from server.bench.processes import bench_processes
+
+        result = asyncio.run(bench_processes(options))
+    else:
+        result = asyncio.run(bench(options))
     text = json.dumps(result, indent=2, ensure_ascii=False)
     print(text, flush=True)
     if options.out is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from server.db.tables import Org
 
@@ -11,10 +12,12 @@ from server.db.tables import Org
 async def ancestor_ids(session: AsyncSession, org_id: int) -> list[int]:
     """The organisation and its ancestors, nearest first (a recursive CTE; same SQL on both databases)."""
     chain = (
-        select(Org.id, Org.parent_id, literal(0).label("depth")).where(Org.id == org_id).cte(recursive=True)
+        select(col(Org.id), col(Org.parent_id), literal(0).label("depth"))
+        .where(col(Org.id) == org_id)
+        .cte(recursive=True)
     )
-    parent = select(Org.id, Org.parent_id, (chain.c.depth + 1).label("depth")).join(
-        chain, Org.id == chain.c.parent_id
+    parent = select(col(Org.id), col(Org.parent_id), (chain.c.depth + 1).label("depth")).join(
+        chain, col(Org.id) == chain.c.parent_id
     )
     chain = chain.union_all(parent)
     rows = (await session.execute(select(chain.c.id).order_by(chain.c.depth))).all()
@@ -25,8 +28,8 @@ async def subtree_ids(session: AsyncSession, root_ids: list[int]) -> list[int]:
     """Every organisation at or below the given ones (recursive CTE)."""
     if not root_ids:
         return []
-    tree = select(Org.id, literal(0).label("depth")).where(Org.id.in_(root_ids)).cte(recursive=True)  # type: ignore[union-attr]
+    tree = select(col(Org.id), literal(0).label("depth")).where(col(Org.id).in_(root_ids)).cte(recursive=True)
     tree = tree.union_all(
-        select(Org.id, (tree.c.depth + 1).label("depth")).join(tree, Org.parent_id == tree.c.id)
+        select(col(Org.id), (tree.c.depth + 1).label("depth")).join(tree, col(Org.parent_id) == tree.c.id)
     )
     return sorted({row[0] for row in (await session.execute(select(tree.c.id))).all()})

@@ -20,7 +20,8 @@ from docx.shared import Cm, Pt, RGBColor
 from docx.table import _Cell
 from docx.text.paragraph import Paragraph
 
-from server.exports.minutes_text import ADDENDA_HEADING, DRAFT_MARK, PARTY, MinutesText, build
+from server.exports.minutes_text import build
+from server.exports.minutes_wording import ADDENDA_HEADING, DRAFT_MARK, PARTY, MinutesText
 
 FONT_NAME = "Times New Roman"
 FONT_SIZE = Pt(13)

@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from server.exports.minutes_text import ADDENDA_HEADING, DRAFT_MARK, PARTY, build
+from server.exports.minutes_text import build
+from server.exports.minutes_wording import ADDENDA_HEADING, DRAFT_MARK, PARTY
 from server.exports.pdf_offline import FontMissing, environment, font_urls, local_fetcher, write_pdf
 
 __all__ = ["MinutesFontMissing", "font_urls", "local_fetcher", "render_html", "render_pdf"]

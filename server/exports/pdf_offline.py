@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import weasyprint  # type: ignore[import-untyped]
+
+# WeasyPrint is imported at the first render, not with this module: it costs about 0.7 s of the
+# server's start-up (and of every `cellmeet` command) for a document most runs never make.
 
 # Override with CELLMEET_MINUTES_FONT_DIR or the font_dir argument; Debian package fonts-liberation2.
 FONT_DIR = Path(os.environ.get("CELLMEET_MINUTES_FONT_DIR", "/usr/share/fonts/truetype/liberation2"))
@@ -58,6 +60,8 @@ def local_fetcher(allowed: set[str]) -> Any:
         path = Path(url.removeprefix("file://"))
         return path.read_bytes()
 
+    import weasyprint  # type: ignore[import-untyped]
+
     url_fetcher_class = getattr(weasyprint.urls, "URLFetcher", None)
     if url_fetcher_class is None:  # WeasyPrint < 68: a function returning a dict
 
@@ -77,6 +81,8 @@ def local_fetcher(allowed: set[str]) -> Any:
 
 def write_pdf(html: str, fonts: dict[str, str]) -> bytes:
     """Lay out `html` (which may only refer to `fonts`) as a PDF whose language is Vietnamese."""
+    import weasyprint
+
     document = weasyprint.HTML(string=html, url_fetcher=local_fetcher(set(fonts.values()))).render()
     document.metadata.lang = "vi"
     data = document.write_pdf()

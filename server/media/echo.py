@@ -14,6 +14,7 @@ import asyncio
 import logging
 import math
 import secrets
+import weakref
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
@@ -32,6 +33,7 @@ from aiortc.exceptions import InvalidAccessError, InvalidStateError, OperationEr
 
 from server.appkeys import SETTINGS
 from server.media.turn import ice_servers_for
+from server.metrics import forget_echo_peers, watch_echo_peers
 from server.settings import Settings
 
 log = logging.getLogger("cellmeet.media.echo")
@@ -97,6 +99,12 @@ class EchoRegistry:
         self.sessions: dict[str, EchoSession] = {}
         self._by_user: dict[int, str] = {}
         self._closing: set[asyncio.Task[bool]] = set()
+        # Every peer this registry made, held weakly: the gauge counts those not closed, whether or
+        # not a session still holds them (a peer dropped without close() would be a leak).
+        self._peers: weakref.WeakSet[RTCPeerConnection] = weakref.WeakSet()
+
+    def live_peers(self) -> int:
+        return sum(1 for pc in list(self._peers) if pc.connectionState != "closed")
 
     def of_user(self, session_id: str, user_id: int) -> EchoSession | None:
         session = self.sessions.get(session_id)
@@ -119,6 +127,7 @@ class EchoRegistry:
             deadline=loop.time() + self.settings.echo_session_seconds,
         )
         self.sessions[session.id] = session
+        self._peers.add(session.pc)
         self._by_user[user_id] = session.id
         session.timer = asyncio.create_task(self._expire(session))
         self._wire(session)
@@ -220,10 +229,12 @@ async def echo_ctx(app: web.Application) -> AsyncIterator[None]:
     """App start: the registry (and the host addresses, when configured); shutdown: every peer closed."""
     settings = app[SETTINGS]
     app[ECHO] = EchoRegistry(settings)
+    watch_echo_peers(app[ECHO])
     restore = limit_host_addresses(settings.media_host_addresses) if settings.media_host_addresses else None
     try:
         yield
         await app[ECHO].close_all()
     finally:
+        forget_echo_peers(app[ECHO])
         if restore is not None:
             restore()

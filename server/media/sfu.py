@@ -161,6 +161,24 @@ class JanusClient:
                 log.warning("Janus keepalive failed (%s): a new session at the next call", exc)
                 self._session_id = self._handle_id = None
 
+    async def probe(self) -> bool:
+        """Janus answers on this process's session: True when the session lived on, False when Janus
+        answered but had forgotten it (it restarted: every room and handle went with it; a new session
+        is made). SfuUnavailable when Janus does not answer."""
+        had = self._session_id
+        if had is not None:
+            try:
+                await self._post({"janus": "keepalive"}, had)
+                return True
+            except SfuUnavailable:
+                raise
+            except SfuError as exc:
+                if exc.code not in (458, 459):  # no such session / handle
+                    raise
+                self._session_id = self._handle_id = None
+        await self._session()
+        return had is None
+
     async def request(self, body: dict[str, Any]) -> dict[str, Any]:
         """A synchronous videoroom request on the management handle; its `plugindata.data`."""
         for attempt in (1, 2):

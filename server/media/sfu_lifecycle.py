@@ -1,6 +1,7 @@
 """The SFU in the app's life (issue 20, step 2a): the Janus client made at start when `CELLMEET_SFU_URL`
 is set, this server's orphan rooms destroyed once Janus answers (rooms of meetings no longer live),
-a meeting's room destroyed when it closes or is cancelled, the client closed at shutdown.
+a meeting's room destroyed when it closes or is cancelled, the client closed at shutdown; and (issue
+27) Janus watched from the start, its loss and return told to the listeners.
 
 Janus being down never stops the server nor holds a request: the start-up sweep runs in the
 background, a room's destruction has the adapter's deadline, and a failure is logged once.
@@ -14,17 +15,25 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 from sqlalchemy import select
+from sqlmodel import col
 
 from meetings.enums import MeetingStatus
 from server.appkeys import DATABASE, SETTINGS
+from server.db.columns import key
 from server.db.tables import Meeting
 from server.media.sfu import JanusClient, SfuError
 from server.media.sfu_echo import SFU_ECHO, SfuEchoRegistry
+from server.media.sfu_watch import SfuListener, SfuWatch
+from server.metrics import forget_sfu_reachability, watch_sfu_reachability
 
 log = logging.getLogger("cellmeet.sfu")
 
 SFU = web.AppKey("sfu", JanusClient)
 SWEEP = web.AppKey("sfu_sweep", asyncio.Task)
+SFU_WATCH = web.AppKey("sfu_watch", SfuWatch)
+WATCHING = web.AppKey("sfu_watching", asyncio.Task)
+# Who is told when Janus is lost and when it answers again (the realtime layer's recovery).
+SFU_LISTENERS = web.AppKey("sfu_listeners", list)
 LIVE = (MeetingStatus.SCHEDULED.value, MeetingStatus.OPEN.value)
 
 
@@ -32,11 +41,21 @@ def sfu_of(app: web.Application) -> JanusClient | None:
     return app.get(SFU)
 
 
+def sfu_watch_of(app: web.Application) -> SfuWatch | None:
+    return app.get(SFU_WATCH)
+
+
+def sfu_listeners(app: web.Application) -> list[SfuListener]:
+    """The one list the watch tells, whichever of the watch and its listeners starts first."""
+    listeners: list[SfuListener] = app.setdefault(SFU_LISTENERS, [])
+    return listeners
+
+
 async def _sweep_orphans(app: web.Application) -> None:
     client = app[SFU]
     try:
         async with app[DATABASE].read() as session:
-            rows = await session.execute(select(Meeting.id).where(Meeting.status.in_(LIVE)))  # type: ignore[attr-defined]
+            rows = await session.execute(select(key(Meeting.id)).where(col(Meeting.status).in_(LIVE)))
             live = {int(meeting_id) for (meeting_id,) in rows.all()}
         destroyed = await client.destroy_orphans(live)
         if destroyed:
@@ -60,9 +79,15 @@ async def sfu_ctx(app: web.Application) -> AsyncIterator[None]:
         settings.sfu_api_secret.value if settings.sfu_api_secret else None,
     )
     app[SWEEP] = asyncio.create_task(_sweep_orphans(app))
+    watch = app[SFU_WATCH] = SfuWatch(app[SFU])
+    watch.listeners = sfu_listeners(app)
+    watch_sfu_reachability(watch)  # /metrics
+    app[WATCHING] = asyncio.create_task(watch.run())
     try:
         yield
     finally:
+        app[WATCHING].cancel()
+        forget_sfu_reachability(watch)
         app[SWEEP].cancel()
         await app[SFU_ECHO].close_all()
         await app[SFU].close()

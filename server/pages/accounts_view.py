@@ -9,12 +9,12 @@ import re
 
 from aiohttp import web
 
-from server.api.context import ACTOR, lang
+from server.api.context import lang
 from server.appkeys import CLOCK, DATABASE
-from server.auth.identity import Actor
+from server.auth.identity import ACTOR, Actor
 from server.errors import ApiError
 from server.pages.views import _not_found, _page, _to_login
-from server.services.accounts import link_state
+from server.services.account_links import link_state
 
 # A one-time link's token is in its page's address; the access log keeps the request line, so the
 # token is masked there (it still works once for 7 days: a log is no place for it).

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from server.api.context import ACTOR, lang, now
+from server.api.context import lang, now
 from server.appkeys import DATABASE
-from server.auth.identity import Actor
+from server.auth.identity import ACTOR, Actor
 from server.pages.views import _not_found, _page, _path_id, _to_login, may_audit
 from server.services.audit_view import ChainCheck, LogFilter, log_page, scope_units
 from server.services.audit_words import GROUPS

@@ -12,10 +12,10 @@ from aiohttp import web
 from meetings.enums import OrgKind
 from meetings.groups import Month
 from meetings.policy import Action
-from server.api.context import ACTOR, lang, now
+from server.api.context import lang, now
 from server.appkeys import DATABASE
 from server.auth.authz import access_on, by_auditor_grant_only, can_see, permits
-from server.auth.identity import Actor
+from server.auth.identity import ACTOR, Actor
 from server.pages.rendering import PAGES
 from server.pages.views import _not_found, _page, _path_id, _to_login
 from server.services.monthly_record import monthly_record

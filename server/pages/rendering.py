@@ -5,6 +5,7 @@ The catalogues are the `.po` files themselves, compiled in memory: no generated 
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -70,7 +71,11 @@ class Pages:
     labels: Mapping[str, dict[str, dict[str, str]]]
 
     @classmethod
+    @functools.cache
     def load(cls) -> Pages:
+        """Read once per process: the templates and catalogues do not change while it runs
+        (auto_reload is off), and an app started again in the same process (the tests start one per
+        test) would otherwise compile them all again."""
         catalogues = load_catalogues()
         labels = {language: translated_tables(translations) for language, translations in catalogues.items()}
         return cls(env=make_environment(), catalogues=catalogues, labels=labels)

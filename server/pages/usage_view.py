@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from sqlalchemy import select
 
-from server.api.context import ACTOR, lang, now
+from server.api.context import lang, now
 from server.appkeys import DATABASE
-from server.auth.identity import Actor
+from server.auth.identity import ACTOR, Actor
 from server.clock import as_utc
 from server.db.tables import Meeting
 from server.exports import charts

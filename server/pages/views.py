@@ -17,10 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings.enums import OrgKind, Role
 from meetings.policy import Action
-from server.api.context import ACTOR, lang
+from server.api.context import lang
 from server.appkeys import CLOCK, DATABASE, SETTINGS
 from server.auth.authz import Access, access_on, can_see, permits
-from server.auth.identity import Actor
+from server.auth.identity import ACTOR, Actor
 from server.clock import as_utc, iso
 from server.db.tables import Meeting, Member, Org
 from server.errors import ApiError

@@ -75,6 +75,8 @@ class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
         return result
 
     def _spawn_unjoined_check(self, eio_sid: str) -> None:
+        if eio_sid not in self.environ:
+            return  # already gone (or the server stopped): no task that the loop might never run
         task = asyncio.get_running_loop().create_task(self._close_if_unjoined(eio_sid))
         self._checks.add(task)  # referenced until done: the loop keeps only weak references
         task.add_done_callback(self._checks.discard)
@@ -109,6 +111,29 @@ class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
         eio_sid = self.manager.eio_sid_from_sid(sid, namespace)
         if eio_sid is not None:
             await self.close_engine_io(eio_sid)
+
+    def drop_transport(self, sid: str, namespace: str) -> None:
+        """Cut the connection's TCP stream with no closing word, as a process dying would: its
+        client reconnects by itself (a socket.io or engine.io close from the server would make a
+        client give up instead)."""
+        eio_sid = self.manager.eio_sid_from_sid(sid, namespace)
+        request = (self.environ.get(eio_sid) or {}).get("aiohttp.request") if eio_sid else None
+        transport = request.transport if request is not None else None
+        if transport is not None and not transport.is_closing():
+            transport.abort()
+
+    def hang_up_all(self) -> int:
+        """Close every connection's TCP stream, after what is queued on it (a graceful stop): with no
+        engine.io or socket.io closing word, so that the clients reconnect by themselves, as after
+        a crash. How many were closed."""
+        closed = 0
+        for environ in list(self.environ.values()):
+            request = environ.get("aiohttp.request")
+            transport = request.transport if request is not None else None
+            if transport is not None and not transport.is_closing():
+                transport.close()
+                closed += 1
+        return closed
 
     async def close_engine_io(self, eio_sid: str) -> None:
         """python-engineio's disconnect only sends a CLOSE packet and waits for the client to hang

@@ -61,3 +61,9 @@ class RoomManager(socketio.AsyncManager):  # type: ignore[misc]
                 except Exception as exc:  # closing meanwhile: the others still get theirs
                     log.debug("event %s not sent to %s: %r", event, sid, exc)
                     break
+
+
+class RoomRedisManager(socketio.AsyncRedisManager, RoomManager):  # type: ignore[misc]
+    """python-socketio's Redis manager (each emit published to every process), whose delivery to
+    this process's connections is RoomManager's: the pub/sub manager hands its local delivery to the
+    next class in line, RoomManager.emit."""

@@ -16,16 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from meetings.decision import Text
 from meetings.topology import Reason, Topology, choose
-from server.errors import ApiError
-from server.media.sfu import JanusClient, RoomKeys, SfuError
-from server.realtime.hub import Hub, Peer, Room, room_name
+from server.media.sfu import JanusClient, RoomKeys, SfuError, room_keys
+from server.metrics import watch_sfu_rooms
+from server.realtime.hub import Hub
+from server.realtime.live_room import Peer, Room, room_name
+from server.realtime.sfu_state import Handles, MeetingMedia, janus_lost, no_handle, not_sfu, unavailable
 from server.settings import Settings
 
 log = logging.getLogger("cellmeet.sfu")
@@ -37,64 +36,9 @@ SWITCH_WAIT_SECONDS = 3.0
 RETRY_SECONDS = 30.0
 # Janus's room admits at most this many publishers, or the meeting's summoned members if more.
 MIN_PUBLISHERS = 50
+# At most one `sfu-feeds` push per meeting in this interval (the first of a quiet room at once).
+FEEDS_EVERY_SECONDS = 1.0
 NO_SUCH_FEED = 428
-
-
-@dataclass
-class Handles:
-    """One connection's handles in Janus."""
-
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    publisher: int | None = None
-    feed: int | None = None  # its publisher id in the videoroom
-    subscriber: int | None = None
-    subscribed: set[int] = field(default_factory=set)  # feeds
-    video_mids: set[str] = field(default_factory=set)  # the subscriber's video streams
-    gone: bool = False  # the connection left: handles made after it are detached at once
-
-
-@dataclass
-class MeetingMedia:
-    mode: Topology = Topology.MESH
-    reason: Reason = Reason.BELOW_SFU_SIZE
-    keys: RoomKeys | None = None
-    switching: asyncio.Task[None] | None = None
-    down_until: float = -math.inf  # loop time before which Janus is not asked to make the room again
-    handles: dict[str, Handles] = field(default_factory=dict)  # by sid
-    live: dict[int, Peer] = field(default_factory=dict)  # feed -> its publisher, once media flows
-    low_bandwidth: set[str] = field(default_factory=set)  # connections that asked for it (by sid)
-
-
-def _not_sfu() -> ApiError:
-    return ApiError(
-        409,
-        "not_sfu",
-        Text(
-            "Phòng họp đang kết nối trực tiếp giữa các thành viên (không qua máy chủ truyền thông).",
-            "The meeting room is a direct mesh between members (not on the media server).",
-        ),
-    )
-
-
-def _unavailable(exc: SfuError) -> ApiError:
-    return ApiError(
-        503,
-        "sfu_unavailable",
-        Text(
-            "Máy chủ truyền thông không trả lời; hãy thử lại sau giây lát.",
-            "The media server does not answer; try again in a moment.",
-        ),
-        details={"janus_code": exc.code},
-    )
-
-
-def _no_handle(target: str) -> ApiError:
-    return ApiError(
-        409,
-        "no_sfu_handle",
-        Text("Chưa có kết nối này tới máy chủ truyền thông.", "No such connection to the media server yet."),
-        details={"target": target},
-    )
 
 
 class SfuRelay:
@@ -103,13 +47,31 @@ class SfuRelay:
         self.settings = settings
         self.client_of = client_of
         self.meetings: dict[int, MeetingMedia] = {}
+        # Meetings whose Janus room outlived a restart of this server: on the SFU from their first join.
+        self.reclaimable: set[int] = set()
+        watch_sfu_rooms(self)  # /metrics
+
+    def sfu_counts(self) -> tuple[int, int, int]:
+        on_janus = [m for m in self.meetings.values() if m.mode is Topology.SFU and not m.lost]
+        handles = [h for media in on_janus for h in media.handles.values()]
+        return (
+            len(on_janus),
+            sum(h.publisher is not None for h in handles),
+            sum(h.subscriber is not None for h in handles),
+        )
 
     def media(self, meeting_id: int) -> MeetingMedia:
         found = self.meetings.get(meeting_id)
         if found is None:
+            client = self.client_of()
             found = self.meetings[meeting_id] = MeetingMedia(
-                reason=Reason.SFU_NOT_CONFIGURED if self.client_of() is None else Reason.BELOW_SFU_SIZE
+                reason=Reason.SFU_NOT_CONFIGURED if client is None else Reason.BELOW_SFU_SIZE
             )
+            if client is not None and meeting_id in self.reclaimable:
+                self.reclaimable.discard(meeting_id)
+                found.mode, found.reason = Topology.SFU, Reason.ROOM_SIZE
+                found.keys = room_keys(client.secret_key, meeting_id)
+                found.publishers = MIN_PUBLISHERS
         return found
 
     def topology_json(self, meeting_id: int) -> dict[str, Any]:
@@ -117,7 +79,8 @@ class SfuRelay:
         configured = self.client_of() is not None
         return {
             "mode": media.mode.value,
-            "reason": media.reason.value,
+            # on the SFU but Janus lost: the room waits for it (sfu_recovery)
+            "reason": (Reason.SFU_UNAVAILABLE if media.lost else media.reason).value,
             "sfu_min_peers": self.settings.sfu_min_peers if configured else None,
         }
 
@@ -171,7 +134,7 @@ class SfuRelay:
                 async with handles.lock:
                     await self._relay_video(client, handles, send=not on)
             except SfuError as exc:
-                raise _unavailable(exc) from exc
+                raise unavailable(exc) from exc
 
     async def _relay_video(self, client: JanusClient, handles: Handles, *, send: bool) -> None:
         """Janus relays the subscriber's video streams, or holds them (low bandwidth): no
@@ -185,9 +148,10 @@ class SfuRelay:
         self, room: Room, client: JanusClient, max_cameras: int, summoned: int, reason: Reason
     ) -> None:
         media = self.media(room.meeting_id)
+        media.publishers, media.max_cameras = max(MIN_PUBLISHERS, summoned), max_cameras
         try:
             keys = await client.create_room(
-                room.meeting_id, publishers=max(MIN_PUBLISHERS, summoned), video=max_cameras > 0
+                room.meeting_id, publishers=media.publishers, video=max_cameras > 0
             )
         except SfuError as exc:
             media.reason = Reason.SFU_UNAVAILABLE
@@ -213,7 +177,9 @@ class SfuRelay:
         media = self.media(peer.meeting_id)
         client = self.client_of()
         if media.mode is not Topology.SFU or client is None or media.keys is None:
-            raise _not_sfu()
+            raise not_sfu()
+        if media.lost:
+            raise janus_lost()
         return client, media, media.keys, media.handles.setdefault(peer.sid, Handles())
 
     async def publish(self, peer: Peer, offer: dict[str, Any]) -> dict[str, Any]:
@@ -237,7 +203,7 @@ class SfuRelay:
                     handles.feed = int(data["id"])
                 await self._detach_if_gone(client, handles)
         except SfuError as exc:
-            raise _unavailable(exc) from exc
+            raise unavailable(exc) from exc
         return {"ok": True, "description": jsep, "feed_id": handles.feed}
 
     def _publisher_events(self, peer: Peer, media: MeetingMedia) -> Callable[[dict[str, Any]], None]:
@@ -247,14 +213,30 @@ class SfuRelay:
                 return
             if event.get("janus") == "webrtcup":  # Janus receives the member: others may subscribe
                 media.live[handles.feed] = peer
-                self.hub.spawn(self._tell_feeds(peer.meeting_id))
+                self._feeds_changed(peer.meeting_id)
             elif event.get("janus") == "hangup" and media.live.pop(handles.feed, None) is not None:
-                self.hub.spawn(self._tell_feeds(peer.meeting_id))
+                self._feeds_changed(peer.meeting_id)
 
         return handle
 
+    def _feeds_changed(self, meeting_id: int) -> None:
+        """`sfu-feeds` at once after a quiet interval, else at its end with every change since: each
+        push makes every member renegotiate its subscriber, and at a meeting's start, with members
+        joining every few hundred milliseconds, one push per join had each member's device
+        renegotiating continuously (issue 27: join to first audio in a room of 50)."""
+        media = self.media(meeting_id)
+        if media.feeds_due:
+            return
+        media.feeds_due = True
+        delay = media.feeds_told_at + FEEDS_EVERY_SECONDS - asyncio.get_running_loop().time()
+        if delay <= 0:
+            self.hub.spawn(self._tell_feeds(meeting_id))
+        else:
+            self.hub.spawn_later(delay, lambda: self._tell_feeds(meeting_id))
+
     async def _tell_feeds(self, meeting_id: int) -> None:
         media = self.media(meeting_id)
+        media.feeds_due, media.feeds_told_at = False, asyncio.get_running_loop().time()
         feeds = [{"feed_id": feed, **peer.json()} for feed, peer in media.live.items()]
         await self.hub.emit("sfu-feeds", {"feeds": feeds}, to=room_name(meeting_id))
 
@@ -292,7 +274,7 @@ class SfuRelay:
                         await self._relay_video(client, handles, send=False)
                 await self._detach_if_gone(client, handles)
         except SfuError as exc:
-            raise _unavailable(exc) from exc
+            raise unavailable(exc) from exc
         return {"ok": True, "description": jsep, "streams": streams}
 
     async def _update(
@@ -356,22 +338,22 @@ class SfuRelay:
         """The member's answer to the subscriber's offer: Janus starts (or goes on) sending."""
         client, _, _, handles = self._ready(peer)
         if handles.subscriber is None:
-            raise _no_handle("subscriber")
+            raise no_handle("subscriber")
         try:
             await client.message(handles.subscriber, {"request": "start"}, answer)
         except SfuError as exc:
-            raise _unavailable(exc) from exc
+            raise unavailable(exc) from exc
         return {"ok": True}
 
     async def candidate(self, peer: Peer, target: str, candidate: dict[str, Any] | None) -> dict[str, Any]:
         client, _, _, handles = self._ready(peer)
         handle = handles.publisher if target == "publisher" else handles.subscriber
         if handle is None:
-            raise _no_handle(target)
+            raise no_handle(target)
         try:
             await client.trickle(handle, candidate)
         except SfuError as exc:
-            raise _unavailable(exc) from exc
+            raise unavailable(exc) from exc
         return {"ok": True}
 
     # -- departures --------------------------------------------------------------------------------
@@ -388,7 +370,7 @@ class SfuRelay:
             return
         handles.gone = True
         if handles.feed is not None and media.live.pop(handles.feed, None) is not None:
-            await self._tell_feeds(peer.meeting_id)
+            self._feeds_changed(peer.meeting_id)
         async with handles.lock:
             await self._detach_if_gone(client, handles)
 

@@ -40,43 +40,37 @@ Decisions this module makes (documented for docs/api.md):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from meetings import attendance as att
+from meetings import room
 from meetings.decision import Decision, Text
 from meetings.enums import Activity, MeetingMode, MeetingStatus, RemoteReason, Standing
-from meetings.quorum import quorum
-from meetings.register import MemberFacts, voting_base
-from meetings.rulesets import RuleSet, get_rule_set
+from meetings.register import MemberFacts
+from meetings.rulesets import get_rule_set
 from server.audit.log import append
 from server.clock import as_utc, iso
 from server.db.tables import AgendaItem, Excuse, Meeting, Member, Org, PresenceEvent, Speech
 from server.errors import ApiError, conflict
 from server.services import breakout
-from server.services.meetings import (
-    require_not_cancelled,
-    require_scheduled,
-    units_member_ids,
-)
+from server.services.meeting_checks import require_not_cancelled, require_scheduled
+from server.services.unit_members import units_member_ids
 
 ON_SITE_MODES = frozenset({MeetingMode.HYBRID, MeetingMode.IN_PERSON})
-_ONLINE_KINDS = (att.EventKind.JOIN, att.EventKind.LEAVE)
 
 
 @dataclass(frozen=True)
-class Situation:
-    """Everything the rules need about one meeting at one instant."""
+class Situation(room.Presence):
+    """The room's rules' facts about one meeting (`meetings.room.Presence`), with the summoned members'
+    rows for their names."""
 
     members: list[Member]
-    facts: list[MemberFacts]
-    events: list[att.PresenceEvent]
-    excused: frozenset[int]
-    rule_set: RuleSet
 
 
 def _facts(member: Member) -> MemberFacts:
@@ -91,7 +85,7 @@ def _facts(member: Member) -> MemberFacts:
 
 async def lock_meeting(session: AsyncSession, meeting_id: int) -> Meeting | None:
     """The meeting, locked for the transaction on PostgreSQL (SQLite writes are serialised anyway)."""
-    query = select(Meeting).where(Meeting.id == meeting_id).with_for_update()  # type: ignore[arg-type]
+    query = select(Meeting).where(col(Meeting.id) == meeting_id).with_for_update()
     return (await session.execute(query)).scalar_one_or_none()
 
 
@@ -114,9 +108,7 @@ async def situations(session: AsyncSession, meetings: Sequence[tuple[Meeting, Or
     wanted = set().union(*summoned.values()) if summoned else set()
     members = {
         member.id: member
-        for member in (
-            await session.execute(select(Member).where(Member.id.in_(wanted)))  # type: ignore[union-attr]
-        )
+        for member in (await session.execute(select(Member).where(col(Member.id).in_(wanted))))
         .scalars()
         .all()
     }
@@ -124,8 +116,8 @@ async def situations(session: AsyncSession, meetings: Sequence[tuple[Meeting, Or
         (
             await session.execute(
                 select(PresenceEvent)
-                .where(PresenceEvent.meeting_id.in_(by_id))  # type: ignore[attr-defined]
-                .order_by(PresenceEvent.at, PresenceEvent.id)  # type: ignore[arg-type]
+                .where(col(PresenceEvent.meeting_id).in_(by_id))
+                .order_by(col(PresenceEvent.at), col(PresenceEvent.id))
             )
         )
         .scalars()
@@ -135,7 +127,9 @@ async def situations(session: AsyncSession, meetings: Sequence[tuple[Meeting, Or
     for r in rows:
         events[r.meeting_id].append(att.PresenceEvent(r.member_id, att.EventKind(r.kind), as_utc(r.at)))
     excused: dict[int, set[int]] = {meeting_id: set() for meeting_id in by_id}
-    excused_query = select(Excuse.meeting_id, Excuse.member_id).where(Excuse.meeting_id.in_(by_id))  # type: ignore[attr-defined]
+    excused_query = select(col(Excuse.meeting_id), col(Excuse.member_id)).where(
+        col(Excuse.meeting_id).in_(by_id)
+    )
     for meeting_id, member_id in (await session.execute(excused_query)).all():
         excused[meeting_id].add(member_id)
     found = {}
@@ -151,78 +145,16 @@ async def situations(session: AsyncSession, meetings: Sequence[tuple[Meeting, Or
     return found
 
 
-def present_now(state: Situation) -> frozenset[int]:
-    """Summoned members with an open presence interval (events are never later than the clock)."""
-    summoned = {f.member_id for f in state.facts}
-    spans = att.intervals(state.events, state.rule_set)
-    return frozenset(m for m, ivs in spans.items() if m in summoned and ivs and ivs[-1].end is None)
-
-
-def current_states(events: Sequence[att.PresenceEvent]) -> dict[int, tuple[bool, bool]]:
-    """Each member's (online, on site) state after the events, in their stored order."""
-    states: dict[int, tuple[bool, bool]] = {}
-    for event in events:
-        online, onsite = states.get(event.member_id, (False, False))
-        if event.kind is att.EventKind.JOIN:
-            online = True
-        elif event.kind is att.EventKind.LEAVE:
-            online = False
-        elif event.kind is att.EventKind.CHECKIN:
-            onsite = True
-        else:
-            onsite = False
-        states[event.member_id] = (online, onsite)
-    return states
-
-
-def quorum_decision(state: Situation) -> Decision:
-    """R-QUOR-1 now: the official members present in the voting base against the voting base."""
-    present = present_now(state)
-    base = voting_base(state.facts, present, state.excused, state.rule_set)
-    base_ids = frozenset(base.details["member_ids"])
-    present_official = len(present & base_ids)
-    decision = quorum(int(base.outcome), present_official, state.rule_set)
-    standings = {f.member_id: f.standing for f in state.facts}
-    counts = {
-        **decision.counts,
-        "present": len(present),
-        "present_probationary": sum(1 for m in present if standings[m] is Standing.PROBATIONARY),
-        "summoned": len(state.facts),
-        "excused": len(state.excused & frozenset(standings)),
-    }
-    return Decision(
-        decision.outcome,
-        decision.rule,
-        decision.rule_set,
-        counts,
-        decision.explanation,
-        details={"present_member_ids": sorted(present), "voting_base_member_ids": sorted(base_ids)},
+def timing(meeting: Meeting) -> room.Timing:
+    return room.Timing(
+        starts_at=as_utc(meeting.starts_at),
+        opened_at=as_utc(meeting.opened_at) if meeting.opened_at is not None else None,
+        closed_at=as_utc(meeting.closed_at) if meeting.closed_at is not None else None,
     )
 
 
-def attendance_window(meeting: Meeting, at: datetime) -> tuple[datetime, datetime, datetime]:
-    """(starts_at, ends_at, attendance call) of the attendance computation; see the module notes."""
-    if meeting.opened_at is None:
-        starts_at = min(as_utc(meeting.starts_at), at)
-        return starts_at, at, at
-    opened = as_utc(meeting.opened_at)
-    ends = as_utc(meeting.closed_at) if meeting.closed_at is not None else max(at, opened)
-    return opened, ends, opened
-
-
-def attendance_of(state: Situation, meeting: Meeting, at: datetime) -> dict[int, att.MemberAttendance]:
-    starts_at, ends_at, call = attendance_window(meeting, at)
-    return att.attendance(
-        [f.member_id for f in state.facts],
-        state.events,
-        state.excused,
-        starts_at,
-        ends_at,
-        state.rule_set,
-        attendance_call_at=call,
-        # An open meeting is shown as the close will record it: who is connected now is not absent.
-        in_progress=meeting.opened_at is not None and meeting.closed_at is None,
-    )
+def attendance_of(state: room.Presence, meeting: Meeting, at: datetime) -> dict[int, att.MemberAttendance]:
+    return room.attendance_at(state, timing(meeting), at)
 
 
 def attendance_json(state: Situation, result: dict[int, att.MemberAttendance]) -> dict[str, Any]:
@@ -294,8 +226,7 @@ async def record_on_site(
             ),
             details={"fields": {"member_id": "not a member of the unit"}},
         )
-    _, onsite = current_states(state.events).get(member_id, (False, False))
-    if onsite == (kind is att.EventKind.CHECKIN):
+    if not room.changes_place(state.events, member_id, kind):
         return False, state
     session.add(
         PresenceEvent(
@@ -317,7 +248,7 @@ async def record_on_site(
         data={"member_id": member_id},
     )
     events = [*state.events, att.PresenceEvent(member_id, kind, at)]
-    return True, Situation(state.members, state.facts, events, state.excused, state.rule_set)
+    return True, replace(state, events=events)
 
 
 def _decision_details(decision: Decision) -> dict[str, Any]:
@@ -339,7 +270,7 @@ async def open_meeting(
     at: datetime,
 ) -> Decision:
     require_scheduled(meeting)
-    decision = quorum_decision(await situation(session, meeting, org))
+    decision = room.quorum_decision(await situation(session, meeting, org))
     if not decision.outcome and not override_reason:
         raise ApiError(
             409,
@@ -390,12 +321,7 @@ async def close_meeting(
             status=meeting.status,
         )
     state = await situation(session, meeting, org)
-    ending: list[att.PresenceEvent] = []
-    for member_id, (online, onsite) in sorted(current_states(state.events).items()):
-        if online:
-            ending.append(att.PresenceEvent(member_id, att.EventKind.LEAVE, at))
-        if onsite:
-            ending.append(att.PresenceEvent(member_id, att.EventKind.CHECKOUT, at))
+    ending = room.closing_events(state.events, at)
     session.add_all(
         PresenceEvent(
             meeting_id=meeting.id,  # type: ignore[arg-type]
@@ -414,7 +340,7 @@ async def close_meeting(
     # A split still running ends with the meeting: its notes go into the minutes as they are.
     await breakout.end(session, meeting, actor_user_id=actor_user_id, at=at, why="meeting_closed")
     await session.flush()
-    state = Situation(state.members, state.facts, [*state.events, *ending], state.excused, state.rule_set)
+    state = replace(state, events=[*state.events, *ending])
     result = attendance_of(state, meeting, at)
     await append(
         session,
@@ -436,12 +362,12 @@ async def end_agenda(session: AsyncSession, meeting: Meeting, at: datetime) -> N
     """At the close the current item and any speech end (their times go into the minutes)."""
     await session.execute(
         update(Speech)
-        .where(Speech.meeting_id == meeting.id, Speech.ended_at.is_(None))  # type: ignore[arg-type,union-attr]
+        .where(col(Speech.meeting_id) == meeting.id, col(Speech.ended_at).is_(None))
         .values(ended_at=at)
     )
     if meeting.current_item is not None:
         await session.execute(
             update(AgendaItem)
-            .where(AgendaItem.meeting_id == meeting.id, AgendaItem.position == meeting.current_item)  # type: ignore[arg-type]
+            .where(col(AgendaItem.meeting_id) == meeting.id, col(AgendaItem.position) == meeting.current_item)
             .values(ended_at=at)
         )

@@ -19,12 +19,14 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from meetings.decision import Text
 from server.audit.checkpoints import installed_signer, list_checkpoints
 from server.audit.keys import parse_public_key, signature_valid
 from server.audit.verify import fault_text, verify_database
 from server.clock import as_utc
+from server.db.columns import key
 from server.db.engine import Database
 from server.db.tables import AuditEvent, Grant, Meeting, Member, Org, PilotApplication, User, Vote
 from server.db.tree import ancestor_ids, subtree_ids
@@ -85,7 +87,7 @@ def _day_start(day: date, zone: ZoneInfo) -> str:
 async def scope_units(session: AsyncSession, root_id: int) -> list[tuple[int, str]]:
     """The unit and the units below it, (id, name), the unit first, then by name."""
     scope = await subtree_ids(session, [root_id])
-    found = await session.execute(select(Org.id, Org.name).where(Org.id.in_(scope)))  # type: ignore[union-attr]
+    found = await session.execute(select(key(Org.id), col(Org.name)).where(col(Org.id).in_(scope)))
     return sorted(((int(i), str(n)) for i, n in found.all()), key=lambda unit: (unit[0] != root_id, unit[1]))
 
 
@@ -100,21 +102,21 @@ async def log_page(
     """A page of the rows of `units` (from `scope_units`), newest first, as `wanted` filters them."""
     names = dict(units)
     scope = list(names)
-    query = select(AuditEvent).where(AuditEvent.org_id.in_(scope))  # type: ignore[union-attr]
+    query = select(AuditEvent).where(col(AuditEvent.org_id).in_(scope))
     if wanted.unit_id is not None:
-        query = query.where(AuditEvent.org_id == wanted.unit_id)
+        query = query.where(col(AuditEvent.org_id) == wanted.unit_id)
     if wanted.actor_id is not None:
-        query = query.where(AuditEvent.actor_user_id == wanted.actor_id)
+        query = query.where(col(AuditEvent.actor_user_id) == wanted.actor_id)
     if wanted.group is not None:
-        query = query.where(AuditEvent.action.in_(actions_of(wanted.group)))  # type: ignore[attr-defined]
+        query = query.where(col(AuditEvent.action).in_(actions_of(wanted.group)))
     if wanted.start is not None:
-        query = query.where(AuditEvent.at >= _day_start(wanted.start, zone))
+        query = query.where(col(AuditEvent.at) >= _day_start(wanted.start, zone))
     if wanted.end is not None:
-        query = query.where(AuditEvent.at < _day_start(wanted.end + timedelta(days=1), zone))
+        query = query.where(col(AuditEvent.at) < _day_start(wanted.end + timedelta(days=1), zone))
     if wanted.before is not None:
-        query = query.where(AuditEvent.seq < wanted.before)
+        query = query.where(col(AuditEvent.seq) < wanted.before)
     rows = list(
-        (await session.execute(query.order_by(AuditEvent.seq.desc()).limit(limit + 1))).scalars().all()  # type: ignore[attr-defined]
+        (await session.execute(query.order_by(col(AuditEvent.seq).desc()).limit(limit + 1))).scalars().all()
     )
     older = rows[limit - 1].seq if len(rows) > limit else None
     rows = rows[:limit]
@@ -138,11 +140,13 @@ async def log_page(
     ]
     people = (
         await session.execute(
-            select(User.id, User.full_name, User.username)
+            select(key(User.id), col(User.full_name), col(User.username))
             .where(
-                User.id.in_(select(AuditEvent.actor_user_id).where(AuditEvent.org_id.in_(scope)).distinct())
-            )  # type: ignore[union-attr, attr-defined]
-            .order_by(User.full_name)
+                col(User.id).in_(
+                    select(col(AuditEvent.actor_user_id)).where(col(AuditEvent.org_id).in_(scope)).distinct()
+                )
+            )
+            .order_by(col(User.full_name))
         )
     ).all()
     return LogPage(
@@ -165,15 +169,17 @@ async def _actors(session: AsyncSession, rows: Sequence[AuditEvent]) -> dict[Who
         return {}
     users = {
         user.id: user
-        for user in (await session.execute(select(User).where(User.id.in_(user_ids)))).scalars()  # type: ignore[union-attr]
+        for user in (await session.execute(select(User).where(col(User.id).in_(user_ids)))).scalars()
     }
     grants: dict[int, list[tuple[int, str]]] = {}
-    for grant in (await session.execute(select(Grant).where(Grant.user_id.in_(user_ids)))).scalars():  # type: ignore[attr-defined]
+    for grant in (await session.execute(select(Grant).where(col(Grant.user_id).in_(user_ids)))).scalars():
         grants.setdefault(grant.user_id, []).append((grant.org_id, grant.role))
     members = dict(
         (
-            await session.execute(select(Member.user_id, Member.org_id).where(Member.user_id.in_(user_ids)))
-        ).all()  # type: ignore[union-attr]
+            await session.execute(
+                select(col(Member.user_id), col(Member.org_id)).where(col(Member.user_id).in_(user_ids))
+            )
+        ).all()
     )
     ancestors: dict[int, list[int]] = {}
     for _, org_id in pairs:
@@ -205,7 +211,7 @@ async def meeting_words(session: AsyncSession, ids: Iterable[int], zone: ZoneInf
     wanted = set(ids)
     if not wanted:
         return {}
-    found = (await session.execute(select(Meeting).where(Meeting.id.in_(wanted)))).scalars()  # type: ignore[union-attr]
+    found = (await session.execute(select(Meeting).where(col(Meeting.id).in_(wanted)))).scalars()
     return {meeting.id or 0: _meeting_words(meeting, zone) for meeting in found}
 
 
@@ -218,11 +224,13 @@ async def _objects(session: AsyncSession, rows: Sequence[AuditEvent], zone: Zone
             targets.setdefault(kind, set()).add(int(raw))
     reads = [str(row.data.get("path") or row.target) for row in rows if row.action in READS]
     meetings = await meeting_words(session, targets.get("meeting", set()) | meeting_ids_read(reads), zone)
-    votes = await _named(session, Vote, Vote.question, targets.get("vote"))
-    orgs = await _named(session, Org, Org.name, targets.get("group", set()) | targets.get("org", set()))
-    users = await _named(session, User, User.full_name, targets.get("user"))
-    people = await _named(session, Member, Member.full_name, targets.get("member"))
-    applications = await _named(session, PilotApplication, PilotApplication.kind, targets.get("application"))
+    votes = await _named(session, Vote, col(Vote.question), targets.get("vote"))
+    orgs = await _named(session, Org, col(Org.name), targets.get("group", set()) | targets.get("org", set()))
+    users = await _named(session, User, col(User.full_name), targets.get("user"))
+    people = await _named(session, Member, col(Member.full_name), targets.get("member"))
+    applications = await _named(
+        session, PilotApplication, col(PilotApplication.kind), targets.get("application")
+    )
     words: dict[int, Text] = {}
     for row in rows:
         if row.action in READS:

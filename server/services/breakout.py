@@ -15,16 +15,18 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from meetings import breakout as bo
 from meetings.decision import Text
 from meetings.enums import OrgKind
 from server.audit.log import append
 from server.clock import as_utc, iso
+from server.db.columns import key
 from server.db.tables import Breakout, BreakoutGroup, Meeting, Member, Org
 from server.errors import ApiError, conflict
-from server.services.meetings import unit_member_ids
 from server.services.running import require_open
+from server.services.unit_members import unit_member_ids
 
 PARTY_GROUPS = "party_groups"
 AD_HOC = "ad_hoc"
@@ -46,7 +48,7 @@ async def current(session: AsyncSession, meeting_id: int) -> tuple[Breakout, lis
     """The split that lasts now, with its groups in order, or None."""
     found = (
         await session.execute(
-            select(Breakout).where(Breakout.meeting_id == meeting_id, Breakout.ended_at.is_(None))  # type: ignore[arg-type,union-attr]
+            select(Breakout).where(col(Breakout.meeting_id) == meeting_id, col(Breakout.ended_at).is_(None))
         )
     ).scalar_one_or_none()
     if found is None:
@@ -57,8 +59,8 @@ async def current(session: AsyncSession, meeting_id: int) -> tuple[Breakout, lis
 async def _groups(session: AsyncSession, breakout: Breakout) -> list[BreakoutGroup]:
     query = (
         select(BreakoutGroup)
-        .where(BreakoutGroup.breakout_id == breakout.id)  # type: ignore[arg-type]
-        .order_by(BreakoutGroup.position)  # type: ignore[arg-type]
+        .where(col(BreakoutGroup.breakout_id) == breakout.id)
+        .order_by(col(BreakoutGroup.position))
     )
     return list((await session.execute(query)).scalars().all())
 
@@ -117,17 +119,21 @@ async def _plan(
             )
         party_groups = (
             await session.execute(
-                select(Org.id, Org.name)
-                .where(Org.parent_id == org.id, Org.kind == OrgKind.GROUP, Org.dissolved_at.is_(None))  # type: ignore[arg-type,union-attr]
-                .order_by(Org.id)  # type: ignore[arg-type]
+                select(key(Org.id), col(Org.name))
+                .where(
+                    col(Org.parent_id) == org.id,
+                    col(Org.kind) == OrgKind.GROUP,
+                    col(Org.dissolved_at).is_(None),
+                )
+                .order_by(col(Org.id))
             )
         ).all()
         assignment = dict(
             (
                 await session.execute(
-                    select(Member.id, Member.group_id).where(Member.id.in_(summoned))  # type: ignore[union-attr]
+                    select(key(Member.id), col(Member.group_id)).where(col(Member.id).in_(summoned))
                 )
-            ).all()  # type: ignore[call-overload]
+            ).all()
         )
         return bo.by_party_groups(assignment, [(g, n) for g, n in party_groups], lang=lang)
     except bo.BreakoutError as error:
@@ -346,7 +352,7 @@ async def notes_for_minutes(session: AsyncSession, meeting_id: int) -> dict[int 
     breakouts = (
         (
             await session.execute(
-                select(Breakout).where(Breakout.meeting_id == meeting_id).order_by(Breakout.id)  # type: ignore[arg-type]
+                select(Breakout).where(col(Breakout.meeting_id) == meeting_id).order_by(col(Breakout.id))
             )
         )
         .scalars()
@@ -361,9 +367,9 @@ async def notes_for_minutes(session: AsyncSession, meeting_id: int) -> dict[int 
             missing = [m for m in group.member_ids if m not in names]
             if missing:
                 rows = await session.execute(
-                    select(Member.id, Member.full_name).where(Member.id.in_(missing))  # type: ignore[union-attr]
+                    select(key(Member.id), col(Member.full_name)).where(col(Member.id).in_(missing))
                 )
-                names.update(dict(rows.all()))  # type: ignore[arg-type]
+                names.update(dict(rows.all()))
             found.setdefault(breakout.agenda_position, []).append(
                 {
                     "group": group.name,

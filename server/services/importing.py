@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from meetings.decision import Text
 from meetings.enums import GroupRole
@@ -55,16 +56,24 @@ async def _resolve_links(
     usernames = [row.username for row in parsed.rows if row.username]
     users = (
         dict(
-            (await session.execute(select(User.username, User.id).where(User.username.in_(usernames)))).all()  # type: ignore[attr-defined]
+            (
+                await session.execute(
+                    select(col(User.username), col(User.id)).where(col(User.username).in_(usernames))
+                )
+            ).all()
         )
         if usernames
         else {}
     )
     linked = (
         set(
-            (await session.execute(select(Member.user_id).where(Member.user_id.in_(list(users.values())))))
+            (
+                await session.execute(
+                    select(col(Member.user_id)).where(col(Member.user_id).in_(list(users.values())))
+                )
+            )
             .scalars()
-            .all()  # type: ignore[union-attr]
+            .all()
         )
         if users
         else set()

@@ -34,7 +34,7 @@ from server.clock import as_utc, iso
 from server.db.tables import AuditEvent, Meeting, Org
 from server.errors import conflict
 from server.services.group_meetings import check_group_meeting
-from server.services.meetings import check_not_past, require_not_cancelled, require_scheduled
+from server.services.meeting_checks import check_not_past, require_not_cancelled, require_scheduled
 from server.services.notices import notify
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from meetings.policy import Action
 from server.auth.authz import authorize, by_auditor_grant_only, permits
@@ -52,7 +53,7 @@ async def meeting_roles(session: AsyncSession, caller: Actor, meeting: Meeting) 
     member_id: int | None = None
     if access.is_member:
         member_id = (
-            await session.execute(select(Member.id).where(Member.user_id == caller.user_id))  # type: ignore[arg-type]
+            await session.execute(select(col(Member.id)).where(col(Member.user_id) == caller.user_id))
         ).scalar_one_or_none()
     return MeetingRoles(
         member_id=member_id,

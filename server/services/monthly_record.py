@@ -44,8 +44,8 @@ from server.clock import as_utc
 from server.db.tables import AuditEvent, Meeting, Minutes, MinutesSignature, Org
 from server.services.attendance import attendance_of, situation
 from server.services.group_meetings import month_of, months_used
-from server.services.meetings import agenda_of
-from server.services.minutes import texts_at
+from server.services.meeting_agenda import agenda_of
+from server.services.minutes_edits import texts_at
 
 # A local month is within a day of the UTC month at either end (zones run from UTC-12 to UTC+14).
 _ZONE_MARGIN = timedelta(days=2)

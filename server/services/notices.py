@@ -26,7 +26,7 @@ from sqlmodel import col
 from meetings.enums import Activity, MeetingStatus, NoticeKind
 from server.clock import as_utc
 from server.db.tables import Meeting, Member, Notice, Org
-from server.services.meetings import unit_member_ids
+from server.services.unit_members import unit_member_ids
 
 LIST_MAX = 50
 
@@ -43,7 +43,7 @@ async def summoned_accounts(session: AsyncSession, org: Org) -> list[int]:
             col(Member.activity) != Activity.SUSPENDED.value,
         )
     )
-    return sorted({int(user_id) for (user_id,) in rows.all()})
+    return sorted({user_id for (user_id,) in rows.all() if user_id is not None})
 
 
 async def notify(

@@ -8,12 +8,14 @@ from zoneinfo import available_timezones
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from meetings.decision import Text
 from meetings.enums import OrgKind, Role
 from meetings.orgtree import ALLOWED_PARENTS, parent_allowed
 from meetings.rulesets import BUILT_IN
 from server.audit.log import append
+from server.db.columns import key
 from server.db.tables import Grant, Member, Org, User
 from server.db.tree import subtree_ids
 from server.errors import ApiError, conflict, not_found
@@ -141,13 +143,18 @@ async def update_org(
 async def visible_org_ids(session: AsyncSession, user: User) -> list[int]:
     """What a user may list: subtrees of their grants, their own cell and group, all for an operator."""
     if user.is_admin:
-        return sorted(row[0] for row in (await session.execute(select(Org.id))).all())
+        return sorted(row[0] for row in (await session.execute(select(key(Org.id)))).all())
     roots = [
-        row[0] for row in (await session.execute(select(Grant.org_id).where(Grant.user_id == user.id))).all()
+        row[0]
+        for row in (
+            await session.execute(select(col(Grant.org_id)).where(col(Grant.user_id) == user.id))
+        ).all()
     ]
     ids = set(await subtree_ids(session, roots))
     member = (
-        await session.execute(select(Member.org_id, Member.group_id).where(Member.user_id == user.id))
+        await session.execute(
+            select(col(Member.org_id), col(Member.group_id)).where(col(Member.user_id) == user.id)
+        )
     ).first()
     if member:
         ids.update(x for x in member if x is not None)
@@ -166,7 +173,9 @@ async def add_grant(
         )
     existing = (
         await session.execute(
-            select(Grant.id).where(Grant.user_id == user_id, Grant.org_id == org.id, Grant.role == role.value)
+            select(col(Grant.id)).where(
+                col(Grant.user_id) == user_id, col(Grant.org_id) == org.id, col(Grant.role) == role.value
+            )
         )
     ).first()
     if existing:

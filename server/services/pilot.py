@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from meetings.decision import Decision, Text
 from meetings.enums import ApplicationKind, ApplicationStatus, OrgKind, Role
@@ -63,10 +64,10 @@ async def apply(
         )
     pending = (
         await session.execute(
-            select(PilotApplication.id).where(
-                PilotApplication.org_id == org.id,
-                PilotApplication.kind == kind.value,
-                PilotApplication.status == ApplicationStatus.PENDING,
+            select(col(PilotApplication.id)).where(
+                col(PilotApplication.org_id) == org.id,
+                col(PilotApplication.kind) == kind.value,
+                col(PilotApplication.status) == ApplicationStatus.PENDING,
             )
         )
     ).first()
@@ -222,8 +223,8 @@ async def revoke(
         (
             await session.execute(
                 select(EligibilityFlag).where(
-                    EligibilityFlag.application_id == application.id,
-                    EligibilityFlag.cleared_at.is_(None),  # type: ignore[union-attr]
+                    col(EligibilityFlag.application_id) == application.id,
+                    col(EligibilityFlag.cleared_at).is_(None),
                 )
             )
         )
@@ -265,9 +266,9 @@ async def valid_approvals(
         (
             await session.execute(
                 select(PilotApplication).where(
-                    PilotApplication.org_id.in_(by_id),  # type: ignore[attr-defined]
-                    PilotApplication.kind == kind.value,
-                    PilotApplication.status == ApplicationStatus.APPROVED,
+                    col(PilotApplication.org_id).in_(by_id),
+                    col(PilotApplication.kind) == kind.value,
+                    col(PilotApplication.status) == ApplicationStatus.APPROVED,
                 )
             )
         )
@@ -301,8 +302,8 @@ async def pilot_status(session: AsyncSession, org: Org, at: datetime, lang: str 
         (
             await session.execute(
                 select(EligibilityFlag).where(
-                    EligibilityFlag.org_id == org.id, EligibilityFlag.cleared_at.is_(None)
-                )  # type: ignore[union-attr]
+                    col(EligibilityFlag.org_id) == org.id, col(EligibilityFlag.cleared_at).is_(None)
+                )
             )
         )
         .scalars()

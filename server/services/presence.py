@@ -24,8 +24,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from meetings import attendance as att
+from meetings import room
 from meetings.decision import Decision, Text
 from meetings.enums import Activity, MeetingMode, MeetingStatus
 from meetings.rulesets import RuleSet
@@ -33,23 +35,13 @@ from server.auth.authz import access_on, can_see, hidden
 from server.auth.identity import Actor
 from server.db.tables import Meeting, Member, Org, PresenceEvent, User
 from server.errors import ApiError, conflict, not_found
-from server.services.attendance import (
-    Situation,
-    attendance_of,
-    current_states,
-    quorum_decision,
-    situations,
-)
-from server.services.meetings import (
-    REMOTE_MODES,
-    agendas_of,
-    check_online_allowed,
-    online_approved,
-    require_not_cancelled,
-    unit_member_ids,
-)
+from server.services.attendance import Situation, attendance_of, situations
+from server.services.meeting_agenda import agendas_of
+from server.services.meeting_checks import require_not_cancelled
+from server.services.meeting_online import REMOTE_MODES, check_online_allowed, online_approved
 from server.services.orgs import get_org
 from server.services.presence_batch import LIVE_STATUSES, PresenceWrite, write_presence
+from server.services.unit_members import unit_member_ids
 
 
 @dataclass(frozen=True)
@@ -77,6 +69,14 @@ def not_a_member() -> ApiError:
     )
 
 
+def door(meeting: Meeting, online_allowed: bool) -> room.Door:
+    return room.Door(MeetingStatus(meeting.status), MeetingMode(meeting.mode), online_allowed)
+
+
+def activity_of(member: Member | None) -> Activity | None:
+    return Activity(member.activity) if member is not None else None
+
+
 async def admit(session: AsyncSession, user: User, meeting_id: int, at: datetime) -> Attendee:
     """The caller's member record for the meeting's room, or the refusal (see the module notes)."""
     meeting = await session.get(Meeting, meeting_id)
@@ -86,45 +86,56 @@ async def admit(session: AsyncSession, user: User, meeting_id: int, at: datetime
     summoned = await unit_member_ids(session, org)
     member = (
         await session.execute(
-            select(Member).where(Member.user_id == user.id, Member.id.in_(summoned))  # type: ignore[union-attr]
+            select(Member).where(col(Member.user_id) == user.id, col(Member.id).in_(summoned))
         )
     ).scalar_one_or_none()
-    if member is None:
+    mode = MeetingMode(meeting.mode)
+    allowed = mode not in REMOTE_MODES or org.id in await online_approved(session, [org], at)
+    refusal = room.admission(door(meeting, allowed), activity_of(member))
+    if refusal is not None:
+        await _refuse(session, refusal, user, meeting, org, at)
+    assert member is not None
+    return Attendee(meeting, org, member)
+
+
+async def _refuse(
+    session: AsyncSession, refusal: room.Refusal, user: User, meeting: Meeting, org: Org, at: datetime
+) -> None:
+    """Raise the refusal the caller is told, with its explanation."""
+    if refusal is room.Refusal.NOT_SUMMONED:
         caller = Actor(user=user, via="room")
         access = await access_on(session, caller, meeting.org_id)
         if access is None or not can_see(access, caller):
             raise hidden(meeting.org_id)
         raise not_a_member()
-    if member.activity == Activity.SUSPENDED:
-        # Off the active register (R-BASE-1): a suspension takes the member out of the room too.
+    if refusal is room.Refusal.SUSPENDED:
         raise ApiError(
             403,
-            "member_suspended",
+            refusal.value,
             Text(
                 "Đảng viên đang bị đình chỉ sinh hoạt đảng không dự buổi sinh hoạt.",
                 "A member suspended from party activity does not attend the meeting.",
             ),
-            rule="R-BASE-1",
+            rule=refusal.rule,
         )
     require_not_cancelled(meeting)  # 409 meeting_cancelled: it never opens
-    if meeting.status == MeetingStatus.CLOSED:
+    if refusal is room.Refusal.CLOSED:
         raise conflict(
-            "meeting_closed",
+            refusal.value,
             Text("Buổi sinh hoạt đã kết thúc.", "The meeting has closed."),
             status=meeting.status,
         )
-    mode = MeetingMode(meeting.mode)
-    if mode is MeetingMode.IN_PERSON:
+    if refusal is room.Refusal.IN_PERSON:
         raise conflict(
-            "not_online",
+            refusal.value,
             Text(
                 "Buổi sinh hoạt này họp trực tiếp, không có phòng họp trực tuyến.",
                 "This meeting is held in person; it has no online room.",
             ),
             mode=meeting.mode,
         )
-    await check_online_allowed(session, org, mode, at)
-    return Attendee(meeting, org, member)
+    # R-ELIG-6, explained with the approving unit; an approval that became valid since lets them in.
+    await check_online_allowed(session, org, MeetingMode(meeting.mode), at)
 
 
 async def online_leave(
@@ -138,22 +149,26 @@ async def online_leave(
 async def online_members(session: AsyncSession) -> list[tuple[int, int]]:
     """(meeting_id, member_id) of every member whose last online event at a live meeting is a join."""
     latest = (
-        select(PresenceEvent.meeting_id, PresenceEvent.member_id, func.max(PresenceEvent.id).label("last_id"))
-        .join(Meeting, Meeting.id == PresenceEvent.meeting_id)  # type: ignore[arg-type]
-        .where(
-            Meeting.status.in_(LIVE_STATUSES),  # type: ignore[attr-defined]
-            PresenceEvent.kind.in_([att.EventKind.JOIN.value, att.EventKind.LEAVE.value]),  # type: ignore[attr-defined]
+        select(
+            col(PresenceEvent.meeting_id),
+            col(PresenceEvent.member_id),
+            func.max(col(PresenceEvent.id)).label("last_id"),
         )
-        .group_by(PresenceEvent.meeting_id, PresenceEvent.member_id)
+        .join(Meeting, col(Meeting.id) == col(PresenceEvent.meeting_id))
+        .where(
+            col(Meeting.status).in_(LIVE_STATUSES),
+            col(PresenceEvent.kind).in_([att.EventKind.JOIN.value, att.EventKind.LEAVE.value]),
+        )
+        .group_by(col(PresenceEvent.meeting_id), col(PresenceEvent.member_id))
         .subquery()
     )
     rows = await session.execute(
         select(latest.c.meeting_id, latest.c.member_id)
         .join(
             PresenceEvent,
-            PresenceEvent.id == latest.c.last_id,  # type: ignore[arg-type]
+            col(PresenceEvent.id) == latest.c.last_id,
         )
-        .where(PresenceEvent.kind == att.EventKind.JOIN.value)  # type: ignore[arg-type]
+        .where(col(PresenceEvent.kind) == att.EventKind.JOIN.value)
     )
     return [(int(m), int(p)) for m, p in rows.all()]
 
@@ -168,7 +183,7 @@ class RoomState:
 
 def presence_json(state: Situation, meeting: Meeting, at: datetime) -> dict[str, Any]:
     result = attendance_of(state, meeting, at)
-    live = current_states(state.events)
+    live = room.current_states(state.events)
     return {
         "counts": {**att.attendance_counts(result), "summoned": len(state.members)},
         "participants": [
@@ -176,8 +191,8 @@ def presence_json(state: Situation, meeting: Meeting, at: datetime) -> dict[str,
                 "member_id": m.id,
                 "full_name": m.full_name,
                 "standing": m.standing,
-                "online": live.get(m.id, (False, False))[0],  # type: ignore[arg-type]
-                "on_site": live.get(m.id, (False, False))[1],  # type: ignore[arg-type]
+                "online": live.get(m.id, room.NOWHERE).online,  # type: ignore[arg-type]
+                "on_site": live.get(m.id, room.NOWHERE).on_site,  # type: ignore[arg-type]
                 "status": result[m.id].status.value,  # type: ignore[index]
             }
             for m in state.members
@@ -207,23 +222,20 @@ class Snapshot:
         return self.situation.rule_set
 
     def attendee(self, user_id: int) -> Attendee | None:
-        """The user's member record when the view admits them at once; None: ask the database (admit)."""
-        if (
-            self.meeting.status not in LIVE_STATUSES
-            or MeetingMode(self.meeting.mode) is MeetingMode.IN_PERSON
-            or not self.online_allowed
-        ):
-            return None
+        """The user's member record when the view admits them at once; None: ask the database (admit),
+        which explains a refusal, or admits a member added since the view was read."""
         member = next((m for m in self.situation.members if m.user_id == user_id), None)
-        if member is None or member.activity == Activity.SUSPENDED:
-            return None  # admit explains the refusal
+        if member is None or room.admission(door(self.meeting, self.online_allowed), activity_of(member)):
+            return None
         return Attendee(self.meeting, self.org, member)
 
     def online(self, member_id: int) -> bool:
-        return current_states(self.situation.events).get(member_id, (False, False))[0]
+        return room.place_of(self.situation.events, member_id).online
 
     def state(self, at: datetime) -> RoomState:
-        return RoomState(presence_json(self.situation, self.meeting, at), quorum_decision(self.situation))
+        return RoomState(
+            presence_json(self.situation, self.meeting, at), room.quorum_decision(self.situation)
+        )
 
 
 async def load_snapshot(session: AsyncSession, meeting_id: int, at: datetime) -> Snapshot | None:
@@ -237,17 +249,13 @@ async def load_snapshots(
     at 19:00 the first joins of a province's rooms ask for their views at once (issue 22). A meeting
     that does not exist has none."""
     meetings = list(
-        (await session.execute(select(Meeting).where(Meeting.id.in_(meeting_ids))))  # type: ignore[union-attr]
-        .scalars()
-        .all()
+        (await session.execute(select(Meeting).where(col(Meeting.id).in_(meeting_ids)))).scalars().all()
     )
     if not meetings:
         return {}
     orgs = {
         org.id: org
-        for org in (
-            await session.execute(select(Org).where(Org.id.in_({m.org_id for m in meetings})))  # type: ignore[union-attr]
-        )
+        for org in (await session.execute(select(Org).where(col(Org.id).in_({m.org_id for m in meetings}))))
         .scalars()
         .all()
     }

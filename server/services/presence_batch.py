@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from meetings.attendance import EventKind
 from meetings.enums import MeetingStatus
@@ -133,13 +134,13 @@ async def online_now(session: AsyncSession, meeting_id: int, member_id: int) -> 
     """Whether the member's last online event at the meeting is a join."""
     last = (
         await session.execute(
-            select(PresenceEvent.kind)
+            select(col(PresenceEvent.kind))
             .where(
-                PresenceEvent.meeting_id == meeting_id,  # type: ignore[arg-type]
-                PresenceEvent.member_id == member_id,  # type: ignore[arg-type]
-                PresenceEvent.kind.in_([EventKind.JOIN.value, EventKind.LEAVE.value]),  # type: ignore[attr-defined]
+                col(PresenceEvent.meeting_id) == meeting_id,
+                col(PresenceEvent.member_id) == member_id,
+                col(PresenceEvent.kind).in_([EventKind.JOIN.value, EventKind.LEAVE.value]),
             )
-            .order_by(PresenceEvent.at.desc(), PresenceEvent.id.desc())  # type: ignore[attr-defined,union-attr]
+            .order_by(col(PresenceEvent.at).desc(), col(PresenceEvent.id).desc())
             .limit(1)
         )
     ).scalar_one_or_none()

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from meetings.decision import Decision, Text
 from meetings.eligibility import group_eligibility, unit_eligibility
@@ -75,7 +76,7 @@ async def check_member_links(
                 details={"fields": {"user_id": "unknown user"}},
             )
         # The other member may be in a unit the caller cannot see: say only that it exists.
-        other = (await session.execute(select(Member.id).where(Member.user_id == user_id))).first()
+        other = (await session.execute(select(col(Member.id)).where(col(Member.user_id) == user_id))).first()
         if other is not None and other[0] != member_id:
             raise conflict(
                 "member_in_two_cells",
@@ -161,7 +162,7 @@ async def register_of(session: AsyncSession, org: Org) -> list[Member]:
     """R-ELIG-2: a cell's own members; a grassroots committee's whole subtree."""
     assert org.id is not None
     org_ids = [org.id] if org.kind == OrgKind.CELL else await subtree_ids(session, [org.id])
-    query = select(Member).where(Member.org_id.in_(org_ids)).order_by(Member.id)  # type: ignore[attr-defined]
+    query = select(Member).where(col(Member.org_id).in_(org_ids)).order_by(col(Member.id))
     return list((await session.execute(query)).scalars().all())
 
 
@@ -177,7 +178,9 @@ async def group_eligibility_of(session: AsyncSession, org: Org) -> Decision:
             select(func.count())
             .select_from(Org)
             # A dissolved group is history: it no longer divides the cell.
-            .where(Org.parent_id == org.id, Org.kind == OrgKind.GROUP, Org.dissolved_at.is_(None))  # type: ignore[union-attr]
+            .where(
+                col(Org.parent_id) == org.id, col(Org.kind) == OrgKind.GROUP, col(Org.dissolved_at).is_(None)
+            )
         )
     ).scalar_one()
     return group_eligibility(
@@ -196,9 +199,9 @@ async def reevaluate_approved_units(
         (
             await session.execute(
                 select(PilotApplication).where(
-                    PilotApplication.org_id.in_(unit_ids),  # type: ignore[attr-defined]
-                    PilotApplication.kind == ApplicationKind.ONLINE,
-                    PilotApplication.status == ApplicationStatus.APPROVED,
+                    col(PilotApplication.org_id).in_(unit_ids),
+                    col(PilotApplication.kind) == ApplicationKind.ONLINE,
+                    col(PilotApplication.status) == ApplicationStatus.APPROVED,
                 )
             )
         )
@@ -212,8 +215,8 @@ async def reevaluate_approved_units(
         open_flag = (
             await session.execute(
                 select(EligibilityFlag).where(
-                    EligibilityFlag.application_id == application.id,
-                    EligibilityFlag.cleared_at.is_(None),  # type: ignore[union-attr]
+                    col(EligibilityFlag.application_id) == application.id,
+                    col(EligibilityFlag.cleared_at).is_(None),
                 )
             )
         ).scalar_one_or_none()

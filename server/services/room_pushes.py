@@ -14,7 +14,7 @@ from server.db.tables import Meeting, Vote
 from server.services.live import LiveRooms
 from server.services.minutes import minutes_json
 from server.services.orgs import get_org
-from server.services.votes import vote_json
+from server.services.vote_results import vote_json
 
 
 async def push_vote(database: Database, rooms: LiveRooms | None, event: str, vote_id: int) -> None:

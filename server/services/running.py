@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from meetings.decision import Text
 from meetings.enums import MeetingStatus
@@ -19,8 +20,9 @@ from server.audit.log import append
 from server.clock import as_utc, iso
 from server.db.tables import AgendaItem, Meeting, Member, Speech
 from server.errors import ApiError, conflict
-from server.services.meetings import agenda_of, unit_member_ids
+from server.services.meeting_agenda import agenda_of
 from server.services.orgs import get_org
+from server.services.unit_members import unit_member_ids
 
 
 def require_open(meeting: Meeting) -> None:
@@ -35,7 +37,7 @@ def require_open(meeting: Meeting) -> None:
 async def end_speech(session: AsyncSession, meeting_id: int, at: datetime) -> None:
     await session.execute(
         update(Speech)
-        .where(Speech.meeting_id == meeting_id, Speech.ended_at.is_(None))  # type: ignore[arg-type,union-attr]
+        .where(col(Speech.meeting_id) == meeting_id, col(Speech.ended_at).is_(None))
         .values(ended_at=at)
     )
 
@@ -143,10 +145,10 @@ async def give_floor(
 async def speeches_of(session: AsyncSession, meeting_id: int) -> list[tuple[Speech, str]]:
     """Every speech with the speaker's name, in order."""
     rows = await session.execute(
-        select(Speech, Member.full_name)
-        .join(Member, Member.id == Speech.member_id)  # type: ignore[arg-type]
-        .where(Speech.meeting_id == meeting_id)  # type: ignore[arg-type]
-        .order_by(Speech.started_at, Speech.id)  # type: ignore[arg-type]
+        select(Speech, col(Member.full_name))
+        .join(Member, col(Member.id) == col(Speech.member_id))
+        .where(col(Speech.meeting_id) == meeting_id)
+        .order_by(col(Speech.started_at), col(Speech.id))
     )
     return [(speech, name) for speech, name in rows.all()]
 

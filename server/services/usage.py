@@ -20,16 +20,16 @@ Decisions this module makes (documented in docs/api.md "Usage figures" and docs/
 - A handful of queries per request, whatever the number of meetings and members: the subtree, its
   organisations, members, applications, flags, meetings, presence events, excuses, votes, minutes
   and the opening audit rows.
+
+The query's checks are in usage_query, the rows turned into meetings.usage's records in usage_records;
+their public names are importable from here too.
 """
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
-from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,22 +37,12 @@ from sqlmodel import col
 
 from meetings import attendance as att
 from meetings import usage as u
-from meetings.decision import Text
-from meetings.eligibility import unit_eligibility
 from meetings.enums import (
-    Activity,
     ApplicationKind,
-    ApplicationStatus,
-    MeetingKind,
-    MeetingMode,
-    MeetingStatus,
     OrgKind,
-    RemoteReason,
-    Standing,
     VoteKind,
     VoteOutcome,
 )
-from meetings.register import MemberFacts
 from meetings.rulesets import get_rule_set
 from server.clock import as_utc
 from server.db.tables import (
@@ -69,86 +59,29 @@ from server.db.tables import (
 )
 from server.db.tree import subtree_ids
 from server.services.orgs import get_org
+from server.services.usage_query import (
+    ADOPTION_DAYS_RANGE,
+    MAX_PERIOD_YEARS,
+    UsagePeriodError,
+    UsageQueryError,
+    parse_adoption_days,
+    parse_period,
+)
+from server.services.usage_records import meeting_record, unit_record
 
-MAX_PERIOD_YEARS = 5
-ADOPTION_DAYS_RANGE = (1, 365)
-_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+__all__ = [
+    "ADOPTION_DAYS_RANGE",
+    "MAX_PERIOD_YEARS",
+    "UsagePeriodError",
+    "UsageQueryError",
+    "parse_adoption_days",
+    "parse_period",
+    "usage_figures",
+    "usage_report",
+]
+
 # Every time zone lies within UTC-12..UTC+14: a local day is inside this margin of the UTC day.
 _ZONE_MARGIN = timedelta(hours=36)
-
-
-class UsageQueryError(ValueError):
-    """A bad query of the usage figures; `str()` is the message in the language asked for."""
-
-    def __init__(self, field: str, message: Text, language: str = "vi") -> None:
-        super().__init__(message.in_language(language))
-        self.field = field
-        self.message = message
-
-
-class UsagePeriodError(UsageQueryError):
-    """The period is not two dates in order, at most MAX_PERIOD_YEARS long."""
-
-
-def _day(raw: str, field: str, language: str) -> date:
-    if _ISO_DAY.fullmatch(raw):
-        try:
-            return date.fromisoformat(raw)
-        except ValueError:
-            pass
-    raise UsagePeriodError(
-        field,
-        Text(
-            f"'{field}' phải là một ngày có thật, dạng YYYY-MM-DD (ví dụ 2026-01-31).",
-            f"'{field}' must be a real date, YYYY-MM-DD (e.g. 2026-01-31).",
-        ),
-        language,
-    )
-
-
-def parse_period(
-    raw_from: str | None, raw_to: str | None, today: date, language: str = "vi"
-) -> tuple[date, date]:
-    """The period asked for; by default from 1 January of `today`'s year to `today`."""
-    start = _day(raw_from, "from", language) if raw_from is not None else date(today.year, 1, 1)
-    end = _day(raw_to, "to", language) if raw_to is not None else today
-    if end < start:
-        raise UsagePeriodError(
-            "to",
-            Text(
-                f"Kỳ báo cáo không hợp lệ: ngày bắt đầu ({start:%d/%m/%Y}) "
-                f"sau ngày kết thúc ({end:%d/%m/%Y}).",
-                f"Invalid period: it starts ({start.isoformat()}) after it ends ({end.isoformat()}).",
-            ),
-            language,
-        )
-    if end >= u.add_years(start, MAX_PERIOD_YEARS):
-        raise UsagePeriodError(
-            "to",
-            Text(
-                f"Kỳ báo cáo dài quá {MAX_PERIOD_YEARS} năm; hãy chọn một kỳ ngắn hơn.",
-                f"The period is longer than {MAX_PERIOD_YEARS} years; choose a shorter one.",
-            ),
-            language,
-        )
-    return start, end
-
-
-def parse_adoption_days(raw: str | None, language: str = "vi") -> int | None:
-    """`adoption_days=` overrides the rule set's minutes_adoption_days_max (R-MIN-1)."""
-    if raw is None:
-        return None
-    low, high = ADOPTION_DAYS_RANGE
-    if raw.isascii() and raw.isdigit() and len(raw) <= 3 and low <= int(raw) <= high:
-        return int(raw)
-    raise UsageQueryError(
-        "adoption_days",
-        Text(
-            f"'adoption_days' phải là một số nguyên từ {low} đến {high}.",
-            f"'adoption_days' must be a whole number from {low} to {high}.",
-        ),
-        language,
-    )
 
 
 async def usage_figures(
@@ -273,7 +206,7 @@ async def usage_report(
         return summoned[org.id]
 
     unit_records = [
-        _unit_record(unit, summoned_of(unit), applications, flags)
+        unit_record(unit, summoned_of(unit), applications, flags)
         for unit in sorted(units, key=lambda o: o.id or 0)
     ]
     unit_set = set(unit_ids)
@@ -286,7 +219,7 @@ async def usage_report(
         if unit_id is None or unit_id not in unit_set:
             continue
         records.append(
-            _meeting_record(
+            meeting_record(
                 meeting,
                 org,
                 unit_id,
@@ -315,116 +248,3 @@ async def _all(session: AsyncSession, query: Any) -> list[Any]:
 
 async def _rows(session: AsyncSession, query: Any) -> list[Any]:
     return list((await session.execute(query)).all())
-
-
-def _facts(member: Member) -> MemberFacts:
-    assert member.id is not None
-    return MemberFacts(
-        member_id=member.id,
-        standing=Standing(member.standing),
-        activity=Activity(member.activity),
-        remote_reason=RemoteReason(member.remote_reason) if member.remote_reason else None,
-    )
-
-
-def _unit_record(
-    org: Org,
-    register: Sequence[Member],
-    applications: Sequence[PilotApplication],
-    flags: Sequence[EligibilityFlag],
-) -> u.UnitRecord:
-    assert org.id is not None
-    rule_set = get_rule_set(org.rule_set)
-    return u.UnitRecord(
-        org_id=org.id,
-        name=org.name,
-        kind=OrgKind(org.kind),
-        zone=ZoneInfo(org.timezone),
-        rule_set=rule_set,
-        register=tuple(
-            u.RegisterEntry(
-                member_id=member.id,  # type: ignore[arg-type]
-                full_name=member.full_name,
-                standing=Standing(member.standing),
-                activity=Activity(member.activity),
-                special_duty=member.remote_reason == RemoteReason.ARMED_FORCES,
-            )
-            for member in register
-        ),
-        approvals=tuple(
-            u.ApprovalRecord(
-                status=ApplicationStatus(a.status),
-                applied_at=as_utc(a.applied_at),
-                valid_from=a.valid_from,
-                valid_to=a.valid_to,
-                revoked_at=as_utc(a.revoked_at) if a.revoked_at is not None else None,
-            )
-            for a in applications
-            if a.org_id == org.id
-        ),
-        stopped_qualifying=tuple(
-            u.StoppedQualifying(
-                as_utc(f.raised_at), as_utc(f.cleared_at) if f.cleared_at is not None else None
-            )
-            for f in flags
-            if f.org_id == org.id
-        ),
-        qualifies=bool(unit_eligibility(OrgKind(org.kind), [_facts(m) for m in register], rule_set).outcome),
-        registered_at=as_utc(org.created_at),
-    )
-
-
-def _meeting_record(
-    meeting: Meeting,
-    org: Org,
-    unit_id: int,
-    summoned: Sequence[Member],
-    events: Sequence[att.PresenceEvent],
-    excused: frozenset[int],
-    votes: Sequence[u.VoteRecord],
-    adopted_at: datetime | None,
-    opening: dict[str, Any] | None,
-) -> u.MeetingRecord:
-    assert meeting.id is not None and meeting.opened_at is not None
-    opened_at = as_utc(meeting.opened_at)
-    closed_at = as_utc(meeting.closed_at) if meeting.closed_at is not None else None
-    status = MeetingStatus(meeting.status)
-    statuses = {}
-    if status is MeetingStatus.CLOSED and closed_at is not None:
-        if meeting.summoned_ids is not None:  # fixed at the close (from migration 0008 on)
-            ids = list(meeting.summoned_ids)
-        else:
-            ids = [m.id for m in summoned if m.id is not None and as_utc(m.created_at) <= closed_at]
-        result = att.attendance(
-            ids,
-            events,
-            excused,
-            opened_at,
-            closed_at,
-            get_rule_set(org.rule_set),
-            attendance_call_at=opened_at,
-        )
-        statuses = {member_id: member.status for member_id, member in result.items()}
-    counts = opening.get("counts", {}) if opening else {}
-    quorate = (
-        bool(opening["quorate"])
-        if opening and "quorate" in opening
-        else meeting.quorum_override_reason is None
-    )
-    return u.MeetingRecord(
-        meeting_id=meeting.id,
-        unit_id=unit_id,
-        held_by=org.name,
-        kind=MeetingKind(meeting.kind),
-        mode=MeetingMode(meeting.mode),
-        status=status,
-        scheduled_start=as_utc(meeting.starts_at),
-        opened_at=opened_at,
-        closed_at=closed_at,
-        quorate_at_opening=quorate,
-        override_reason=meeting.quorum_override_reason,
-        opening_counts={k: int(v) for k, v in counts.items() if k in ("present_official", "voting_base")},
-        attendance=statuses,
-        votes=tuple(votes),
-        minutes_adopted_at=adopted_at,
-    )

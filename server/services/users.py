@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from meetings.decision import Text
 from server.audit.log import append
@@ -30,12 +31,14 @@ def user_json(user: User) -> dict[str, Any]:
 async def user_profile(session: AsyncSession, user: User) -> dict[str, Any]:
     grants = (
         await session.execute(
-            select(Grant.org_id, Grant.role, Org.name)
-            .join(Org, Org.id == Grant.org_id)
-            .where(Grant.user_id == user.id)
+            select(col(Grant.org_id), col(Grant.role), col(Org.name))
+            .join(Org, col(Org.id) == col(Grant.org_id))
+            .where(col(Grant.user_id) == user.id)
         )
     ).all()
-    member = (await session.execute(select(Member).where(Member.user_id == user.id))).scalar_one_or_none()
+    member = (
+        await session.execute(select(Member).where(col(Member.user_id) == user.id))
+    ).scalar_one_or_none()
     return {
         "user": user_json(user),
         "grants": [{"org_id": org_id, "role": role, "org_name": name} for org_id, role, name in grants],
@@ -68,7 +71,7 @@ async def create_user(
     check_password_strength(password)
     password_hash = await hash_password(password)
     async with db.write() as session:
-        taken = (await session.execute(select(User.id).where(User.username == username))).first()
+        taken = (await session.execute(select(col(User.id)).where(col(User.username) == username))).first()
         if taken:
             raise conflict(
                 "username_taken",

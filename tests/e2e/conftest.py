@@ -1,4 +1,8 @@
-"""Browser fixtures: the real server on SQLite with the integration world, and Debian's headless Chromium."""
+"""Browser fixtures: the real server on SQLite with the integration world, and Debian's headless Chromium.
+
+A module that needs the server with some settings changed overrides `settings_overrides` only (as in
+tests/integration/conftest.py).
+"""
 
 from __future__ import annotations
 
@@ -11,14 +15,23 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, async_playwright
 
 from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, CSP_WATCH, Watched
-from tests.integration.harness import ApiClient, FakeClock, RunningServer, test_settings
+from tests.integration import harness
+from tests.integration.harness import ApiClient, FakeClock, RunningServer
 from tests.integration.world import World, build_world
 
 
 @pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[RunningServer]:
+def settings_overrides() -> dict[str, Any]:
+    """The settings a module changes for its server (`harness.test_settings` keywords); none by default."""
+    return {}
+
+
+@pytest.fixture
+async def server(tmp_path: Path, settings_overrides: dict[str, Any]) -> AsyncIterator[RunningServer]:
     url = f"sqlite+aiosqlite:///{tmp_path / 'cellmeet.db'}"
-    running = await RunningServer.start(test_settings(tmp_path, url), FakeClock())
+    running = await RunningServer.start(
+        harness.test_settings(tmp_path, url, **settings_overrides), FakeClock()
+    )
     yield running
     await running.stop()
 

@@ -9,9 +9,8 @@ from collections.abc import Awaitable, Callable
 import pytest
 from playwright.async_api import expect
 
-from tests.e2e.browser import Watched, log_in
-from tests.e2e.test_usage_counts import open_below_quorum_and_vote
-from tests.integration.test_meetings import schedule
+from tests.e2e.browser import Watched, log_in, open_below_quorum_and_vote
+from tests.integration.helpers import schedule
 from tests.integration.world import World
 
 Watch = Callable[..., Awaitable[Watched]]

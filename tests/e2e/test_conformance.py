@@ -7,50 +7,25 @@ the checker's jar runs once over every saved document (one JVM start), axe-core 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import shutil
-import subprocess
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.e2e.browser import Watched, log_in
+from tests.e2e.browser import Watched
+from tests.e2e.conformance import AXE_JS, VNU_JAR, Findings, check, look, nu_html_checker, person
+from tests.integration.helpers import approve_a, schedule
 from tests.integration.room_client import link_members
-from tests.integration.test_meetings import approve_a, schedule
 from tests.integration.world import PASSWORD, World
 
 Watch = Callable[..., Awaitable[Watched]]
-NODE_MODULES = Path(__file__).resolve().parents[2] / "web" / "node_modules"
-VNU_JAR = NODE_MODULES / "vnu-jar" / "build" / "dist" / "vnu.jar"
-AXE_JS = NODE_MODULES / "axe-core" / "axe.min.js"
 AGENDA = {"items": [{"title": "Thông qua chương trình"}, {"title": "Tình hình tháng 11"}]}
 PERIOD = "from=2026-01-01&to=2026-12-31"
-# Every rule axe runs by default (WCAG 2.x A and AA, best practices), none disabled.
-AXE_RUN = "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
-
-
-@dataclass
-class Findings:
-    """The documents saved for the checker and every axe violation, by page."""
-
-    folder: Path
-    base: str = ""
-    documents: dict[str, str] = field(default_factory=dict)  # content hash -> file name
-    axe: dict[str, list[str]] = field(default_factory=dict)
-    pages: list[str] = field(default_factory=list)
-
-    def save(self, name: str, html: str) -> None:
-        digest = hashlib.sha256(html.encode()).hexdigest()[:16]
-        if digest not in self.documents:  # the same served shell is checked once
-            (self.folder / f"{name}.html").write_text(html, encoding="utf-8")
-            self.documents[digest] = name
 
 
 @pytest.fixture
@@ -66,63 +41,6 @@ async def findings(tmp_path: Path) -> AsyncIterator[Findings]:
     folder = tmp_path / "documents"
     folder.mkdir()
     yield Findings(folder)
-
-
-async def check(
-    page: Page,
-    findings: Findings,
-    name: str,
-    path: str,
-    *,
-    status: int = 200,
-    ready: str | None = "[data-ready=true]",
-) -> None:
-    """Open `path`, keep the served HTML and the DOM once the page is ready, and run axe on it."""
-    response = await page.goto(findings.base + path)
-    assert response is not None and response.status == status, (name, response and response.status)
-    findings.save(f"{name}.served", await response.text())
-    # A page its script fills marks itself ready; a server-rendered one is whole on load.
-    if ready is not None:
-        await expect(page.locator(ready).first).to_be_attached(timeout=15_000)
-    await look(page, findings, name)
-
-
-async def look(page: Page, findings: Findings, name: str) -> None:
-    """The DOM as the scripts left it, for the checker; axe's violations on the page as it shows."""
-    findings.save(f"{name}.dom", await page.content())
-    if not await page.evaluate("typeof axe !== 'undefined'"):
-        tag = await page.add_script_tag(path=str(AXE_JS))
-        await tag.evaluate("(script) => script.remove()")  # out of the next DOM snapshot of this page
-    violations = await page.evaluate(AXE_RUN)
-    findings.pages.append(name)
-    findings.axe[name] = [
-        f"{v['id']} ({v['impact']}): {v['help']} — "
-        + "; ".join(" ".join(node["target"]) for node in v["nodes"][:5])
-        for v in violations
-    ]
-
-
-def nu_html_checker(folder: Path) -> dict[str, Any]:
-    """One JVM for every document; offline (the jar holds its schemas)."""
-    files = sorted(str(path) for path in folder.glob("*.html"))
-    ran = subprocess.run(
-        ["java", "-jar", str(VNU_JAR), "--format", "json", "--stdout", *files],
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
-    assert ran.stdout, ran.stderr
-    return dict(json.loads(ran.stdout))
-
-
-async def person(watch: Watch, base: str, username: str | None, **options: Any) -> Page:
-    """A browser of its own, logged in through the form (anonymous when username is None)."""
-    watched = await watch(bypass_csp=True, **options)  # axe is injected as a script tag
-    page = await watched.new_page()
-    if username is not None:
-        await log_in(page, base, username, "/account")
-    return page
 
 
 async def meetings(world: World) -> tuple[int, int, int, list[tuple[str, int]]]:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_conformance import AXE_JS, VNU_JAR, Findings, Watch, check, nu_html_checker, person
-from tests.e2e.test_usage_counts import open_below_quorum_and_vote
+from tests.e2e.browser import Watch, open_below_quorum_and_vote
+from tests.e2e.conformance import AXE_JS, VNU_JAR, Findings, check, nu_html_checker, person
 from tests.integration.world import World
 
 

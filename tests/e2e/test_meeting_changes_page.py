@@ -9,7 +9,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests.e2e.browser import Watched, log_in
-from tests.integration.test_meetings import schedule
+from tests.integration.helpers import schedule
 from tests.integration.world import World
 
 Watch = Callable[..., Awaitable[Watched]]

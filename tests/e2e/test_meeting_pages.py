@@ -10,10 +10,8 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests.e2e.browser import Watched, log_in
+from tests.integration.helpers import approve_a, pass_time, regular_template, schedule
 from tests.integration.room_client import RoomClient, joined, link_members
-from tests.integration.test_attendance_quorum import pass_time
-from tests.integration.test_meetings import approve_a, schedule
-from tests.integration.test_minutes_flow import regular_template
 from tests.integration.world import World
 
 Watch = Callable[..., Awaitable[Watched]]

@@ -9,7 +9,7 @@ import pytest
 from playwright.async_api import expect
 
 from tests.e2e.browser import Watched, log_in
-from tests.integration.test_meetings import approve_a, schedule
+from tests.integration.helpers import approve_a, schedule
 from tests.integration.world import World
 
 Watch = Callable[..., Awaitable[Watched]]

@@ -10,9 +10,8 @@ from playwright.async_api import expect
 
 from tests.documents import norm, pdf_pages
 from tests.e2e.browser import Watched, log_in
+from tests.integration.helpers import approve_a, regular_template, schedule
 from tests.integration.room_client import RoomClient, joined, link_members
-from tests.integration.test_meetings import approve_a, schedule
-from tests.integration.test_minutes_flow import regular_template
 from tests.integration.world import World
 
 Watch = Callable[..., Awaitable[Watched]]

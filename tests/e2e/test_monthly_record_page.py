@@ -10,7 +10,7 @@ from playwright.async_api import expect
 
 from tests.e2e.browser import Watched, log_in
 from tests.integration.group_cells import make_a_group_cell, schedule_group_meeting
-from tests.integration.test_attendance_quorum import pass_time
+from tests.integration.helpers import pass_time
 from tests.integration.world import World
 
 Watch = Callable[..., Awaitable[Watched]]

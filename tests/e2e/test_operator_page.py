@@ -10,7 +10,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests.e2e.browser import Watched, log_in
-from tests.e2e.test_conformance import Findings, look, nu_html_checker
+from tests.e2e.conformance import Findings, look, nu_html_checker
 from tests.integration.world import PASSWORD, World
 
 Watch = Callable[..., Awaitable[Watched]]

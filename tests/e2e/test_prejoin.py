@@ -3,30 +3,23 @@ and back, and the member reads the round trip and the loss before joining."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 from playwright.async_api import expect
 
-from tests.e2e.browser import Watched, log_in
-from tests.e2e.test_room import link_accounts
-from tests.integration import harness
-from tests.integration.harness import FakeClock, RunningServer
-from tests.integration.test_meetings import approve_a, schedule
+from tests.e2e.browser import Watched, link_accounts, log_in
+from tests.integration.helpers import approve_a, schedule
 from tests.integration.world import World
 
 Watch = Callable[..., Awaitable[Watched]]
 
 
 @pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[RunningServer]:
+def settings_overrides() -> dict[str, Any]:
     # The echo peer offers loopback only: the browser and the server never use another address.
-    url = f"sqlite+aiosqlite:///{tmp_path / 'cellmeet.db'}"
-    settings = harness.test_settings(tmp_path, url, media_host_addresses=("127.0.0.1",))
-    running = await RunningServer.start(settings, FakeClock())
-    yield running
-    await running.stop()
+    return {"media_host_addresses": ("127.0.0.1",)}
 
 
 @pytest.mark.browser

@@ -5,56 +5,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import pytest
 import socketio
-from playwright.async_api import Page, expect
+from playwright.async_api import expect
 
 from server.appkeys import HUB
-from tests.e2e.browser import Watched, log_in
-from tests.integration.test_meetings import approve_a, schedule
+from tests.e2e.browser import HEARS_SOMEONE, Watched, enter, link_accounts
+from tests.integration.helpers import approve_a, schedule
 from tests.integration.world import World
 
 Watch = Callable[..., Awaitable[Watched]]
 
-# An audio element of the room plays a live remote track, and its clock moves.
-HEARS_SOMEONE = """
-() => [...document.querySelectorAll("#audio-sinks audio")].some((audio) => {
-  const stream = audio.srcObject;
-  const track = stream && stream.getAudioTracks()[0];
-  if (!track || track.readyState !== "live" || audio.paused || audio.currentTime <= 0) return false;
-  const before = Number(audio.dataset.seenAt || "NaN");
-  audio.dataset.seenAt = String(audio.currentTime);
-  return audio.currentTime > before + 0.1 && Number(audio.dataset.packetsReceived) > 0;
-})
-"""
 REMOTE_VIDEO_PLAYS = """
 () => [...document.querySelectorAll('#tiles figure:not([data-key="self"]) video')].some(
   (video) => !video.hidden && video.videoWidth > 0 && !video.paused
 )
 """
-
-
-async def link_accounts(world: World, names: list[str]) -> None:
-    """Give cell A's first official members their own accounts (the register stays five official members)."""
-    secretary = await world.as_user("sec_a")
-    for username, member_id in zip(names, world.members["A"], strict=False):
-        await world.add_user(username)
-        reply = await secretary.patch(f"/api/v1/members/{member_id}", {"user_id": world.users[username]})
-        assert reply.status == 200, reply.body
-
-
-async def enter(
-    watch: Watch, base: str, username: str, meeting_id: int, **options: Any
-) -> tuple[Watched, Page]:
-    watched = await watch(**options)
-    page = await watched.new_page()
-    await log_in(page, base, username, f"/meetings/{meeting_id}/room")
-    await expect(page.get_by_role("heading", level=1)).to_have_text("Sinh hoạt chi bộ thường kỳ tháng 12")
-    await page.get_by_role("button", name="Vào phòng họp").click()
-    await expect(page.locator("#room")).to_have_attribute("data-state", "joined")
-    return watched, page
 
 
 @pytest.mark.browser

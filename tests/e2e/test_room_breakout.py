@@ -9,9 +9,8 @@ from collections.abc import Awaitable, Callable
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.e2e.browser import Watched, log_in
-from tests.e2e.test_room import HEARS_SOMEONE, link_accounts
-from tests.integration.test_meetings import approve_a, schedule
+from tests.e2e.browser import HEARS_SOMEONE, Watched, link_accounts, log_in
+from tests.integration.helpers import approve_a, schedule
 from tests.integration.world import World
 
 Watch = Callable[..., Awaitable[Watched]]

@@ -9,8 +9,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 from playwright.async_api import expect
 
-from tests.e2e.browser import Watched
-from tests.e2e.test_room_sfu import TRAFFIC, hears_everyone, join, online_meeting_of_three
+from tests.e2e.browser import TRAFFIC, Watched, hears_everyone, join, online_meeting_of_three
 from tests.integration.world import World
 
 Watch = Callable[..., Awaitable[Watched]]

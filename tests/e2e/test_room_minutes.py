@@ -11,11 +11,10 @@ from typing import Any
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.e2e.browser import Watched
-from tests.e2e.test_room import enter
+from tests.e2e.browser import Watched, enter
 from tests.integration.harness import ApiClient
+from tests.integration.helpers import approve_a, schedule
 from tests.integration.room_client import RoomClient, joined, link_members
-from tests.integration.test_meetings import approve_a, schedule
 from tests.integration.world import World
 
 Watch = Callable[..., Awaitable[Watched]]

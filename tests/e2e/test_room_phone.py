@@ -14,9 +14,8 @@ from collections.abc import Awaitable, Callable
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.e2e.browser import Watched
-from tests.e2e.test_room import enter, link_accounts
-from tests.integration.test_meetings import approve_a, schedule
+from tests.e2e.browser import Watched, enter, link_accounts
+from tests.integration.helpers import approve_a, schedule
 from tests.integration.world import World
 
 Watch = Callable[..., Awaitable[Watched]]

@@ -8,53 +8,25 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import expect
 
-from tests.e2e.browser import Watched, log_in
-from tests.e2e.test_room import enter, link_accounts
+from server.bench.janus_net import JanusNet, available, janus_in_namespace
+from server.realtime.attach import LIVE_HUB
+from tests.e2e.browser import (
+    TRAFFIC,
+    Watched,
+    hears_everyone,
+    join,
+    log_in,
+    online_meeting_of_three,
+)
 from tests.integration import harness
 from tests.integration.harness import FakeClock, RunningServer
-from tests.integration.janus_net import JanusNet, available, janus_in_namespace
-from tests.integration.test_meetings import approve_a, schedule
 from tests.integration.world import World
 
 Watch = Callable[..., Awaitable[Watched]]
-
-# Every RTCPeerConnection the page makes, kept for the test to read its statistics (test-only script).
-KEEP_CONNECTIONS = """
-window.__connections = [];
-const Original = window.RTCPeerConnection;
-window.RTCPeerConnection = function (...args) {
-  const pc = new Original(...args);
-  window.__connections.push(pc);
-  return pc;
-};
-window.RTCPeerConnection.prototype = Original.prototype;
-"""
-# What the page sends and receives now, from its open connections' statistics.
-TRAFFIC = """
-async () => {
-  const open = window.__connections.filter((pc) => pc.connectionState !== "closed");
-  const out = { connections: open.length, audioOut: 0, videoBytesOut: 0, audioIn: {}, videoBytesIn: 0 };
-  for (const pc of open) {
-    (await pc.getStats()).forEach((s) => {
-      if (s.type === "outbound-rtp" && s.kind === "audio" && s.packetsSent > 0) out.audioOut += 1;
-      if (s.type === "outbound-rtp" && s.kind === "video") out.videoBytesOut += s.bytesSent || 0;
-      if (s.type === "inbound-rtp" && s.kind === "audio") out.audioIn[s.mid] = s.packetsReceived || 0;
-      if (s.type === "inbound-rtp" && s.kind === "video") out.videoBytesIn += s.bytesReceived || 0;
-    });
-  }
-  return out;
-}
-"""
-# Each remote audio element of the room: whose it is and how many packets it has had.
-HEARD = """
-() => Object.fromEntries([...document.querySelectorAll("#audio-sinks audio")].map(
-  (audio) => [audio.dataset.memberId, Number(audio.dataset.packetsReceived || 0)]))
-"""
 
 
 @pytest.fixture
@@ -75,43 +47,6 @@ async def server(
     running = await RunningServer.start(settings, FakeClock())
     yield running
     await running.stop()
-
-
-async def online_meeting_of_three(world: World) -> int:
-    await link_accounts(world, ["mot", "hai", "ba"])
-    await approve_a(world)
-    created = await schedule(world, "sec_a", "A", mode="online")
-    assert created.status == 201, created.body
-    return int(created.body["id"])
-
-
-async def join(watch: Watch, world: World, username: str, meeting_id: int, **options: Any) -> Page:
-    watched = await watch(**options)
-    await watched.context.add_init_script(KEEP_CONNECTIONS)
-    _, page = await enter(watch_of(watched), str(world.server.url), username, meeting_id)
-    return page
-
-
-def watch_of(watched: Watched) -> Watch:
-    async def same(**_: Any) -> Watched:
-        return watched
-
-    return same
-
-
-async def hears_everyone(page: Page, others: set[str], seconds: float = 20) -> None:
-    """Every other member's audio element on this page receives packets, and keeps receiving them."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    before: dict[str, int] = {}
-    while True:
-        heard = await page.evaluate(HEARD)
-        growing = {member for member in others if heard.get(member, 0) > before.get(member, 0) > 0}
-        if growing == others:
-            return
-        before = {member: max(count, before.get(member, 0)) for member, count in heard.items()}
-        assert loop.time() < deadline, f"not heard within {seconds} s: {sorted(others - growing)} ({heard})"
-        await asyncio.sleep(1)
 
 
 async def member_ids(world: World) -> dict[str, str]:
@@ -217,3 +152,48 @@ async def test_the_pre_join_check_also_tries_the_path_to_the_sfu(world: World, w
     await expect(sfu).to_have_attribute("data-outcome", "ok")
     await expect(sfu).to_contain_text("Đường tới máy chủ truyền thông của đơn vị")
     await watched.assert_clean()
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("server", [3], indirect=True)
+async def test_pages_told_when_janus_is_lost_hear_each_other_when_it_returns_and_a_small_room_meshes(
+    world: World, watch: Watch, janus: JanusNet
+) -> None:
+    """Issue 27: Janus killed mid-meeting and started again, as members see it in their pages."""
+    meeting_id = await online_meeting_of_three(world)
+    ids = await member_ids(world)
+    pages = {name: await join(watch, world, name, meeting_id) for name in ("mot", "hai", "ba")}
+    for page in pages.values():
+        await expect(page.locator("#room")).to_have_attribute("data-media", "sfu", timeout=15_000)
+        await page.evaluate("window.__notReloaded = true")
+    await hears_everyone(pages["mot"], {ids["hai"], ids["ba"]})
+
+    await janus.kill()
+    for page in pages.values():  # told within 5 s, in Vietnamese; still in the meeting
+        notice = page.locator("#media-notice")
+        await expect(notice).to_be_visible(timeout=5_000)
+        await expect(notice).to_contain_text("Mất kết nối tới máy chủ truyền thông")
+        await expect(page.locator("#room")).to_have_attribute("data-state", "joined")
+
+    await janus.start()
+    for page in pages.values():
+        await expect(page.locator("#media-notice")).to_contain_text("hoạt động trở lại", timeout=10_000)
+    for name, page in pages.items():
+        await hears_everyone(page, {ids[other] for other in pages if other != name})
+        assert await page.evaluate("window.__notReloaded === true")  # renegotiated in place
+
+    # "ba" leaves; Janus dies again: two members are few enough to meet directly, and do.
+    await pages["ba"].close()
+    hub = world.server.app[LIVE_HUB]
+    for _ in range(100):
+        if len(hub.rooms[meeting_id].peers) == 2:
+            break
+        await asyncio.sleep(0.1)
+    assert len(hub.rooms[meeting_id].peers) == 2, "the page closed, its connection still in the room"
+    await janus.kill()
+    for page in (pages["mot"], pages["hai"]):
+        await expect(page.locator("#room")).to_have_attribute("data-media", "mesh", timeout=5_000)
+        await expect(page.locator("#media-notice")).to_contain_text("trực tiếp giữa các thành viên")
+    await hears_everyone(pages["mot"], {ids["hai"]})
+    await hears_everyone(pages["hai"], {ids["mot"]})

@@ -20,15 +20,14 @@ import pytest
 from playwright.async_api import Page
 
 from server.settings import Secret
-from tests.e2e.browser import Watched
-from tests.e2e.test_room import HEARS_SOMEONE, enter, link_accounts
+from tests.e2e.browser import HEARS_SOMEONE, Watched, enter, link_accounts
 from tests.integration import harness
+from tests.integration.coturn import LOOPBACK, SECRET, Coturn, start_coturn
 from tests.integration.harness import FakeClock, RunningServer
-from tests.integration.test_meetings import approve_a, schedule
-from tests.integration.test_turn import LOOPBACK, SECRET, Coturn, start_coturn
+from tests.integration.helpers import approve_a, schedule
 from tests.integration.world import World
 
-__all__ = ["start_coturn"]  # the fixture that starts coturn, from the TURN integration tests
+__all__ = ["start_coturn"]  # the fixture that starts coturn (tests/integration/coturn.py)
 
 Watch = Callable[..., Awaitable[Watched]]
 TTL_SECONDS = 6  # CELLMEET_TURN_TTL_SECONDS: the page asks again once half of it has passed

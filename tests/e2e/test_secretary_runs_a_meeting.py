@@ -15,7 +15,7 @@ from playwright.async_api import Page, expect
 
 from tests.documents import norm, pdf_pages
 from tests.e2e.browser import Watched, log_in
-from tests.integration.test_meetings import approve_a
+from tests.integration.helpers import approve_a
 from tests.integration.world import World
 
 Watch = Callable[..., Awaitable[Watched]]

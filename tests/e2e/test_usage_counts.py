@@ -12,32 +12,11 @@ import pytest
 from playwright.async_api import expect
 
 from tests.documents import norm, pdf_pages
-from tests.e2e.browser import Watched, log_in
-from tests.integration.test_meetings import schedule
+from tests.e2e.browser import Watched, log_in, open_below_quorum_and_vote
 from tests.integration.world import World
 
 Watch = Callable[..., Awaitable[Watched]]
 PERIOD = "from=2026-01-01&to=2026-12-31"
-
-
-async def open_below_quorum_and_vote(world: World) -> int:
-    """Cell B meets in person with one of four members checked in: opened with an override, one vote
-    opened with an override, closed."""
-    meeting = await schedule(world, "sec_b", "B", mode="in_person")
-    assert meeting.status == 201, meeting.body
-    sec_b, path = await world.as_user("sec_b"), f"/api/v1/meetings/{meeting.body['id']}"
-    assert (await sec_b.post(f"{path}/checkins", {"member_id": world.members["B"][0]})).status == 201
-    refused = await sec_b.post(f"{path}/open", {})
-    assert refused.status == 409, refused.body  # not quorate: the override is really needed
-    assert (await sec_b.post(f"{path}/open", {"override_reason": "Bão, tàu chưa về"})).status == 200
-    vote = await sec_b.post(
-        f"{path}/votes",
-        {"question": "Thông qua kế hoạch", "kind": "ordinary", "override_reason": "Bão, tàu chưa về"},
-    )
-    assert vote.status == 201, vote.body
-    assert (await sec_b.post(f"/api/v1/votes/{vote.body['id']}/close", {})).status == 200
-    assert (await sec_b.post(f"{path}/close", {})).status == 200
-    return int(meeting.body["id"])
 
 
 @pytest.mark.browser

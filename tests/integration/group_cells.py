@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.integration.harness import Reply
-from tests.integration.test_pilot import apply, decide, decision
+from tests.integration.helpers import apply, decide, decision
 from tests.integration.world import World
 
 SEAFARER = "thuyền viên / giàn khoan / hải đảo"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import socket
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -80,10 +81,14 @@ class ApiClient:
     lang: str = "vi"
     csrf: str | None = None
     bearer: str | None = None
+    # False: a connection per request, closed after it (a test counting the server's sockets and tasks
+    # must not count this client's idle keep-alive connections, whose number varies with timing).
+    keep_alive: bool = True
     http: aiohttp.ClientSession = field(init=False)
 
     def __post_init__(self) -> None:
-        self.http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        connector = aiohttp.TCPConnector(force_close=not self.keep_alive)
+        self.http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True), connector=connector)
 
     async def close(self) -> None:
         await self.http.close()
@@ -133,3 +138,10 @@ class ApiClient:
         if reply.status == 200:
             self.csrf = reply.body["csrf_token"]
         return reply
+
+
+def free_port() -> int:
+    """A TCP port free on the loopback right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

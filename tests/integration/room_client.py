@@ -8,7 +8,7 @@ from typing import Any
 
 import socketio
 
-from tests.integration.test_meetings import approve_a, schedule
+from tests.integration.helpers import approve_a, regular_template, schedule
 from tests.integration.world import World
 
 NAMESPACE = "/room"
@@ -29,11 +29,12 @@ class RoomClient:
         self.url = url
         self.auth = auth
         self.headers = headers or {}
-        # The browser's socket.io-client defaults: first retry after about 1 s, then up to 5 s apart.
+        # As the room page's socket.io-client (web/static/js/room.js): first retry after about 1 s,
+        # then up to 2 s apart (±50 %).
         self.sio = socketio.AsyncClient(
             reconnection=reconnection,
             reconnection_delay=1,
-            reconnection_delay_max=5,
+            reconnection_delay_max=2,
             randomization_factor=0.5,
         )
         # Like the room page: every (re)connection joins the meeting again.
@@ -137,6 +138,23 @@ async def link_members(world: World, unit: str, how_many: int) -> list[tuple[str
     return linked
 
 
+async def cell_of(world: World, size: int) -> list[tuple[str, int]]:
+    """Cell A grown to `size` official members, each with an account."""
+    sec_a = await world.as_user("sec_a")
+    while len(world.members["A"]) < size:
+        reply = await sec_a.post(
+            f"/api/v1/orgs/{world.orgs['A']}/members",
+            {
+                "full_name": f"Thành Viên {len(world.members['A'])}",
+                "standing": "official",
+                "remote_reason": "abroad",
+            },
+        )
+        assert reply.status == 201, reply.body
+        world.members["A"].append(int(reply.body["id"]))
+    return await link_members(world, "A", size)
+
+
 async def online_meeting(world: World, unit: str = "A") -> int:
     """An online meeting of cell A (approved for the pilot), still scheduled."""
     await approve_a(world)
@@ -159,3 +177,20 @@ async def joined(world: World, username: str, meeting_id: int, **options: Any) -
     ack = await client.join(meeting_id)
     assert ack["ok"] is True, ack
     return client, ack
+
+
+async def scheduled_from_template(world: World) -> tuple[int, list[tuple[str, int]]]:
+    people = await link_members(world, "A", 5)  # Một, Hai, Ba, Bốn, Năm (probationary)
+    await approve_a(world)
+    template = await regular_template(world)
+    created = await schedule(
+        world,
+        "sec_a",
+        "A",
+        mode="online",
+        agenda_template_id=template["id"],
+        chair_id=people[0][1],
+        minute_taker_id=people[1][1],
+    )
+    assert created.status == 201, created.body
+    return int(created.body["id"]), people

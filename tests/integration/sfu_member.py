@@ -47,6 +47,17 @@ class SfuMember:
         self.subscriber.on("track", self._track)
         room.sio.on("sfu-offer", self._offer, namespace="/room")
 
+    async def start_again(self) -> None:
+        """Janus came back (the `media` push said `sfu: "back"`): new connections, as the page makes,
+        published and subscribed anew; what was heard before is kept in `received`."""
+        await self.close()
+        self.microphone = CountedMicrophone()
+        self.publisher = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.subscriber = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.subscriber.on("track", self._track)
+        self.whose_mid.clear()
+        await self.publish()
+
     async def publish(self) -> Any:
         self.publisher.addTrack(self.microphone)
         await self.publisher.setLocalDescription(await self.publisher.createOffer())

@@ -14,8 +14,7 @@ from sqlalchemy import text
 from server.appkeys import DATABASE
 from server.audit.verify import verify_database
 from server.clock import iso
-from tests.integration.test_authz_matrix import running_meeting
-from tests.integration.test_register import is_vietnamese
+from tests.integration.helpers import is_vietnamese, running_meeting
 from tests.integration.world import World
 
 

@@ -3,31 +3,13 @@ attendance statuses (R-ATT-1, R-ATT-2), and who may do what, on both databases."
 
 from __future__ import annotations
 
-from typing import Any
-
 from server.db.tables import AuditEvent, PresenceEvent
-from tests.integration.test_meetings import approve_a, count, schedule
+from tests.integration.helpers import approve_a, audit_entries, count, pass_time, schedule
 from tests.integration.world import World
 
 
 def path(meeting_id: int, tail: str) -> str:
     return f"/api/v1/meetings/{meeting_id}/{tail}"
-
-
-async def pass_time(world: World, minutes: int) -> None:
-    """Advance the clock in steps shorter than the session idle timeout, keeping every session alive."""
-    while minutes > 0:
-        step = min(minutes, 20)
-        world.server.clock.advance(minutes=step)
-        minutes -= step
-        for client in world.clients.values():
-            await client.get("/api/v1/orgs")
-
-
-async def audit_entries(world: World, action: str) -> list[dict[str, Any]]:
-    log = await (await world.as_user("operator")).get("/api/v1/audit/log")
-    assert log.status == 200, log.body
-    return [e for e in log.body["entries"] if e["action"] == action]
 
 
 async def test_quorum_opening_and_attendance_in_person(world: World) -> None:

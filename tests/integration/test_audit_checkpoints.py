@@ -22,9 +22,8 @@ from server.audit.keys import AuditSigner
 from server.clock import iso
 from tests.integration import harness
 from tests.integration.harness import ApiClient, FakeClock, RunningServer
+from tests.integration.helpers import approve_a, pass_time, schedule
 from tests.integration.room_client import RoomClient, joined, link_members
-from tests.integration.test_attendance_quorum import pass_time
-from tests.integration.test_meetings import approve_a, schedule
 from tests.integration.world import PASSWORD, World, build_world
 
 TIMEOUT = 60
@@ -87,14 +86,6 @@ def signature_holds(public_key: Ed25519PublicKey, checkpoint: dict[str, Any]) ->
 
 
 # --- vote close and minutes lock ---------------------------------------------------------------------
-
-
-@pytest.fixture
-async def rooms() -> AsyncIterator[list[RoomClient]]:
-    opened: list[RoomClient] = []
-    yield opened
-    for client in opened:
-        await client.close()
 
 
 async def test_a_vote_close_and_a_minutes_lock_each_sign_the_chain_of_that_moment(

@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from server.appkeys import DATABASE
 from server.pages.audit_page import CHAIN_CHECK
-from tests.integration.test_meetings import schedule
+from tests.integration.helpers import schedule
 from tests.integration.world import World
 
 SEQ = re.compile(r'<li data-seq="(\d+)" data-action="([a-z_.]+)"')

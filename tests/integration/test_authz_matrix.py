@@ -52,6 +52,7 @@ from server.appkeys import DATABASE
 from tests.conftest import PG_ADMIN_DSN, _pg_url
 from tests.integration import harness
 from tests.integration.harness import ApiClient, FakeClock, Reply, RunningServer
+from tests.integration.helpers import AGENDA, MEETING, running_meeting
 from tests.integration.room_client import RoomClient
 from tests.integration.world import MEMBERS, World, build_world
 
@@ -122,19 +123,6 @@ DECISION = {
     "decided_on": "2026-11-20",
     "valid_from": "2026-11-20",
     "valid_to": "2027-11-19",
-}
-MEETING = {
-    "kind": "regular",
-    "mode": "in_person",
-    "title": "Sinh hoạt chi bộ thường kỳ tháng 12",
-    "starts_at": "2026-12-05T14:00:00+07:00",
-    "duration_minutes": 120,
-}
-AGENDA = {
-    "items": [
-        {"title": "Thông qua chương trình", "item_type": "ordinary", "notes": ""},
-        {"title": "Đánh giá kết quả tháng", "item_type": "ordinary", "notes": ""},
-    ]
 }
 TEMPLATE = {
     "org_id": "{org}",
@@ -532,28 +520,6 @@ async def party_group(world: World, secretary: str, unit: str) -> int:
     assert reply.status == 201, reply.body
     group_id: int = reply.body["id"]
     return group_id
-
-
-async def running_meeting(world: World, secretary: str, unit: str, present: int) -> tuple[int, int, int]:
-    """A scheduled meeting, and an open one with an agenda, an open vote and a minutes draft."""
-    client, org = await world.as_user(secretary), world.orgs[unit]
-    scheduled = await client.post(f"/api/v1/orgs/{org}/meetings", MEETING)
-    running = await client.post(f"/api/v1/orgs/{org}/meetings", MEETING)
-    assert scheduled.status == running.status == 201, (scheduled.body, running.body)
-    mid = running.body["id"]
-    assert (await client.request("PUT", f"/api/v1/meetings/{mid}/agenda", AGENDA)).status == 200
-    for member in world.members[unit][:present]:
-        checked = await client.post(f"/api/v1/meetings/{mid}/checkins", {"member_id": member})
-        assert checked.status == 201, checked.body
-    opened = await client.post(f"/api/v1/meetings/{mid}/open", {})
-    assert opened.status == 200, opened.body
-    vote = await client.post(f"/api/v1/meetings/{mid}/votes", {"question": "Thông qua", "kind": "ordinary"})
-    assert vote.status == 201, vote.body
-    draft = await client.put(
-        f"/api/v1/meetings/{mid}/minutes", {"version": 0, "fields": {"opening": "Khai mạc."}}
-    )
-    assert draft.status == 200, draft.body
-    return scheduled.body["id"], mid, vote.body["id"]
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module", params=["sqlite", "postgresql"])

@@ -6,42 +6,21 @@ nobody's attendance breaks. Then the refusals, named groups, moving a member and
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.documents import docx_text, norm
-from tests.integration import harness
-from tests.integration.harness import ApiClient, FakeClock, RunningServer
+from tests.integration.helpers import approve_a, audit_entries, pass_time, schedule
 from tests.integration.room_client import RoomClient, joined, link_members
-from tests.integration.test_attendance_quorum import audit_entries, pass_time
-from tests.integration.test_meetings import approve_a, schedule
-from tests.integration.world import World, build_world
+from tests.integration.world import World
 
 AGENDA = {"items": [{"title": "Thông qua chương trình"}, {"title": "Thảo luận nghị quyết quý IV"}]}
 
 
 @pytest.fixture
-async def server(database_url: str, tmp_path: Path) -> AsyncIterator[RunningServer]:
-    settings = harness.test_settings(tmp_path, database_url, presence_confirm_seconds=0.6)
-    running = await RunningServer.start(settings, FakeClock())
-    yield running
-    await running.stop()
-
-
-@pytest.fixture
-async def world(server: RunningServer, client_factory: Callable[..., ApiClient]) -> World:
-    return await build_world(server, client_factory)
-
-
-@pytest.fixture
-async def rooms() -> AsyncIterator[list[RoomClient]]:
-    opened: list[RoomClient] = []
-    yield opened
-    for client in opened:
-        await client.close()
+def settings_overrides() -> dict[str, Any]:
+    return {"presence_confirm_seconds": 0.6}
 
 
 async def nine_members_in_three_groups(world: World) -> tuple[list[tuple[str, int]], list[list[int]]]:

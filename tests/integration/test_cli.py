@@ -3,10 +3,6 @@ a fresh PostgreSQL database), with the settings in the environment (api.md "Comm
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,42 +11,10 @@ import asyncpg
 from server.appkeys import DATABASE
 from tests.integration import harness
 from tests.integration.harness import ApiClient, FakeClock, RunningServer
+from tests.integration.helpers import cellmeet
 from tests.integration.world import World
 
-TIMEOUT = 60
 PASSWORD = "một-mật-khẩu-rất-dài-cho-quản-trị"
-CONSOLE_SCRIPT = Path(sys.executable).with_name("cellmeet")
-
-
-@dataclass
-class Run:
-    code: int
-    stdout: str
-    stderr: str
-
-
-async def cellmeet(data_dir: Path, database_url: str, *args: str, stdin: str | None = None) -> Run:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CELLMEET_")}
-    env.update(CELLMEET_DATA_DIR=str(data_dir), CELLMEET_DATABASE_URL=database_url)
-    command = [str(CONSOLE_SCRIPT)] if CONSOLE_SCRIPT.exists() else [sys.executable, "-m", "server.cli"]
-    process = await asyncio.create_subprocess_exec(
-        *command,
-        *args,
-        env=env,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        out, err = await asyncio.wait_for(
-            process.communicate(stdin.encode() if stdin is not None else b""), TIMEOUT
-        )
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-        raise
-    assert process.returncode is not None
-    return Run(process.returncode, out.decode(), err.decode())
 
 
 async def sql(database_url: str, statement: str, *params: Any) -> None:

@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
 
 from server.appkeys import CONNECTION_GUARD, HUB
-from tests.integration import harness
-from tests.integration.harness import ApiClient, FakeClock, RunningServer
+from tests.integration.harness import RunningServer
 from tests.integration.room_client import RoomClient, joined, link_members, online_meeting
-from tests.integration.world import World, build_world
+from tests.integration.world import World
 
 ATTACKER = "127.0.0.2"  # another loopback address: another client as far as the server can tell
 HELD = 2000
@@ -24,18 +22,8 @@ GRACE_SECONDS = 1.5
 
 
 @pytest.fixture
-async def server(database_url: str, tmp_path: Path) -> AsyncIterator[RunningServer]:
-    settings = harness.test_settings(
-        tmp_path, database_url, request_header_seconds=GRACE_SECONDS, room_unjoined_seconds=GRACE_SECONDS
-    )
-    running = await RunningServer.start(settings, FakeClock())
-    yield running
-    await running.stop()
-
-
-@pytest.fixture
-async def world(server: RunningServer, client_factory: Callable[..., ApiClient]) -> World:
-    return await build_world(server, client_factory)
+def settings_overrides() -> dict[str, Any]:
+    return {"request_header_seconds": GRACE_SECONDS, "room_unjoined_seconds": GRACE_SECONDS}
 
 
 def upgrade_request(port: int) -> bytes:

@@ -11,10 +11,8 @@ members or without a `group` approval (R-GROUP-2), none in a fourth month of a c
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,7 +26,6 @@ from server.db.tables import AuditEvent, Meeting
 from server.services.meetings import schedule
 from server.services.orgs import get_org
 from tests.documents import docx_text, norm
-from tests.integration import harness
 from tests.integration.group_cells import (
     GROUP_APPROVAL,
     add_group,
@@ -37,11 +34,9 @@ from tests.integration.group_cells import (
     schedule_group_meeting,
     seafarers,
 )
-from tests.integration.harness import ApiClient, FakeClock, RunningServer
+from tests.integration.helpers import apply, approve_a, decide
 from tests.integration.room_client import RoomClient, joined
-from tests.integration.test_meetings import approve_a
-from tests.integration.test_pilot import apply, decide
-from tests.integration.world import World, build_world
+from tests.integration.world import World
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 YEARS = 3 * 365 * 24 * 3600
@@ -51,30 +46,12 @@ CONCLUDING_ITEM = (
 
 
 @pytest.fixture
-async def server(database_url: str, tmp_path: Path) -> AsyncIterator[RunningServer]:
-    settings = harness.test_settings(
-        tmp_path,
-        database_url,
-        presence_confirm_seconds=0.2,
-        session_idle_seconds=YEARS,
-        session_absolute_seconds=YEARS,
-    )
-    running = await RunningServer.start(settings, FakeClock())
-    yield running
-    await running.stop()
-
-
-@pytest.fixture
-async def world(server: RunningServer, client_factory: Callable[..., ApiClient]) -> World:
-    return await build_world(server, client_factory)
-
-
-@pytest.fixture
-async def rooms() -> AsyncIterator[list[RoomClient]]:
-    opened: list[RoomClient] = []
-    yield opened
-    for client in opened:
-        await client.close()
+def settings_overrides() -> dict[str, Any]:
+    return {
+        "presence_confirm_seconds": 0.2,
+        "session_idle_seconds": YEARS,
+        "session_absolute_seconds": YEARS,
+    }
 
 
 async def ok(reply_coro: Any, status: int = 200) -> Any:

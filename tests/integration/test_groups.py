@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 
 from tests.integration.harness import ApiClient, Reply
-from tests.integration.test_register import assert_error, audit_length, import_file, is_vietnamese, xlsx
+from tests.integration.helpers import assert_error, audit_length, import_file, is_vietnamese, xlsx
 from tests.integration.world import World
 
 DECISION = {

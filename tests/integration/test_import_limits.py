@@ -18,13 +18,7 @@ import openpyxl
 
 from tests.integration import harness
 from tests.integration.harness import ApiClient, FakeClock, RunningServer
-from tests.integration.test_register import (
-    assert_error,
-    audit_length,
-    import_file,
-    is_vietnamese,
-    member_ids,
-)
+from tests.integration.helpers import assert_error, audit_length, import_file, is_vietnamese, member_ids
 from tests.integration.world import World, build_world
 
 HEADER = ["Họ và tên", "Đảng viên"]

@@ -8,7 +8,7 @@ now 422 `import_invalid` in the caller's language, and nothing is written (no me
 from __future__ import annotations
 
 from tests.integration.harness import ApiClient, Reply
-from tests.integration.test_register import assert_error, audit_length, is_vietnamese, member_ids
+from tests.integration.helpers import assert_error, audit_length, is_vietnamese, member_ids
 from tests.integration.world import World
 
 GOOD_CSV = "Họ và tên,Đảng viên\nLò Văn Hợp,chính thức\n".encode()

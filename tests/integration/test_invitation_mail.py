@@ -9,11 +9,10 @@ import asyncio
 import logging
 import socket
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,10 +20,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from server.settings import Secret, SmtpServer
-from tests.integration import harness
-from tests.integration.harness import FakeClock, RunningServer
-from tests.integration.test_meeting_changes import audit_rows
-from tests.integration.test_meetings import approve_a, schedule
+from tests.integration.harness import free_port
+from tests.integration.helpers import approve_a, audit_rows, schedule
 from tests.integration.world import World
 
 SMTP_USER = "cellmeet"
@@ -32,12 +29,6 @@ SMTP_PASSWORD = "p@ss:w0rd/smtp-thu"  # percent-encoded in the URL's form; never
 MAIL_FROM = "Chi bộ Tàu Biển Đông 01 <noreply@cellmeet.example.vn>"
 PUBLIC_URL = "http://cellmeet.example.vn"  # http: the test client keeps non-Secure cookies
 MEMBER_A_EMAIL = "dang.vien.a@example.vn"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -101,12 +92,8 @@ def mail(request: pytest.FixtureRequest) -> Iterator[Mail]:
 
 
 @pytest.fixture
-async def server(database_url: str, tmp_path: Path, mail: Mail) -> AsyncIterator[RunningServer]:
-    running = await RunningServer.start(
-        harness.test_settings(tmp_path, database_url, **mail.overrides), FakeClock()
-    )
-    yield running
-    await running.stop()
+def settings_overrides(mail: Mail) -> dict[str, Any]:
+    return mail.overrides
 
 
 async def wait_for(check: Any, seconds: float = 10.0) -> Any:

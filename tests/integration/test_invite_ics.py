@@ -9,7 +9,7 @@ from typing import Any
 
 from icalendar import Calendar
 
-from tests.integration.test_meetings import approve_a, schedule
+from tests.integration.helpers import approve_a, schedule
 from tests.integration.world import World
 
 PLACE = "Phòng họp tầng 3, Đại sứ quán Việt Nam tại Tokyo"

@@ -20,11 +20,10 @@ from server.appkeys import DATABASE, SETTINGS
 from server.auth.tickets import Ticket, issue
 from server.db.engine import Database
 from server.db.tables import AuditEvent, PresenceEvent
-from tests.integration.harness import ApiClient
+from tests.integration.harness import ApiClient, free_port
+from tests.integration.helpers import apply, decide, decision, schedule
 from tests.integration.room_client import RoomClient, link_members
-from tests.integration.test_meetings import schedule
-from tests.integration.test_pilot import apply, decide, decision
-from tests.integration.test_room_restart import ServeProcess, free_port, world
+from tests.integration.serve_process import ServeProcess, starts_now, world
 from tests.integration.world import PASSWORD, World
 
 MEETINGS = 5  # every linked member joins each of them: 30 joins in flight at once
@@ -66,7 +65,7 @@ async def test_sigkill_mid_burst_loses_no_acknowledged_join(
     people = await link_members(world, "A", len(world.members["A"]))
     meeting_ids = []
     for _ in range(MEETINGS):
-        created = await schedule(world, "sec_a", "A", mode="online")
+        created = await schedule(world, "sec_a", "A", mode="online", starts_at=starts_now(world))
         assert created.status == 201, created.body
         meeting_ids.append(int(created.body["id"]))
     settings = world.server.app[SETTINGS]

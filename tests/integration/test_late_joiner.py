@@ -9,40 +9,21 @@ minutes after it (late). The meeting closes after 90 minutes.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.integration import harness
-from tests.integration.harness import ApiClient, FakeClock, RunningServer
+from tests.integration.harness import ApiClient
+from tests.integration.helpers import pass_time
 from tests.integration.room_client import RoomClient, joined, link_members, online_meeting
-from tests.integration.test_attendance_quorum import pass_time
-from tests.integration.world import World, build_world
+from tests.integration.world import World
 
 ABSENT = ("absent_excused", "absent_unexcused")
 
 
 @pytest.fixture
-async def server(database_url: str, tmp_path: Path) -> AsyncIterator[RunningServer]:
-    settings = harness.test_settings(tmp_path, database_url, presence_confirm_seconds=0.6)
-    running = await RunningServer.start(settings, FakeClock())
-    yield running
-    await running.stop()
-
-
-@pytest.fixture
-async def world(server: RunningServer, client_factory: Callable[..., ApiClient]) -> World:
-    return await build_world(server, client_factory)
-
-
-@pytest.fixture
-async def rooms() -> AsyncIterator[list[RoomClient]]:
-    opened: list[RoomClient] = []
-    yield opened
-    for client in opened:
-        await client.close()
+def settings_overrides() -> dict[str, Any]:
+    return {"presence_confirm_seconds": 0.6}
 
 
 def status_in(presence: dict[str, Any], member_id: int) -> tuple[bool, str]:

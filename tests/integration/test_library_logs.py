@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from server.logs import QUIET_LIBRARIES
-from tests.integration.test_cli import cellmeet
+from tests.integration.helpers import cellmeet
 from tests.integration.world import World
 
 PERIOD = "from=2026-01-01&to=2026-12-31"

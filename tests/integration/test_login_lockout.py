@@ -5,7 +5,6 @@ delays of at most a minute, and the secretary or the operator can unlock an acco
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,23 +17,15 @@ from server.db.tables import AuditEvent
 from tests.integration import harness
 from tests.integration.harness import ApiClient, FakeClock, Reply, RunningServer
 from tests.integration.room_client import link_members
-from tests.integration.world import PASSWORD, World, build_world
+from tests.integration.world import PASSWORD, World
 
 LOGIN = "/api/v1/auth/login"
 
 
 @pytest.fixture
-async def server(database_url: str, tmp_path: Path) -> AsyncIterator[RunningServer]:
+def settings_overrides() -> dict[str, Any]:
     # As behind the shipped nginx: every connection comes from 127.0.0.1, the proxy.
-    settings = harness.test_settings(tmp_path, database_url, trusted_proxies=("127.0.0.1",))
-    running = await RunningServer.start(settings, FakeClock())
-    yield running
-    await running.stop()
-
-
-@pytest.fixture
-async def world(server: RunningServer, client_factory: Callable[..., ApiClient]) -> World:
-    return await build_world(server, client_factory)
+    return {"trusted_proxies": ("127.0.0.1",)}
 
 
 async def login_from(world: World, address: str, username: str, password: str, **headers: str) -> Reply:

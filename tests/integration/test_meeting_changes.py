@@ -7,8 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from server.db.tables import AuditEvent, Meeting, Notice
-from tests.integration.test_meetings import count, meeting_body, schedule
-from tests.integration.test_pilot import apply, decide, decision
+from tests.integration.helpers import apply, audit_rows, count, decide, decision, meeting_body, schedule
 from tests.integration.world import World
 
 
@@ -16,12 +15,6 @@ async def approve_a_until(world: World, valid_to: str) -> None:
     application = await apply(world, "sec_a", "A")
     reply = await decide(await world.as_user("approver_c"), application["id"], decision(valid_to=valid_to))
     assert reply.status == 200, reply.body
-
-
-async def audit_rows(world: World, action: str) -> list[dict[str, Any]]:
-    reply = await (await world.as_user("auditor_p")).get("/api/v1/audit/log?after=0")
-    assert reply.status == 200, reply.body
-    return [entry for entry in reply.body["entries"] if entry["action"] == action]
 
 
 async def notices(world: World, username: str) -> list[dict[str, Any]]:

@@ -3,46 +3,11 @@ and who may see or change a meeting."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import func, select
-
 from server.appkeys import DATABASE
 from server.db.tables import AgendaItem, AuditEvent, Excuse, Meeting
 from tests.integration.group_cells import make_a_group_cell
-from tests.integration.test_pilot import apply, decide, decision
+from tests.integration.helpers import approve_a, count, meeting_body, schedule
 from tests.integration.world import World
-
-
-def meeting_body(mode: str = "in_person", **extra: Any) -> dict[str, Any]:
-    return {
-        "kind": "regular",
-        "mode": mode,
-        "title": "Sinh hoạt chi bộ thường kỳ tháng 12",
-        "starts_at": "2026-12-05T14:00:00+07:00",
-        "duration_minutes": 120,
-        **extra,
-    }
-
-
-async def count(world: World, table: Any, **where: Any) -> int:
-    async with world.server.app[DATABASE].read() as session:
-        query = select(func.count()).select_from(table)
-        for name, value in where.items():
-            query = query.where(getattr(table, name) == value)
-        return int((await session.execute(query)).scalar_one())
-
-
-async def approve_a(world: World) -> None:
-    application = await apply(world, "sec_a", "A")
-    reply = await decide(await world.as_user("approver_c"), application["id"], decision())
-    assert reply.status == 200, reply.body
-
-
-async def schedule(world: World, username: str, unit: str, mode: str = "in_person", **extra: Any) -> Any:
-    client = await world.as_user(username)
-    return await client.post(f"/api/v1/orgs/{world.orgs[unit]}/meetings", meeting_body(mode, **extra))
-
 
 PERSONNEL_AGENDA = {
     "items": [

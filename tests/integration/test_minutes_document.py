@@ -10,15 +10,14 @@ once Ba is in, the meeting is quorate and adopts the minutes.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
 from server.exports.minutes_text import NOT_WRITTEN, build
 from tests.documents import docx_text, norm, pdf_pages
-from tests.integration.room_client import RoomClient, joined
-from tests.integration.test_attendance_quorum import pass_time
-from tests.integration.test_minutes_flow import scheduled_from_template, server, world  # noqa: F401
+from tests.integration.helpers import pass_time
+from tests.integration.room_client import RoomClient, joined, scheduled_from_template
 from tests.integration.world import World
 
 OPEN_REASON = "Bão số 3, nhiều đồng chí mất điện; chi ủy thống nhất vẫn khai mạc"
@@ -28,14 +27,11 @@ RULE_ID = re.compile(r"R-[A-Z]+-\d")
 
 
 @pytest.fixture
-async def rooms() -> AsyncIterator[list[RoomClient]]:
-    opened: list[RoomClient] = []
-    yield opened
-    for client in opened:
-        await client.close()
+def settings_overrides() -> dict[str, Any]:
+    return {"presence_confirm_seconds": 0.6}  # as in the minutes flow
 
 
-async def test_the_signed_minutes_read_as_a_party_document(world: World, rooms: list[RoomClient]) -> None:  # noqa: F811
+async def test_the_signed_minutes_read_as_a_party_document(world: World, rooms: list[RoomClient]) -> None:
     mid, people = await scheduled_from_template(world)
     (mot, _), (hai, hai_id), (ba, _), _bon, _nam = people
     sec_a = await world.as_user("sec_a")
@@ -133,7 +129,7 @@ async def test_the_signed_minutes_read_as_a_party_document(world: World, rooms: 
 
 
 async def test_no_reserved_opinion_once_the_minutes_are_adopted(
-    world: World,  # noqa: F811
+    world: World,
     rooms: list[RoomClient],
 ) -> None:
     """R-MIN-5: the adopted record changes only by an addendum, so a late opinion is refused."""

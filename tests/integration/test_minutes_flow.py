@@ -8,63 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.documents import docx_text, norm, pdf_pages
-from tests.integration import harness
-from tests.integration.harness import ApiClient, FakeClock, RunningServer
-from tests.integration.room_client import RoomClient, joined, link_members
-from tests.integration.test_attendance_quorum import audit_entries, pass_time
-from tests.integration.test_meetings import approve_a, schedule
-from tests.integration.world import World, build_world
+from tests.integration.helpers import approve_a, audit_entries, pass_time, regular_template, schedule
+from tests.integration.room_client import RoomClient, joined, link_members, scheduled_from_template
+from tests.integration.world import World
 
 
 @pytest.fixture
-async def server(database_url: str, tmp_path: Path) -> AsyncIterator[RunningServer]:
-    settings = harness.test_settings(tmp_path, database_url, presence_confirm_seconds=0.6)
-    running = await RunningServer.start(settings, FakeClock())
-    yield running
-    await running.stop()
-
-
-@pytest.fixture
-async def world(server: RunningServer, client_factory: Callable[..., ApiClient]) -> World:
-    return await build_world(server, client_factory)
-
-
-@pytest.fixture
-async def rooms() -> AsyncIterator[list[RoomClient]]:
-    opened: list[RoomClient] = []
-    yield opened
-    for client in opened:
-        await client.close()
-
-
-async def regular_template(world: World) -> dict[str, Any]:
-    listed = await (await world.as_user("sec_a")).get(f"/api/v1/agenda-templates?org={world.orgs['A']}")
-    assert listed.status == 200, listed.body
-    return next(t for t in listed.body["templates"] if t["code"] == "regular")
-
-
-async def scheduled_from_template(world: World) -> tuple[int, list[tuple[str, int]]]:
-    people = await link_members(world, "A", 5)  # Một, Hai, Ba, Bốn, Năm (probationary)
-    await approve_a(world)
-    template = await regular_template(world)
-    created = await schedule(
-        world,
-        "sec_a",
-        "A",
-        mode="online",
-        agenda_template_id=template["id"],
-        chair_id=people[0][1],
-        minute_taker_id=people[1][1],
-    )
-    assert created.status == 201, created.body
-    return int(created.body["id"]), people
+def settings_overrides() -> dict[str, Any]:
+    return {"presence_confirm_seconds": 0.6}
 
 
 async def test_from_the_regular_template_to_signed_minutes(world: World, rooms: list[RoomClient]) -> None:

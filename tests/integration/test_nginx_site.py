@@ -9,19 +9,12 @@ so a client in that namespace is a real non-loopback address. Everything is remo
 
 from __future__ import annotations
 
-import asyncio
-import datetime
-import grp
 import ipaddress
 import itertools
 import json
 import os
-import pwd
 import random
 import re
-import shutil
-import signal
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -29,17 +22,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from tests.integration import harness
-from tests.integration.harness import FakeClock, RunningServer
+from tests.integration.harness import FakeClock, RunningServer, free_port
+from tests.integration.nginx_helpers import (
+    SITE,
+    main_config,
+    make_certificate,
+    replace_checked,
+    run,
+    running_nginx,
+)
 
-SITE = Path(__file__).resolve().parents[2] / "deploy" / "nginx-cellmeet.conf"
-NGINX_HINT = "nginx is missing: apt-get install -y nginx (it is in .ci/run's apt-get install line)"
-START_SECONDS = 15.0
 CLIENT_SECONDS = 30.0
 _serial = itertools.count(1)
 
@@ -59,15 +53,6 @@ for path in paths:
     connection.close()
 print(json.dumps(statuses))
 """
-
-
-def nginx_binary() -> str:
-    found = shutil.which("nginx") or next(
-        (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(p, os.X_OK)), None
-    )
-    if found is None:
-        pytest.fail(NGINX_HINT)
-    return found
 
 
 def _ip(*args: str) -> None:
@@ -130,116 +115,26 @@ async def backend(tmp_path: Path) -> AsyncIterator[RunningServer]:
     await running.stop()
 
 
-def _certificate(folder: Path, addresses: list[str]) -> tuple[Path, Path]:
-    """A self-signed certificate for the site's name and the test's addresses."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "cellmeet.example.vn")])
-    now = datetime.datetime.now(datetime.UTC)
-    names: list[x509.GeneralName] = [x509.DNSName("cellmeet.example.vn")]
-    names += [x509.IPAddress(ipaddress.ip_address(a)) for a in addresses]
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName(names), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = folder / "fullchain.pem", folder / "privkey.pem"
-    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    key_file.chmod(0o600)
-    return cert_file, key_file
-
-
-def _replace(pattern: str, replacement: str, text: str, count: int | None = 1) -> str:
-    """Replace `pattern` (multiline regex); the site must hold it `count` times (None: at least once),
-    so a changed site file stops the test instead of being tested half-substituted."""
-    found = len(re.findall(pattern, text, flags=re.MULTILINE))
-    assert found == count if count is not None else found >= 1, (pattern, found)
-    return re.sub(pattern, replacement, text, flags=re.MULTILINE)
-
-
 def site_for_test(folder: Path, tls_port: int, http_port: int, upstream_port: int, net: ClientNet) -> Path:
     """The shipped site with its listen lines, certificate and upstream port substituted."""
-    cert_file, key_file = _certificate(folder, ["127.0.0.1", net.host_address])
+    cert_file, key_file = make_certificate(folder, ["127.0.0.1", net.host_address])
     site = SITE.read_text()
-    site = _replace(
+    site = replace_checked(
         r"^(\s*)listen 443 ([^;]*);$",
         rf"\1listen 127.0.0.1:{tls_port} \2;\n\1listen {net.host_address}:{tls_port} \2;",
         site,
     )
-    site = _replace(r"^(\s*)listen 80;$", rf"\1listen 127.0.0.1:{http_port};", site)
-    site = _replace(r"^(\s*)ssl_certificate\s+\S+;$", rf"\1ssl_certificate {cert_file};", site)
-    site = _replace(r"^(\s*)ssl_certificate_key\s+\S+;$", rf"\1ssl_certificate_key {key_file};", site)
+    site = replace_checked(r"^(\s*)listen 80;$", rf"\1listen 127.0.0.1:{http_port};", site)
+    site = replace_checked(r"^(\s*)ssl_certificate\s+\S+;$", rf"\1ssl_certificate {cert_file};", site)
+    site = replace_checked(r"^(\s*)ssl_certificate_key\s+\S+;$", rf"\1ssl_certificate_key {key_file};", site)
     upstreams = len(re.findall(r"proxy_pass ", site))
-    site = _replace(
+    site = replace_checked(
         r"proxy_pass http://127\.0\.0\.1:8080;", f"proxy_pass http://127.0.0.1:{upstream_port};", site, None
     )
     assert len(re.findall(rf"proxy_pass http://127\.0\.0\.1:{upstream_port};", site)) == upstreams
     path = folder / "site.conf"
     path.write_text(site)
     return path
-
-
-def main_config(folder: Path, site: Path) -> Path:
-    """nginx's own file around the site: everything (pid, logs, temporary files) under the test's folder."""
-    nobody = pwd.getpwnam("nobody")
-    group = grp.getgrgid(nobody.pw_gid).gr_name
-    for temp in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
-        (folder / temp).mkdir()
-    config = folder / "nginx.conf"
-    config.write_text(
-        f"""
-daemon off;
-worker_processes 1;
-user nobody {group};
-pid {folder}/nginx.pid;
-error_log {folder}/error.log notice;
-events {{ worker_connections 64; }}
-http {{
-    access_log {folder}/access.log;
-    client_body_temp_path {folder}/client_body;
-    proxy_temp_path {folder}/proxy;
-    fastcgi_temp_path {folder}/fastcgi;
-    uwsgi_temp_path {folder}/uwsgi;
-    scgi_temp_path {folder}/scgi;
-    # The workers (nobody) cannot reach the test's folder: answers are never buffered to a file.
-    proxy_max_temp_file_size 0;
-    include {site};
-}}
-"""
-    )
-    return config
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-async def _run(*command: str, timeout: float) -> tuple[int, str, str]:
-    """A subprocess awaited without blocking the loop (the cellmeet behind nginx runs on it)."""
-    process = await asyncio.create_subprocess_exec(
-        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    try:
-        out, err = await asyncio.wait_for(process.communicate(), timeout)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-        raise AssertionError(f"{command[0]} did not finish within {timeout} s") from None
-    assert process.returncode is not None
-    return process.returncode, out.decode(errors="replace"), err.decode(errors="replace")
 
 
 @dataclass(frozen=True)
@@ -250,56 +145,19 @@ class Nginx:
 
 @pytest.fixture
 async def nginx(tmp_path: Path, backend: RunningServer, test_net: ClientNet) -> AsyncIterator[Nginx]:
-    binary = nginx_binary()
     folder = tmp_path / "nginx"
     folder.mkdir()
-    tls_port, http_port = _free_port(), _free_port()
+    tls_port, http_port = free_port(), free_port()
     assert backend.url.port is not None
     site = site_for_test(folder, tls_port, http_port, backend.url.port, test_net)
-    config = main_config(folder, site)
-    error_log = folder / "error.log"
-    # The configuration test first: the shipped site must load in this nginx as it is.
-    code, out, err = await _run(
-        binary, "-t", "-p", str(folder), "-e", str(error_log), "-c", str(config), timeout=30
-    )
-    assert code == 0, f"nginx -t refused the site:\n{out}{err}"
-    process = await asyncio.create_subprocess_exec(
-        binary, "-p", str(folder), "-e", str(error_log), "-c", str(config),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, cwd=folder,
-    )  # fmt: skip
-    try:
-        await _wait_for_port(tls_port, process, error_log)
+    # `nginx -t` first: the shipped site must load in this nginx as it is.
+    async with running_nginx(folder, main_config(folder, site), tls_port):
         yield Nginx(tls_port, folder / "fullchain.pem")
-    finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(process.wait(), 10)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
-
-
-async def _wait_for_port(port: int, process: asyncio.subprocess.Process, error_log: Path) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + START_SECONDS
-    while loop.time() < deadline:
-        if process.returncode is not None:
-            break
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.close()
-            await writer.wait_closed()
-            return
-        except OSError:
-            await asyncio.sleep(0.1)
-    tail = error_log.read_text(errors="replace")[-2000:] if error_log.exists() else "(no log)"
-    raise AssertionError(f"nginx did not listen on 127.0.0.1:{port} (exit {process.returncode}):\n{tail}")
 
 
 async def statuses(*prefix: str, host: str, nginx: Nginx, paths: list[str]) -> dict[str, int]:
     command = [*prefix, sys.executable, "-I", "-c", CLIENT, host, str(nginx.port), str(nginx.cafile), *paths]
-    code, out, err = await _run(*command, timeout=CLIENT_SECONDS)
+    code, out, err = await run(*command, timeout=CLIENT_SECONDS)
     assert code == 0, err
     return {path: status for path, status in json.loads(out)}
 

@@ -5,10 +5,8 @@ their live-room connections included."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pyotp
-import pytest
 
 from tests.integration.harness import ApiClient
 from tests.integration.room_client import RoomClient, link_members, online_meeting
@@ -17,14 +15,6 @@ from tests.integration.world import PASSWORD, World
 CHANGE = "/api/v1/auth/password"
 ME = "/api/v1/auth/me"
 NEW_PASSWORD = "một-mật-khẩu-mới-đủ-dài-2026"
-
-
-@pytest.fixture
-async def rooms() -> AsyncIterator[list[RoomClient]]:
-    opened: list[RoomClient] = []
-    yield opened
-    for client in opened:
-        await client.close()
 
 
 async def second_session(world: World, username: str, password: str = PASSWORD) -> ApiClient:

@@ -6,36 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.integration.harness import ApiClient, Reply
+from tests.integration.harness import ApiClient
+from tests.integration.helpers import apply, decide, decision
 from tests.integration.world import World
 
 NOT_FOUND: dict[str, Any] = {
     "error": {"code": "not_found", "message": "Không tìm thấy.", "rule": None, "details": {}}
 }
 TODAY = "2026-11-23"  # the FakeClock's date, in UTC and in Asia/Ho_Chi_Minh
-
-
-def decision(
-    valid_from: str | None = "2026-11-20", valid_to: str | None = "2027-11-19", **extra: Any
-) -> dict[str, Any]:
-    body = {"approved": True, "decision_no": "27-QĐ/ĐUK", "decided_on": "2026-11-20", **extra}
-    if valid_from is not None:
-        body["valid_from"] = valid_from
-    if valid_to is not None:
-        body["valid_to"] = valid_to
-    return body
-
-
-async def apply(world: World, secretary: str, unit: str, kind: str = "online") -> dict[str, Any]:
-    reply = await (await world.as_user(secretary)).post(
-        f"/api/v1/orgs/{world.orgs[unit]}/pilot-applications", {"kind": kind}
-    )
-    assert reply.status == 201, reply.body
-    return dict(reply.body)
-
-
-async def decide(client: ApiClient, application_id: int, body: dict[str, Any]) -> Reply:
-    return await client.post(f"/api/v1/pilot-applications/{application_id}/decision", body)
 
 
 async def pilot(client: ApiClient, org_id: int) -> dict[str, Any]:

@@ -6,65 +6,17 @@ checked by what a user would see: the lists before and after, and the audit log'
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
-import openpyxl
-
-from tests.integration.harness import ApiClient, Reply
+from tests.integration.harness import ApiClient
+from tests.integration.helpers import assert_error, audit_length, import_file, is_vietnamese, member_ids, xlsx
 from tests.integration.world import World
-
-VI_LETTERS = set("ăâđêôơưàảãáạằẳẵắặầẩẫấậèẻẽéẹềểễếệìỉĩíịòỏõóọồổỗốộờởỡớợùủũúụừửữứựỳỷỹýỵ")
-CSV = "text/csv"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def is_vietnamese(text: str) -> bool:
-    return bool(VI_LETTERS & set(text.lower()))
-
-
-def assert_error(reply: Reply, status: int, code: str) -> dict[str, Any]:
-    assert (reply.status, reply.error_code) == (status, code), reply.body
-    error: dict[str, Any] = reply.body["error"]
-    assert set(error) == {"code", "message", "rule", "details"}
-    return error
 
 
 async def org_ids(client: ApiClient) -> list[int]:
     reply = await client.get("/api/v1/orgs")
     assert reply.status == 200
     return [org["id"] for org in reply.body["orgs"]]
-
-
-async def member_ids(client: ApiClient, org_id: int) -> list[int]:
-    reply = await client.get(f"/api/v1/orgs/{org_id}/members")
-    assert reply.status == 200, reply.body
-    return [member["id"] for member in reply.body["members"]]
-
-
-async def audit_length(world: World) -> int:
-    operator = await world.as_user("operator")
-    entries = (await operator.get("/api/v1/audit/log")).body["entries"]
-    return int(entries[-1]["seq"])
-
-
-async def import_file(client: ApiClient, org_id: int, content: bytes, filename: str) -> Reply:
-    kind = XLSX if filename.endswith(".xlsx") else CSV
-    return await client.post(
-        f"/api/v1/orgs/{org_id}/members/import?filename={filename}",
-        data=content,
-        headers={"Content-Type": kind},
-    )
-
-
-def xlsx(rows: list[list[Any]]) -> bytes:
-    book = openpyxl.Workbook()
-    sheet = book.active
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 # --- the organisation tree -----------------------------------------------------------------

@@ -16,9 +16,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from tests.integration.test_attendance_quorum import pass_time
-from tests.integration.test_cli import cellmeet
-from tests.integration.test_meetings import schedule
+from tests.integration.helpers import cellmeet, pass_time, schedule
 from tests.integration.world import World
 
 PERIOD = "from=2026-01-01&to=2026-12-31"

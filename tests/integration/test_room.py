@@ -4,8 +4,6 @@ who is refused, limits, live presence and quorum pushes, reconnects within the g
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import aioice.ice
@@ -18,37 +16,18 @@ from sqlalchemy import select
 from server.appkeys import DATABASE, HUB
 from server.db.tables import PresenceEvent
 from server.realtime import hub as hub_module
-from tests.integration import harness
-from tests.integration.harness import ApiClient, FakeClock, RunningServer
+from tests.integration.helpers import approve_a, audit_entries, pass_time, schedule
 from tests.integration.room_client import RoomClient, joined, link_members, online_meeting, ticket
-from tests.integration.test_attendance_quorum import audit_entries, pass_time
-from tests.integration.test_meetings import approve_a, schedule
-from tests.integration.world import World, build_world
+from tests.integration.world import World
 
 CONFIRM_SECONDS = 0.6
 
 
 @pytest.fixture
-async def server(database_url: str, tmp_path: Path) -> AsyncIterator[RunningServer]:
+def settings_overrides() -> dict[str, Any]:
     # A short wait for reconnects keeps the "dropped beyond the grace" case fast; the leave it writes
     # is still dated at the drop, and the grace of the rule set still decides about merging.
-    settings = harness.test_settings(tmp_path, database_url, presence_confirm_seconds=CONFIRM_SECONDS)
-    running = await RunningServer.start(settings, FakeClock())
-    yield running
-    await running.stop()
-
-
-@pytest.fixture
-async def world(server: RunningServer, client_factory: Callable[..., ApiClient]) -> World:
-    return await build_world(server, client_factory)
-
-
-@pytest.fixture
-async def rooms() -> AsyncIterator[list[RoomClient]]:
-    opened: list[RoomClient] = []
-    yield opened
-    for client in opened:
-        await client.close()
+    return {"presence_confirm_seconds": CONFIRM_SECONDS}
 
 
 async def presence_rows(world: World, meeting_id: int) -> list[tuple[int, str, str]]:

@@ -38,14 +38,6 @@ def frozen_heap() -> Any:
     gc.unfreeze()
 
 
-@pytest.fixture
-async def rooms() -> Any:
-    opened: list[RoomClient] = []
-    yield opened
-    for client in opened:
-        await client.close()
-
-
 async def cookie_of(world: World, username: str) -> str:
     session = await world.as_user(username)
     cookies = session.http.cookie_jar.filter_cookies(world.server.url)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import subprocess
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -17,14 +17,6 @@ from tests.integration.room_client import RoomClient, joined, link_members, onli
 from tests.integration.world import World
 
 PROMTOOL_HINT = "promtool is missing: apt-get install prometheus (it is in .ci/run's apt-get install line)"
-
-
-@pytest.fixture
-async def rooms() -> AsyncIterator[list[RoomClient]]:
-    opened: list[RoomClient] = []
-    yield opened
-    for client in opened:
-        await client.close()
 
 
 async def scrape(world: World) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -5,87 +5,23 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
-import socket
-import subprocess
-import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import aiohttp
-import pytest
 from yarl import URL
 
 from server.appkeys import SETTINGS
 from server.auth.tickets import Ticket, issue
-from tests.integration import harness
-from tests.integration.harness import ApiClient, FakeClock, RunningServer
+from tests.integration.harness import ApiClient, free_port
+from tests.integration.helpers import apply, decide, decision, schedule
 from tests.integration.room_client import RoomClient, link_members
-from tests.integration.test_meetings import schedule
-from tests.integration.test_pilot import apply, decide, decision
-from tests.integration.world import PASSWORD, World, build_world
+from tests.integration.serve_process import ServeProcess, starts_now, world
+from tests.integration.world import PASSWORD, World
+
+__all__ = ["world"]  # the fixture (a world on the real clock), shared with the join-burst crash test
 
 RECONNECT_LIMIT_SECONDS = 10.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class ServeProcess:
-    """`cellmeet serve` as operators run it, in its own process."""
-
-    def __init__(self, env: dict[str, str], port: int, log: Path) -> None:
-        self.env, self.port, self.log = env, port, log
-        self.process: subprocess.Popen[bytes] | None = None
-
-    async def start(self) -> None:
-        cellmeet = Path(sys.executable).parent / "cellmeet"
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [str(cellmeet), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        async with aiohttp.ClientSession() as http:
-            for _ in range(300):
-                try:
-                    async with http.get(f"http://127.0.0.1:{self.port}/healthz") as reply:
-                        if reply.status == 200:
-                            return
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.05)
-        raise AssertionError("cellmeet serve did not start:\n" + self.log.read_text()[-3000:])
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(10)
-
-
-@pytest.fixture
-async def world(database_url: str, tmp_path: Path) -> AsyncIterator[World]:
-    # The served process runs on the real clock: the world is built at the real now.
-    clock = FakeClock()
-    clock.now = datetime.now(UTC).replace(microsecond=0)
-    running = await RunningServer.start(harness.test_settings(tmp_path, database_url), clock)
-    clients: list[ApiClient] = []
-
-    def make(lang: str = "vi") -> ApiClient:
-        client = ApiClient(running.url, lang=lang)
-        clients.append(client)
-        return client
-
-    built = await build_world(running, make)
-    yield built
-    for client in clients:
-        await client.close()
-    await running.stop()
 
 
 async def test_sigkill_and_restart_every_client_back_within_10_s_one_interval_each(
@@ -98,7 +34,7 @@ async def test_sigkill_and_restart_every_client_back_within_10_s_one_interval_ea
     )
     assert (await decide(await world.as_user("approver_c"), application["id"], approval)).status == 200
     people = await link_members(world, "A", 3)
-    created = await schedule(world, "sec_a", "A", mode="online")
+    created = await schedule(world, "sec_a", "A", mode="online", starts_at=starts_now(world))
     assert created.status == 201, created.body
     mid = created.body["id"]
     settings = world.server.app[SETTINGS]
@@ -172,7 +108,9 @@ async def test_acknowledged_minutes_edits_and_ballots_survive_a_sigkill(
     )
     assert (await decide(await world.as_user("approver_c"), application["id"], approval)).status == 200
     people = await link_members(world, "A", 3)
-    created = await schedule(world, "sec_a", "A", mode="online", minute_taker_id=people[1][1])
+    created = await schedule(
+        world, "sec_a", "A", mode="online", starts_at=starts_now(world), minute_taker_id=people[1][1]
+    )
     assert created.status == 201, created.body
     mid = created.body["id"]
     settings = world.server.app[SETTINGS]

@@ -4,25 +4,16 @@ mid-meeting, a unit's approval revoked, a logout, and join tickets used once."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 import socketio
 
+from tests.integration.helpers import apply, decide, decision, schedule
 from tests.integration.room_client import RoomClient, joined, link_members, ticket
-from tests.integration.test_meetings import apply, decide, decision, schedule
 from tests.integration.world import PASSWORD, World
 
 # The issue's bar: the revoked user's sockets are closed within 1 s of the change.
 REVOKED_WITHIN = 1.0
-
-
-@pytest.fixture
-async def rooms() -> AsyncIterator[list[RoomClient]]:
-    opened: list[RoomClient] = []
-    yield opened
-    for client in opened:
-        await client.close()
 
 
 async def approved_online_meeting(world: World) -> tuple[int, int]:

@@ -13,8 +13,8 @@ from server.appkeys import DATABASE, HUB
 from server.db.tables import Org
 from server.services.meetings import online_approved
 from server.services.presence import Snapshot, load_snapshot, load_snapshots
+from tests.integration.helpers import schedule
 from tests.integration.room_client import joined, link_members, online_meeting
-from tests.integration.test_meetings import schedule
 from tests.integration.world import World
 
 

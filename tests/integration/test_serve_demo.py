@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,12 +13,7 @@ import aiohttp
 import pytest
 
 from meetings.agenda_templates import builtin
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.integration.harness import free_port
 
 
 async def _wait_healthy(url: str, process: asyncio.subprocess.Process) -> None:
@@ -39,7 +33,7 @@ async def _wait_healthy(url: str, process: asyncio.subprocess.Process) -> None:
 
 @pytest.fixture
 async def demo_server(tmp_path: Path) -> AsyncIterator[tuple[str, str]]:
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CELLMEET_")}
     env["CELLMEET_DATA_DIR"] = str(tmp_path)
     process = await asyncio.create_subprocess_exec(

@@ -13,9 +13,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from server.bench.janus_net import JanusNet, available, janus_in_namespace
 from server.media.sfu import AUDIO_FIRST_BITRATE, JanusClient, SfuError, SfuUnavailable, room_keys
 from server.settings import UnsafeSettings, load_settings
-from tests.integration.janus_net import JanusNet, available, janus_in_namespace
 
 KEY = "k" * 48
 OTHER_KEY = "o" * 48

@@ -7,17 +7,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from server.appkeys import SETTINGS
+from server.bench.janus_net import JanusNet, available, janus_in_namespace
 from server.media.sfu import JanusClient
-from server.media.sfu_lifecycle import SFU, SWEEP
+from server.media.sfu_lifecycle import SFU, SFU_WATCH, SWEEP, sfu_listeners
+from server.media.sfu_watch import SfuState
+from server.realtime.sfu_recovery import SfuRecovery
 from tests.integration import harness
 from tests.integration.harness import ApiClient, FakeClock, RunningServer
-from tests.integration.janus_net import JanusNet, available, janus_in_namespace
 from tests.integration.room_client import RoomClient, joined, link_members, online_meeting
 from tests.integration.world import World, build_world
 
@@ -31,24 +34,8 @@ async def janus(tmp_path: Path) -> AsyncIterator[JanusNet]:
 
 
 @pytest.fixture
-async def server(database_url: str, tmp_path: Path, janus: JanusNet) -> AsyncIterator[RunningServer]:
-    settings = harness.test_settings(tmp_path, database_url, sfu_url=janus.api_url, sfu_min_peers=6)
-    running = await RunningServer.start(settings, FakeClock())
-    yield running
-    await running.stop()
-
-
-@pytest.fixture
-async def world(server: RunningServer, client_factory: Callable[..., ApiClient]) -> World:
-    return await build_world(server, client_factory)
-
-
-@pytest.fixture
-async def rooms() -> AsyncIterator[list[RoomClient]]:
-    opened: list[RoomClient] = []
-    yield opened
-    for client in opened:
-        await client.close()
+def settings_overrides(janus: JanusNet) -> dict[str, Any]:
+    return {"sfu_url": janus.api_url, "sfu_min_peers": 6}
 
 
 def janus_of(world: World) -> JanusClient:
@@ -97,6 +84,37 @@ async def test_a_restarted_server_sweeps_its_orphan_rooms(
     try:
         await asyncio.wait_for(again.app[SWEEP], 10)
         assert list(await again.app[SFU].own_rooms()) == [live]
+    finally:
+        await again.stop()
+
+
+async def test_a_restarted_server_reclaims_the_room_of_a_live_meeting(
+    world: World, database_url: str, tmp_path: Path, janus: JanusNet
+) -> None:
+    """Issue 27: cellmeet restarted during an SFU meeting; Janus still holds the meeting's room, so
+    the meeting is on the SFU from its first join again (not a mesh moving later)."""
+    await world.server.app[SWEEP]
+    live = await online_meeting(world, "A")
+    other = await online_meeting(world, "A")
+    await janus_of(world).create_room(live, publishers=50)  # as the switch to the SFU did
+    settings = world.server.app[SETTINGS]
+    await world.server.stop()
+
+    again = await RunningServer.start(settings, FakeClock())
+    try:
+        watch = again.app[SFU_WATCH]
+        for _ in range(100):
+            if watch.state is SfuState.REACHABLE:
+                break
+            await asyncio.sleep(0.05)
+        (recovery,) = sfu_listeners(again.app)
+        assert isinstance(recovery, SfuRecovery)
+        assert recovery.relay.topology_json(live) == {
+            "mode": "sfu",
+            "reason": "room_size",
+            "sfu_min_peers": 6,
+        }
+        assert recovery.relay.topology_json(other)["mode"] == "mesh"
     finally:
         await again.stop()
 

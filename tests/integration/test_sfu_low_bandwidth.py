@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.integration.janus_net import JanusNet
+from server.bench.janus_net import JanusNet
 from tests.integration.room_client import RoomClient, joined, link_members, online_meeting, ticket
-from tests.integration.test_sfu_room import janus, rooms, server, world  # noqa: F401 (fixtures)
+from tests.integration.sfu_server import janus, server
 from tests.integration.world import World
 
+__all__ = ["janus", "server"]  # the fixtures, shared with the SFU room tests
 
-async def joined_saving_data(world: World, username: str, meeting_id: int) -> tuple[RoomClient, Any]:  # noqa: F811
+
+async def joined_saving_data(world: World, username: str, meeting_id: int) -> tuple[RoomClient, Any]:
     """A member whose page joins with its saved low-bandwidth choice."""
     client = RoomClient(str(world.server.url), auth={"token": await ticket(world, username, meeting_id)})
     await client.connect()
@@ -22,9 +24,9 @@ async def joined_saving_data(world: World, username: str, meeting_id: int) -> tu
 
 
 async def test_a_member_saving_data_moves_a_small_room_to_the_sfu(
-    janus: JanusNet,  # noqa: F811
-    world: World,  # noqa: F811
-    rooms: list[RoomClient],  # noqa: F811
+    janus: JanusNet,
+    world: World,
+    rooms: list[RoomClient],
 ) -> None:
     people = await link_members(world, "A", 3)  # the SFU's size is 6: by size alone, a mesh
     mid = await online_meeting(world, "A")

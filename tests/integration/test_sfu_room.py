@@ -8,87 +8,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import aioice.ice
 import pytest
 
 from server.appkeys import SETTINGS
+from server.bench.janus_net import JanusNet
 from server.media.sfu import room_keys
 from tests.integration import harness
 from tests.integration.harness import ApiClient, FakeClock, RunningServer
-from tests.integration.janus_net import JanusNet, available, janus_in_namespace
-from tests.integration.room_client import RoomClient, joined, link_members, online_meeting
+from tests.integration.room_client import RoomClient, cell_of, joined, link_members, online_meeting
 from tests.integration.sfu_member import SfuMember
+from tests.integration.sfu_server import MIN_PEERS, janus, members, server, settled, until
 from tests.integration.world import World, build_world
 
-MIN_PEERS = 6
+__all__ = ["janus", "members", "server"]  # the fixtures, shared with the low-bandwidth SFU test
+
 MEMBERS = 8
 WINDOW_SECONDS = 2.0
 HEARD_AT_LEAST = 0.8  # of the frames each member sent over the window, per ordered pair
-
-
-@pytest.fixture
-async def janus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[JanusNet]:
-    missing = available()
-    assert missing is None, missing  # never skipped: CI installs janus and runs as root
-    async with janus_in_namespace(tmp_path) as net:
-        # aiortc's members offer only the address Janus can reach (tech-notes: Janus recipe)
-        monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: [net.host_address])
-        yield net
-
-
-@pytest.fixture
-async def server(
-    request: pytest.FixtureRequest, database_url: str, tmp_path: Path, janus: JanusNet
-) -> AsyncIterator[RunningServer]:
-    # Janus's WebSocket API (api.md's example of CELLMEET_SFU_URL) unless a test asks for its HTTP API
-    url = janus.api_url if getattr(request, "param", "ws") == "http" else janus.ws_url
-    settings = harness.test_settings(tmp_path, database_url, sfu_url=url, sfu_min_peers=MIN_PEERS)
-    running = await RunningServer.start(settings, FakeClock())
-    yield running
-    await running.stop()
-
-
-@pytest.fixture
-async def world(server: RunningServer, client_factory: Callable[..., ApiClient]) -> World:
-    return await build_world(server, client_factory)
-
-
-@pytest.fixture
-async def rooms() -> AsyncIterator[list[RoomClient]]:
-    opened: list[RoomClient] = []
-    yield opened
-    for client in opened:
-        await client.close()
-
-
-@pytest.fixture
-async def members() -> AsyncIterator[list[SfuMember]]:
-    made: list[SfuMember] = []
-    yield made
-    for member in made:
-        await member.close()
-
-
-async def cell_of(world: World, size: int) -> list[tuple[str, int]]:
-    """Cell A grown to `size` official members, each with an account."""
-    sec_a = await world.as_user("sec_a")
-    while len(world.members["A"]) < size:
-        reply = await sec_a.post(
-            f"/api/v1/orgs/{world.orgs['A']}/members",
-            {
-                "full_name": f"Thành Viên {len(world.members['A'])}",
-                "standing": "official",
-                "remote_reason": "abroad",
-            },
-        )
-        assert reply.status == 201, reply.body
-        world.members["A"].append(int(reply.body["id"]))
-    return await link_members(world, "A", size)
 
 
 async def janus_participants(net: JanusNet, meeting_id: int, secret_key: str) -> list[dict[str, Any]]:
@@ -110,28 +50,6 @@ async def janus_participants(net: JanusNet, meeting_id: int, secret_key: str) ->
         await post(f"/{session}", {"janus": "destroy"})
     participants: list[dict[str, Any]] = listed["plugindata"]["data"]["participants"]
     return participants
-
-
-async def until(condition: Callable[[], bool], seconds: float, what: str) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while not condition():
-        assert loop.time() < deadline, f"not within {seconds} s: {what}"
-        await asyncio.sleep(0.05)
-
-
-async def settled(counts: Callable[[], object], quiet: float = 0.5, seconds: float = 10) -> None:
-    """Until the counts stop changing for `quiet` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    last = counts()
-    while loop.time() < deadline:
-        await asyncio.sleep(quiet)
-        now = counts()
-        if now == last:
-            return
-        last = now
-    raise AssertionError(f"the counts kept changing for {seconds} s")
 
 
 async def test_eight_members_move_to_the_sfu_and_hear_each_other(

@@ -5,18 +5,16 @@ with what server/media/turn.py computes for the same time."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
-from pathlib import Path
+from typing import Any
 
 import pytest
 
 from server.media.turn import mint_turn_credential
 from server.settings import Secret
-from tests.integration import harness
-from tests.integration.harness import ApiClient, FakeClock, RunningServer
+from tests.integration.harness import RunningServer
 from tests.integration.room_client import joined, link_members, online_meeting
-from tests.integration.world import World, build_world
+from tests.integration.world import World
 
 SECRET = "cellmeet-ttl-test-secret"
 TURN_URL = "turn:127.0.0.1:3478?transport=udp"
@@ -24,22 +22,12 @@ TTL = 42
 
 
 @pytest.fixture
-async def server(database_url: str, tmp_path: Path) -> AsyncIterator[RunningServer]:
-    settings = harness.test_settings(
-        tmp_path,
-        database_url,
-        turn_secret=Secret(SECRET),
-        turn_ttl_seconds=TTL,
-        ice_servers=[{"urls": "stun:127.0.0.1:3478"}, {"urls": [TURN_URL]}],
-    )
-    running = await RunningServer.start(settings, FakeClock())
-    yield running
-    await running.stop()
-
-
-@pytest.fixture
-async def world(server: RunningServer, client_factory: Callable[..., ApiClient]) -> World:
-    return await build_world(server, client_factory)
+def settings_overrides() -> dict[str, Any]:
+    return {
+        "turn_secret": Secret(SECRET),
+        "turn_ttl_seconds": TTL,
+        "ice_servers": [{"urls": "stun:127.0.0.1:3478"}, {"urls": [TURN_URL]}],
+    }
 
 
 async def test_the_join_ack_and_the_ice_servers_route_mint_for_the_configured_lifetime(

@@ -16,11 +16,10 @@ attendance comes from on-site check-ins and, for online members, real `/room` so
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,12 +27,11 @@ import pytest
 from sqlalchemy import event
 
 from server.appkeys import DATABASE
-from tests.integration import harness
 from tests.integration.group_cells import import_members, seafarers
-from tests.integration.harness import ApiClient, FakeClock, RunningServer
+from tests.integration.harness import ApiClient
+from tests.integration.helpers import apply, decide, decision
 from tests.integration.room_client import RoomClient, joined, link_members
-from tests.integration.test_pilot import apply, decide, decision
-from tests.integration.world import World, build_world
+from tests.integration.world import World
 
 HCM, NEW_YORK = ZoneInfo("Asia/Ho_Chi_Minh"), ZoneInfo("America/New_York")
 PERIOD = "from=2027-01-01&to=2027-12-31"
@@ -44,22 +42,12 @@ Event = tuple[datetime, Callable[[], Awaitable[Any]]]
 
 
 @pytest.fixture
-async def server(database_url: str, tmp_path: Path) -> AsyncIterator[RunningServer]:
-    settings = harness.test_settings(
-        tmp_path,
-        database_url,
-        presence_confirm_seconds=0.2,
-        session_idle_seconds=YEARS,
-        session_absolute_seconds=YEARS,
-    )
-    running = await RunningServer.start(settings, FakeClock())
-    yield running
-    await running.stop()
-
-
-@pytest.fixture
-async def world(server: RunningServer, client_factory: Callable[..., ApiClient]) -> World:
-    return await build_world(server, client_factory)
+def settings_overrides() -> dict[str, Any]:
+    return {
+        "presence_confirm_seconds": 0.2,
+        "session_idle_seconds": YEARS,
+        "session_absolute_seconds": YEARS,
+    }
 
 
 @dataclass

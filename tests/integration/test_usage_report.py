@@ -5,7 +5,6 @@ figures (a plain member 403, another province 404, a bad format 422)."""
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -14,21 +13,11 @@ import pytest
 
 from server.exports.report_text import figure_rows, summary
 from tests.documents import norm, pdf_pages
+from tests.integration.helpers import approve_a, cellmeet, pass_time, schedule
 from tests.integration.room_client import RoomClient, joined, link_members
-from tests.integration.test_attendance_quorum import pass_time
-from tests.integration.test_cli import cellmeet
-from tests.integration.test_meetings import approve_a, schedule
 from tests.integration.world import World
 
 PERIOD = "from=2026-01-01&to=2026-12-31"
-
-
-@pytest.fixture
-async def rooms() -> AsyncIterator[list[RoomClient]]:
-    opened: list[RoomClient] = []
-    yield opened
-    for client in opened:
-        await client.close()
 
 
 async def held_meetings(world: World, rooms: list[RoomClient]) -> None:

@@ -3,37 +3,13 @@ every other member, the figures are real numbers. The full 500/50 run is the slo
 
 from __future__ import annotations
 
-import json
-import math
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def run_bench(tmp_path: Path, *args: str, timeout: float) -> dict[str, Any]:
-    out = tmp_path / "bench.json"
-    done = subprocess.run(
-        [sys.executable, "-m", "server.cli", "bench", *args, "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    printed = json.loads(done.stdout)
-    assert json.loads(out.read_text()) == printed
-    return printed
-
-
-def positive(value: Any) -> bool:
-    return isinstance(value, int | float) and math.isfinite(value) and value > 0
+from tests.load.bench_run import positive, run_bench
 
 
 def check(result: dict[str, Any], members: int, meetings: int, rounds: int) -> None:

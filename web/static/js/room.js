@@ -32,6 +32,8 @@ const local = new LocalMedia();
 const room = {
   socket: null,
   mesh: null,
+  earlySignals: [], // signals come before the push that moves this device to a mesh
+  restarting: null, // the server's word that it is restarting, until the next join
   self: null,
   joinedOnce: false,
   finished: false,
@@ -77,10 +79,16 @@ function setState(state) {
 /* ---- the socket ---- */
 
 function connect() {
-  const socket = io("/room", { path: "/socket.io", transports: ["websocket"] });
+  // Retries at most about 2 s apart (socket.io's default grows to 5 s, ±50 %): after a restart or a
+  // process's meetings moving, members are back within a few seconds of the server listening again.
+  const socket = io("/room", { path: "/socket.io", transports: ["websocket"], reconnectionDelayMax: 2000 });
   room.socket = socket;
   socket.on("connect", join);
   socket.on("disconnect", dropped);
+  socket.on("server_restarting", ({ message }) => {
+    room.restarting = message; // shown while the connection is down, in place of "reconnecting"
+    showConnection(message);
+  });
   socket.on("connect_error", (error) => {
     // Refused by the server (no session, ...): socket.io does not retry; a network failure it retries.
     if (!socket.active) refuse((error.data && error.data.message) || reason(error));
@@ -90,8 +98,12 @@ function connect() {
     if (room.mesh && !room.mesh.identify(peer)) room.mesh.add(peer, { offer: false });
   });
   socket.on("peer-left", ({ peer_id }) => room.mesh && room.mesh.remove(peer_id));
-  socket.on("signal", (signal) => room.mesh && room.mesh.handleSignal(signal));
-  socket.on("media", ({ mode }) => mode === "sfu" && room.self && useSfu());
+  socket.on("signal", (signal) => {
+    if (room.mesh instanceof Mesh) room.mesh.handleSignal(signal);
+    // A peer back on the mesh (the media server lost) can offer before this device's push arrives.
+    else if (room.earlySignals.length < 200) room.earlySignals.push(signal);
+  });
+  socket.on("media", mediaChanged);
   socket.on("sfu-feeds", ({ feeds }) => room.mesh instanceof Sfu && room.mesh.refresh(feeds));
   socket.on("sfu-offer", (offer) => room.mesh instanceof Sfu && room.mesh.handleOffer(offer));
   socket.on("breakout", ({ peers }) => meetOnly(peers));
@@ -128,6 +140,7 @@ async function join() {
     return;
   }
   room.self = reply.self;
+  room.restarting = null;
   room.maxCameras = reply.media.max_cameras;
   const { state } = reply;
   room.chairId = state.meeting.chair_id;
@@ -149,17 +162,7 @@ async function join() {
   if (reply.media.mode === "sfu") {
     useSfu();
   } else {
-    room.mode = "mesh";
-    room.mesh = new Mesh({
-      ice: new IceServers(meetingId, room.iceServers),
-      local,
-      sink: $("audio-sinks"),
-      send: (to, payload) => room.socket.emit("signal", { to, ...payload }, () => {}),
-      onChange: drawTiles,
-      reportFailure: () => room.socket.emit("ice-failed", {}, () => {}),
-      lowBandwidth: () => room.lowBandwidth,
-    });
-    for (const peer of reply.peers) room.mesh.add(peer, { offer: true });
+    useMesh(reply.peers, () => true); // the newcomer offers to everyone already there
   }
   drawMediaMode();
   if (room.sendingVideo) await announceVideo(true);
@@ -192,6 +195,61 @@ function meetOnly(peers) {
   }
 }
 
+/** A direct mesh with these peers; `offersTo(peer)`: whether this device makes the offer. */
+function useMesh(peers, offersTo) {
+  closeMesh();
+  room.mode = "mesh";
+  room.mesh = new Mesh({
+    ice: new IceServers(meetingId, room.iceServers),
+    local,
+    sink: $("audio-sinks"),
+    send: (to, payload) => room.socket.emit("signal", { to, ...payload }, () => {}),
+    onChange: drawTiles,
+    reportFailure: () => room.socket.emit("ice-failed", {}, () => {}),
+    lowBandwidth: () => room.lowBandwidth,
+  });
+  for (const peer of peers) room.mesh.add(peer, { offer: offersTo(peer) });
+  for (const signal of room.earlySignals.splice(0)) room.mesh.handleSignal(signal);
+}
+
+/**
+ * The room's media changed under it (the `media` push): moved to the SFU; or the unit's media server
+ * was lost (`sfu: "lost"`: back to a mesh with the peers listed when the room is small enough, else
+ * waiting for it, audio paused) or answers again (`sfu: "back"`: publish and subscribe anew). Never a
+ * rejoin: presence, hands and votes are untouched. The server's message is in this member's language.
+ */
+function mediaChanged(push) {
+  if (!room.self) return;
+  showMediaNotice(push);
+  if (push.sfu === "lost" && push.mode === "mesh") {
+    useMesh(push.peers || [], (peer) => room.self.peer_id < peer.peer_id); // never both offer
+  } else if (push.sfu === "lost") {
+    closeMesh(); // its connections to the media server are dead; the room waits for it
+    room.mode = "sfu";
+  } else if (push.mode === "sfu") {
+    if (push.sfu === "back") closeMesh();
+    useSfu();
+  }
+  drawMediaMode();
+  drawTiles();
+}
+
+let mediaNoticeTimer = null;
+
+function showMediaNotice(push) {
+  const notice = $("media-notice");
+  window.clearTimeout(mediaNoticeTimer);
+  notice.dataset.sfu = push.sfu || "";
+  notice.hidden = !push.message;
+  say(notice, push.message || "");
+  // "back" and a move to the mesh are news, shown a while; waiting for the server stays shown
+  if (push.sfu === "back" || push.mode === "mesh") {
+    mediaNoticeTimer = window.setTimeout(() => {
+      notice.hidden = true;
+    }, 15000);
+  }
+}
+
 /**
  * The room goes through the unit's SFU (the join said so, or the `media` push): the mesh closes and
  * this device publishes once and hears everyone on one connection. Mute, hand, agenda and votes are
@@ -200,6 +258,7 @@ function meetOnly(peers) {
 function useSfu() {
   if (room.mesh instanceof Sfu) return;
   closeMesh();
+  room.earlySignals = [];
   room.mode = "sfu";
   room.mesh = new Sfu({
     ice: new IceServers(meetingId, room.iceServers),
@@ -264,7 +323,7 @@ function dropped(why) {
   closeMesh();
   if (room.finished) return;
   setState("reconnecting");
-  showConnection(t("reconnecting"));
+  showConnection(room.restarting || t("reconnecting"));
   // The server closed this connection (not the network): socket.io waits to be told to come back.
   if (why === "io server disconnect") room.socket.connect();
 }

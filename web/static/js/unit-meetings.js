@@ -90,6 +90,10 @@ async function fillChoices() {
       taker.append(el("option", { value: member.id }, member.full_name));
     }
   }
+  // A list that could not be read is said, not left silently empty: the secretary would schedule
+  // without the template or the chair they expected.
+  const failed = [templates, members].find((result) => result.status === "rejected");
+  if (failed) say($("schedule-error"), errorText(failed.reason));
 }
 
 function wireSchedule() {

@@ -1,6 +1,7 @@
-"""A real Janus for tests, alone in a network namespace the test makes (tech-notes.md "Janus — verified
-recipe"): libnice gathers no candidates on loopback, and both ends of a veth in one namespace fail
-silently. Names carry the pid and a counter so runs never collide; everything is removed afterwards."""
+"""A real Janus for tests and `cellmeet bench --sfu`, alone in a network namespace made for it
+(tech-notes.md "Janus — verified recipe"): libnice gathers no candidates on loopback, and both ends
+of a veth in one namespace fail silently. Names carry the pid and a counter so runs never collide;
+everything is removed afterwards."""
 
 from __future__ import annotations
 
@@ -22,12 +23,54 @@ START_SECONDS = 15.0
 _serial = itertools.count(1)
 
 
-@dataclass(frozen=True)
+@dataclass
 class JanusNet:
     api_url: str  # Janus's HTTP API, reached over the veth
     ws_url: str  # its WebSocket API (api.md's example of CELLMEET_SFU_URL)
     host_address: str  # this side's address (the server's and the test peers')
     janus_address: str
+    netns: str
+    janus_link: str
+    config: Path
+    log_file: Path
+    log_dir: Path
+    process: asyncio.subprocess.Process | None = None
+
+    @property
+    def pid(self) -> int:
+        """Janus's own pid (not `ip netns exec`'s: it execs Janus in place)."""
+        assert self.process is not None
+        return self.process.pid
+
+    async def start(self) -> None:
+        """Janus started (again) in its namespace, answering on its API."""
+        assert JANUS is not None
+        self.process = await asyncio.create_subprocess_exec(
+            "ip", "netns", "exec", self.netns, JANUS, "-F", str(self.config),
+            f"--ice-enforce-list={self.janus_link}", "-L", str(self.log_file), "-o",
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+            cwd=self.log_dir,  # a crash's core file stays with the test's files, never in the checkout
+        )  # fmt: skip
+        try:
+            await _wait_for_api(self.api_url, self.process)
+        except RuntimeError as exc:
+            tail = self.log_file.read_text(errors="replace")[-2000:] if self.log_file.exists() else "(no log)"
+            raise RuntimeError(f"{exc}; janus log ends:\n{tail}") from exc
+
+    async def kill(self) -> None:
+        """SIGKILL, as a crash: Janus forgets every session, handle and room."""
+        if self.process is not None and self.process.returncode is None:
+            self.process.kill()
+            await self.process.wait()
+
+    async def stop(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.terminate()
+            try:
+                await asyncio.wait_for(self.process.wait(), 5)
+            except TimeoutError:
+                await self.kill()
 
 
 def _ip(*args: str) -> None:
@@ -55,13 +98,14 @@ def available() -> str | None:
 
 
 @asynccontextmanager
-async def janus_in_namespace(log_dir: Path) -> AsyncIterator[JanusNet]:
+async def janus_in_namespace(log_dir: Path, config: Path | None = None) -> AsyncIterator[JanusNet]:
+    """`config`: a Janus configuration folder (default: Debian's, reduced to what cellmeet uses)."""
     n = next(_serial)
     suffix = f"{os.getpid() % 100000}{n}"
     netns, host_link, janus_link = f"cmsfu{suffix}", f"cmh{suffix}", f"cmj{suffix}"
     prefix = _free_prefix()
     host_address, janus_address = f"{prefix}.2", f"{prefix}.1"
-    process: asyncio.subprocess.Process | None = None
+    net: JanusNet | None = None
     try:
         _ip("netns", "add", netns)
         _ip("link", "add", host_link, "type", "veth", "peer", "name", janus_link)
@@ -71,36 +115,22 @@ async def janus_in_namespace(log_dir: Path) -> AsyncIterator[JanusNet]:
         _ip("netns", "exec", netns, "ip", "link", "set", "lo", "up")
         _ip("netns", "exec", netns, "ip", "addr", "add", f"{janus_address}/24", "dev", janus_link)
         _ip("netns", "exec", netns, "ip", "link", "set", janus_link, "up")
-        log_file = log_dir / f"janus-{suffix}.log"
-        config = _config(log_dir / f"janus-{suffix}")
-        assert JANUS is not None
-        process = await asyncio.create_subprocess_exec(
-            "ip", "netns", "exec", netns, JANUS, "-F", str(config), f"--ice-enforce-list={janus_link}",
-            "-L", str(log_file), "-o",
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-            cwd=log_dir,  # a crash's core file stays with the test's files, never in the checkout
-        )  # fmt: skip
-        api_url = f"http://{janus_address}:8088/janus"
-        try:
-            await _wait_for_api(api_url, process)
-        except RuntimeError as exc:
-            tail = log_file.read_text(errors="replace")[-2000:] if log_file.exists() else "(no log)"
-            raise RuntimeError(f"{exc}; janus log ends:\n{tail}") from exc
-        yield JanusNet(
-            api_url=api_url,
+        net = JanusNet(
+            api_url=f"http://{janus_address}:8088/janus",
             ws_url=f"ws://{janus_address}:8188",
             host_address=host_address,
             janus_address=janus_address,
+            netns=netns,
+            janus_link=janus_link,
+            config=config or _config(log_dir / f"janus-{suffix}"),
+            log_file=log_dir / f"janus-{suffix}.log",
+            log_dir=log_dir,
         )
+        await net.start()
+        yield net
     finally:
-        if process is not None and process.returncode is None:
-            process.terminate()
-            try:
-                await asyncio.wait_for(process.wait(), 5)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
+        if net is not None:
+            await net.stop()
         subprocess.run(["ip", "link", "del", host_link], capture_output=True, timeout=10)
         subprocess.run(["ip", "netns", "del", netns], capture_output=True, timeout=10)
 

@@ -1,0 +1,88 @@
+"""A vote's result and how it is shown: the outcome against the voting base counted at the close
+(R-VOTE-1/3), whether it passed, a meeting's votes, and a vote with its counts and reserved opinions.
+
+The answer names who voted, never who chose what: the minutes keep method and counts (R-VOTE-4).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from meetings.decision import Decision, Text
+from meetings.enums import Choice, VoteKind, VoteOutcome
+from meetings.rulesets import get_rule_set
+from meetings.votes import vote_result
+from server.clock import as_utc, iso
+from server.db.tables import Ballot, Member, Org, ReservedOpinion, Vote
+
+OPEN, CLOSED = "open", "closed"
+METHOD_TEXT = {"open": Text("biểu quyết công khai", "open vote")}
+
+
+def result_of(vote: Vote, org: Org) -> Decision | None:
+    if vote.voting_base is None:
+        return None
+    return vote_result(
+        VoteKind(vote.kind),
+        vote.count_for or 0,
+        vote.count_against or 0,
+        vote.count_abstain or 0,
+        vote.voting_base,
+        get_rule_set(org.rule_set),
+    )
+
+
+def passed(vote: Vote) -> bool:
+    return vote.status == CLOSED and vote.outcome == VoteOutcome.PASSED.value
+
+
+async def votes_of(session: AsyncSession, meeting_id: int) -> list[Vote]:
+    query = select(Vote).where(col(Vote.meeting_id) == meeting_id).order_by(col(Vote.id))
+    return list((await session.execute(query)).scalars().all())
+
+
+async def vote_json(session: AsyncSession, vote: Vote, org: Org, lang: str) -> dict[str, Any]:
+    ballots = (
+        await session.execute(
+            select(col(Ballot.member_id), col(Ballot.choice)).where(col(Ballot.vote_id) == vote.id)
+        )
+    ).all()
+    opinions = (
+        await session.execute(
+            select(col(ReservedOpinion.member_id), col(Member.full_name), col(ReservedOpinion.opinion))
+            .join(Member, col(Member.id) == col(ReservedOpinion.member_id))
+            .where(col(ReservedOpinion.vote_id) == vote.id)
+            .order_by(col(ReservedOpinion.id))
+        )
+    ).all()
+    tally = Counter(choice for _, choice in ballots)
+    result = result_of(vote, org)
+    return {
+        "id": vote.id,
+        "meeting_id": vote.meeting_id,
+        "question": vote.question,
+        "kind": vote.kind,
+        "method": vote.method,
+        "agenda_item_index": vote.agenda_position,
+        "status": vote.status,
+        "opened_at": iso(as_utc(vote.opened_at)),
+        "closed_at": iso(as_utc(vote.closed_at)) if vote.closed_at else None,
+        "override_reason": vote.override_reason,
+        "counts": {
+            "for": tally[Choice.FOR.value],
+            "against": tally[Choice.AGAINST.value],
+            "abstain": tally[Choice.ABSTAIN.value],
+            "ballots": len(ballots),
+        },
+        "voted": sorted(member_id for member_id, _ in ballots),
+        "result": result.to_json(lang) if result is not None else None,
+        "reserved_opinions": [
+            {"member_id": member_id, "full_name": name, "opinion": opinion}
+            for member_id, name, opinion in opinions
+        ],
+    }

@@ -1,0 +1,74 @@
+"""docs/reliability.md is generated from the tests' results: every quality.md row appears, a row
+without a result says why, and the check fails on failures or an unexplained missing row."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests import reliability
+from tests.reliability_report import main, render
+
+
+def test_rows_results_and_the_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    results = tmp_path / "results"
+    monkeypatch.setattr(reliability, "RESULTS", results)
+    reliability.record(
+        "R1", "integration/test_x.py::test_kill", attacked="kill -9 | 50 times", attempts=50,
+        failures=0, figure="0 of 412 acknowledged writes lost", tier="slow",
+    )  # fmt: skip
+    reliability.record(
+        "R9", "unit/test_y.py::test_edits", attacked="10 editors", attempts=1000, failures=2,
+        figure="2 silent losses", tier="fast",
+    )  # fmt: skip
+    loaded = reliability.load(results)
+    text = render(loaded)
+    for row_id in reliability.ROWS:
+        assert f"| {row_id} " in text, row_id
+    assert "kill -9 \\| 50 times" in text  # a cell's pipe cannot break the table
+    assert "| 50 | 0 | 0 of 412 acknowledged writes lost |" in text
+    assert "not run here: no test has written a result yet" in text  # R2 has none
+    out = tmp_path / "reliability.md"
+    assert main(["--results", str(results), "--out", str(out)]) == 0
+    assert out.read_text() == text
+    assert main(["--results", str(results), "--out", str(out), "--check"]) == 1  # R9 failed, rows missing
+
+
+def test_a_test_failing_before_it_measures_still_gets_its_line(tmp_path: Path) -> None:
+    """tests/conftest.py records a failed reliability test that never called `record` (here its
+    fixture breaks), and leaves alone one that recorded and then failed its assertion."""
+    results = tmp_path / "results"
+    (tmp_path / "test_attacked.py").write_text(
+        "import pytest\n"
+        "from tests.reliability import node_id, record\n"
+        'RELIABILITY_ROW = "R3"\n'
+        "@pytest.fixture\n"
+        "def network():\n"
+        '    raise RuntimeError("no namespace for the partition")\n'
+        "@pytest.mark.reliability\n"
+        "def test_never_measures(network):\n"
+        "    pass\n"
+        "@pytest.mark.reliability\n"
+        "def test_measures_then_fails(request):\n"
+        '    record("R3", node_id(request), attacked="cut", attempts=3, failures=1,\n'
+        '           figure="1 lost", tier="fast")\n'
+        "    assert False\n"
+    )
+    env = {**os.environ, "CELLMEET_RELIABILITY_DIR": str(results), "PYTHONPATH": str(reliability.ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "tests.conftest", "-q", "-p", "no:cacheprovider",
+         "--rootdir", str(tmp_path), "-c", os.devnull, str(tmp_path / "test_attacked.py")],
+        env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )  # fmt: skip
+    assert "1 failed" in done.stdout and "1 error" in done.stdout, done.stdout + done.stderr
+    by_test = {result.test: result for result in reliability.load(results)}
+    measured = "test_attacked.py::test_measures_then_fails"
+    assert set(by_test) == {measured, "test_attacked.py::test_never_measures"}, by_test
+    unmeasured = by_test["test_attacked.py::test_never_measures"]
+    assert (unmeasured.row, unmeasured.attempts, unmeasured.failures, unmeasured.tier) == ("R3", 1, 1, "fast")
+    assert "no namespace for the partition" in unmeasured.figure
+    assert (by_test[measured].attempts, by_test[measured].failures) == (3, 1)  # its own line, kept

@@ -35,6 +35,7 @@ from server.bench.janus_net import JanusNet, available, janus_in_namespace
 from server.bench.phases import TICKET_SECONDS
 from server.bench.seed import SeededMeeting, seed
 from server.bench.servers import HOST, Server, free_port, server_env
+from server.bench.sfu_mesh import mesh_sizes
 from server.db.engine import Database
 
 BENCH_OPUS_BITRATE = 32000  # bit/s of the members' Opus (sfu_member): a browser's speech is 20-40 kbit/s
@@ -43,7 +44,6 @@ GOAL_JANUS_PCT_OF_CORE = 50.0
 GOAL_LEGS_PER_CORE = 100.0
 GOAL_FIRST_AUDIO_P50_S = 1.0
 GOAL_MEMBERS = 50
-MESH_HEARD = 0.8  # of the expected frames, on every leg, for a mesh size to count as working
 PACKETS_PER_S = 50  # 20 ms Opus frames
 
 
@@ -249,50 +249,6 @@ def _first_audio(members: list[dict[str, Any]]) -> dict[str, Any]:
     return {**_figures(times), "missing": len(listeners) - len(times)}
 
 
-async def _mesh(server: Server, meeting: SeededMeeting, secret_key: str, largest: int) -> dict[str, Any]:
-    from server.bench.rtc import run_peers
-
-    expires = int(time.time()) + TICKET_SECONDS
-    runs: list[dict[str, Any]] = []
-    works_up_to = None
-    for size in range(2, largest + 1):
-        tokens = [
-            issue(
-                secret_key,
-                Ticket(s.user_id, s.member_id, meeting.meeting_id, expires, secrets.token_urlsafe(9)),
-            )
-            for s in meeting.seats[:size]
-        ]
-        window = CpuWindow(server.pid).start()
-        result = await run_peers(server.url, tokens, meeting.meeting_id)
-        frames = result["audio_frames_per_leg"]
-        works = (
-            result["connected_pairs"] == result["pairs"]
-            and bool(frames)
-            and min(frames) >= MESH_HEARD * result["audio_frames_expected_per_leg"]
-        )
-        runs.append(
-            {
-                "members": size,
-                "works": works,
-                "uplinks_per_member": size - 1,
-                "legs": size * (size - 1),
-                "connected_pairs": result["connected_pairs"],
-                "pairs": result["pairs"],
-                "connect_ms_p50": percentile([ms for ms in result["connect_ms"] if ms is not None], 50),
-                "frames_per_leg_min": min(frames) if frames else 0,
-                "frames_expected_per_leg": result["audio_frames_expected_per_leg"],
-                "client_cpu_pct_of_core": window.stop()["client_cpu_pct_of_core"],
-                "errors": result["errors"],
-            }
-        )
-        if not works:
-            break
-        works_up_to = size
-        await asyncio.sleep(1.0)  # the last run's departures
-    return {"works_up_to": works_up_to, "tried_up_to": largest, "runs": runs}
-
-
 async def _seeded_server(
     work: Path, name: str, members: int, meetings: int, mesh: int, secret_key: str, sfu_url: str | None
 ) -> tuple[Server, Any]:
@@ -332,7 +288,7 @@ async def bench_sfu(options: argparse.Namespace) -> dict[str, Any]:
             server, seeded = await _seeded_server(work, "one", members, 1, mesh_largest, secret_key, None)
             try:
                 assert seeded.rtc is not None
-                mesh = await _mesh(server, seeded.rtc, secret_key, mesh_largest)
+                mesh = await mesh_sizes(server, seeded.rtc, secret_key, mesh_largest)
             finally:
                 await server.stop()
             server_errors += _errors(server)

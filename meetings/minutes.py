@@ -74,7 +74,7 @@ def merge_text(base: str, ours: str, theirs: str) -> str | None:
         if region in shared:
             continue
         before = last.get(1 - side)
-        if before is not None and _overlap(before, region):
+        if before is not None and (_overlap(before, region) or _same_word(base, before, region)):
             return None
         last[side] = region
     pieces: list[str] = []
@@ -147,6 +147,26 @@ def _offsets(words: list[str]) -> list[int]:
     for word in words:
         offsets.append(offsets[-1] + len(word))
     return offsets
+
+
+def _same_word(base: str, before: _Region, after: _Region) -> bool:
+    """Changes of the two sides with no space between them are in one word (or one run of symbols):
+    each side's alignment with `base` is found on its own, and inside a word the two alignments can
+    place the same characters differently, so merging there can make a word neither side wrote
+    ("An" retyped "Anh" and "Ân" is not "Ânh"). Two insertions that remove nothing and could not
+    have been placed elsewhere (neither could slide over a neighbouring equal character) are kept
+    both, in order: they still merge."""
+    if not (_fixed_insertion(base, before) and _fixed_insertion(base, after)):
+        gap = base[before[1] : after[0]]
+        return not any(character.isspace() for character in gap)
+    return False
+
+
+def _fixed_insertion(base: str, region: _Region) -> bool:
+    start, end, text = region
+    if start != end or not text:
+        return False
+    return (start == 0 or base[start - 1] != text[-1]) and (start == len(base) or base[start] != text[0])
 
 
 def _overlap(a: _Region, b: _Region) -> bool:

@@ -505,3 +505,29 @@ def test_merge_text_very_long_rewrites_are_one_region() -> None:
     ours, theirs = base.replace("họp", "HỌP"), base.replace("thảo", "THẢO")
     assert merge_text(base, ours, theirs) is None  # too long to compare finely: refused, not guessed
     assert merge_text(base, ours, base + " Hết.") == ours + " Hết."  # beyond the changed span
+
+
+# Regressions of the defect issue 28's state machine found (tests/unit/test_minutes_interleavings.py):
+# each side's alignment with the base is found on its own, and inside one word they could place the
+# same characters differently, so the merge made a text neither side wrote and called it applied.
+@pytest.mark.parametrize(
+    ("base", "ours", "theirs"),
+    [
+        ("Nguyễn Văn An", "Nguyễn Văn Anh", "Nguyễn Văn Ân"),  # two people retype one name
+        (  # one deletes ⟨e1-2⟩ and types ⟨e0-20⟩ there; the other deletes ⟨e2-15⟩, types ⟨e1-22⟩
+            "Bí thư⟨e2-15⟩⟨e1-2⟩ chi bộ",
+            "Bí thư⟨e2-15⟩⟨e0-20⟩ chi bộ",
+            "Bí thư⟨e1-2⟩⟨e1-22⟩ chi bộ",
+        ),
+    ],
+)
+def test_changes_of_both_sides_in_one_word_are_a_conflict(base: str, ours: str, theirs: str) -> None:
+    assert merge_text(base, ours, theirs) is None
+    assert merge_text(base, theirs, ours) is None
+
+
+def test_changes_of_both_sides_in_different_words_still_merge() -> None:
+    base = "Nguyễn Văn An phát biểu"
+    assert merge_text(base, "Nguyễn Văn Anh phát biểu", "Nguyễn Văn An phát biểu ý kiến") == (
+        "Nguyễn Văn Anh phát biểu ý kiến"
+    )

@@ -11,7 +11,7 @@ from playwright.async_api import Page, expect
 
 from tests.e2e.browser import Watched, log_in
 from tests.integration.helpers import approve_a, pass_time, regular_template, schedule
-from tests.integration.room_client import RoomClient, joined, link_members
+from tests.integration.room_client import RoomClient, joined, scheduled_from_template
 from tests.integration.world import World
 
 Watch = Callable[..., Awaitable[Watched]]
@@ -113,21 +113,8 @@ async def test_a_secretary_builds_the_agenda_of_an_online_meeting(world: World, 
 
 async def signed_minutes(world: World, rooms: list[RoomClient]) -> tuple[int, str]:
     """An online meeting from the regular template, held, voted, closed, adopted and signed by the API."""
-    people = await link_members(world, "A", 3)  # Một (chair), Hai (minute-taker), Ba
+    mid, people = await scheduled_from_template(world, linked=3)  # Một (chair), Hai (minute-taker), Ba
     (mot, _), (hai, _), (ba, _) = people
-    await approve_a(world)
-    template = await regular_template(world)
-    created = await schedule(
-        world,
-        "sec_a",
-        "A",
-        mode="online",
-        agenda_template_id=template["id"],
-        chair_id=people[0][1],
-        minute_taker_id=people[1][1],
-    )
-    assert created.status == 201, created.body
-    mid = created.body["id"]
     sec_a = await world.as_user("sec_a")
     excuse = {"member_id": world.members["A"][5], "reason": "Đi công tác xa"}
     assert (await sec_a.post(f"/api/v1/meetings/{mid}/excuses", excuse)).status == 201

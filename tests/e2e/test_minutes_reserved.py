@@ -10,8 +10,7 @@ from playwright.async_api import expect
 
 from tests.documents import norm, pdf_pages
 from tests.e2e.browser import Watched, log_in
-from tests.integration.helpers import approve_a, regular_template, schedule
-from tests.integration.room_client import RoomClient, joined, link_members
+from tests.integration.room_client import RoomClient, joined, scheduled_from_template
 from tests.integration.world import World
 
 Watch = Callable[..., Awaitable[Watched]]
@@ -30,21 +29,8 @@ async def rooms() -> AsyncIterator[list[RoomClient]]:
 async def test_a_member_who_voted_against_reserves_an_opinion(
     world: World, watch: Watch, rooms: list[RoomClient]
 ) -> None:
-    people = await link_members(world, "A", 3)  # Một (chair), Hai (minute-taker), Ba
+    mid, people = await scheduled_from_template(world, linked=3)  # Một (chair), Hai (minute-taker), Ba
     (mot, _), (hai, _), (ba, _) = people
-    await approve_a(world)
-    template = await regular_template(world)
-    created = await schedule(
-        world,
-        "sec_a",
-        "A",
-        mode="online",
-        agenda_template_id=template["id"],
-        chair_id=people[0][1],
-        minute_taker_id=people[1][1],
-    )
-    assert created.status == 201, created.body
-    mid = created.body["id"]
     sec_a = await world.as_user("sec_a")
     for username in (mot, hai, ba):
         client, _ = await joined(world, username, mid)

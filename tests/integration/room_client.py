@@ -179,8 +179,11 @@ async def joined(world: World, username: str, meeting_id: int, **options: Any) -
     return client, ack
 
 
-async def scheduled_from_template(world: World) -> tuple[int, list[tuple[str, int]]]:
-    people = await link_members(world, "A", 5)  # Một, Hai, Ba, Bốn, Năm (probationary)
+async def scheduled_from_template(world: World, linked: int = 5) -> tuple[int, list[tuple[str, int]]]:
+    """An online meeting of cell A from its regular template, chaired by the first linked member
+    (Một) with the second (Hai) taking the minutes; the first `linked` members have accounts
+    (5: Một, Hai, Ba, Bốn, Năm the probationary one)."""
+    people = await link_members(world, "A", linked)
     await approve_a(world)
     template = await regular_template(world)
     created = await schedule(

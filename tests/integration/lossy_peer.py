@@ -17,6 +17,7 @@ and, whenever the connection's state changes, `{"event": "state", "state": ...}`
 `python -m tests.integration.lossy_peer ADDRESS LOSS_PERCENT DELAY_MS JITTER_MS`: this kernel has no
 sch_netem (CONFIG_NET_SCH_NETEM is not set), so the peer does netem's work itself on every datagram
 its ICE sockets send and receive (`Impairment`); the test says which of the two a run used.
+`Impairment.attach` does the same to one connection of a process whose other peers stay clean.
 
 Loopback and the test's 198.18.0.0/15 only: no ICE servers (never aiortc's public STUN default) and
 aioice's host addresses replaced by the one address given.
@@ -171,7 +172,26 @@ class Impairment:
         delay = (self.delay_ms + self.random.uniform(-self.jitter_ms, self.jitter_ms)) / 1000.0
         asyncio.get_running_loop().call_later(max(delay, 0.0), deliver, *args)
 
+    def attach(self, pc: RTCPeerConnection) -> None:
+        """The same, done to one connection's sockets only, so an impaired peer can share a process (and
+        its loopback) with clean ones (tests/e2e/test_room_lossy_mark.py). Call it between `AudioPeer.offer`
+        and `accept`: the connection has gathered its candidates and sent nothing yet."""
+        impairment = self
+        for transceiver in pc.getTransceivers():
+            connection = transceiver.sender.transport.transport.iceGatherer._connection
+            for protocol in connection._protocols:
+                if isinstance(protocol.transport, _Impaired):
+                    continue  # bundled: one ICE transport under every transceiver
+                protocol.transport = _Impaired(protocol.transport, impairment)  # type: ignore[assignment]
+                received = protocol.datagram_received
+
+                def datagram_received(data: bytes, addr: Any, received: Any = received) -> None:
+                    impairment.later(received, data, addr, way="in")
+
+                protocol.datagram_received = datagram_received  # type: ignore[method-assign,assignment]
+
     def install(self) -> None:
+        """Every aioice socket of the process (the subprocess peer's own)."""
         impairment = self
         made = aioice.ice.StunProtocol.connection_made
         received = aioice.ice.StunProtocol.datagram_received

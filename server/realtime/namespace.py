@@ -208,6 +208,7 @@ class RoomNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         caller = self.callers.pop(sid, None)
+        self.server.manager.replay.numbered.discard(sid)
         if caller is not None:
             self.guard.disconnect(caller.user_id, sid)
         self.hub.sessions.pop(sid, None)
@@ -234,12 +235,40 @@ class RoomNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         """A join, counted and timed for /metrics: from the event received to its ack handed back to
         socket.io (which sends it at once); a refusal is counted, not timed."""
         started = time.perf_counter()
+        resume = self._wants_numbers(*args)
         reply = await self._dispatch("join", *args)
         ok = isinstance(reply, dict) and reply.get("ok") is True
+        if resume is not None:
+            self._resumed(args[0], reply if ok else None, resume)
         ROOM_JOINS.labels("ok" if ok else "refused").inc()
         if ok:
             ROOM_JOIN_SECONDS.observe(time.perf_counter() - started)
         return reply
+
+    def _wants_numbers(self, *args: Any) -> schemas.JoinData | None:
+        """A join that asks for numbered events (server.realtime.replay): numbered from the moment it
+        enters the meeting's rooms, so nothing sent after that goes without its number. Here, where
+        the connection is (the meeting's owner may be another process)."""
+        if len(args) != 2 or not isinstance(args[1], dict) or not args[1].get("resume"):
+            return None
+        try:
+            body = schemas.parse(schemas.JoinData, args[1])
+        except ApiError:
+            return None  # the join itself answers the error
+        if args[0] not in self.callers:
+            return None
+        self.server.manager.replay.numbered.add(args[0])
+        return body
+
+    def _resumed(self, sid: str, reply: dict[str, Any] | None, body: schemas.JoinData) -> None:
+        """The join's `resume` answer (the events the connection missed), or, refused, no numbers."""
+        replay = self.server.manager.replay
+        caller = self.callers.get(sid)
+        if reply is None or caller is None:
+            replay.numbered.discard(sid)
+            return
+        asked = body.resume.model_dump() if isinstance(body.resume, schemas.ResumeData) else True
+        reply["resume"] = replay.answer(body.meeting_id, caller.lang, sid, asked)
 
     async def _dispatch(self, event: str, *args: Any) -> Any:
         sid = args[0]

@@ -16,9 +16,18 @@ class Payload(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+class ResumeData(Payload):
+    """What a connection last saw of the meeting, to have what it missed (server.realtime.replay)."""
+
+    epoch: str = Field(min_length=1, max_length=64)
+    last_seq: int = Field(ge=0, le=2**53)
+
+
 class JoinData(Payload):
     meeting_id: int = Field(ge=1, le=MAX_ID)
     low_bandwidth: bool = False  # the member's saved choice (issue 24): the room may move to the SFU
+    # Numbered events from now on (true), and those missed since `last_seq` (server.realtime.replay).
+    resume: bool | ResumeData = False
 
 
 class LowBandwidthData(Payload):

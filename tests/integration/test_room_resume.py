@@ -2,16 +2,23 @@
 
 A connection whose join asked (`resume: true`) gets each event to the meeting with a last argument
 `{"seq": n}`; one that did not gets the event exactly as before, one argument. A returning connection
-gets what it missed in its join ack (the whole run with a real cut: test_partition_resume.py).
+gets what it missed in its join ack. Below, quality.md R3's fast tier: a member's link cut for 3 s
+through a proxy while the others make 30 changes (tests/integration/partition.py; the full size, on the
+real clock, in test_partition_resume.py).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from tests.integration.partition import MEMBERS, Run, check_and_record, cut_and_resume
 from tests.integration.room_client import RoomClient, joined, link_members, online_meeting, ticket
 from tests.integration.serve_process import wait_until
 from tests.integration.world import World
+
+RELIABILITY_ROW = "R3"  # the reliability test below: its line in docs/reliability.md even when it fails
 
 
 class ArgumentsClient(RoomClient):
@@ -64,3 +71,18 @@ async def test_numbers_go_only_to_connections_that_asked_and_a_return_gets_the_r
     assert other["resume"]["replayed"] is None and other["resume"]["reason"] == "other_epoch"
     bad = await numbered.call("join", {"meeting_id": mid, "resume": {"last_seq": -1}})
     assert bad["ok"] is False and bad["error"]["code"] == "validation_error", bad
+
+
+@pytest.mark.reliability
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_member_cut_off_for_seconds_gets_what_was_missed(
+    request: pytest.FixtureRequest, world: World, database_url: str
+) -> None:
+    people = await link_members(world, "A", MEMBERS)
+    mid = await online_meeting(world)
+    run = Run(cut_seconds=3, events=30)
+    clock = world.server.clock
+    await cut_and_resume(
+        str(world.server.url), mid, people, run, None, advance=lambda s: clock.advance(seconds=s)
+    )
+    check_and_record(request, run, "fast")

@@ -60,8 +60,14 @@ class PausableTone(AudioStreamTrack):
 
 
 class AudioPeer:
-    def __init__(self, on_state: Callable[[str], None] | None = None) -> None:
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    def __init__(
+        self,
+        on_state: Callable[[str], None] | None = None,
+        configuration: RTCConfiguration | None = None,
+    ) -> None:
+        # No ICE servers unless told (never aiortc's public STUN default); the TURN run of R4 gives
+        # coturn and the relay-only policy (tests/integration/test_lossy_media_turn.py).
+        self.pc = RTCPeerConnection(configuration or RTCConfiguration(iceServers=[]))
         self.tone = PausableTone()
         self.pc.addTrack(self.tone)
         self.states: list[tuple[float, str]] = []  # (time.time(), connectionState)

@@ -54,6 +54,20 @@ from typing import Any
 import aioice.ice
 import pytest
 
+from tests.integration.lossy_call import (
+    CONNECT_LIMIT_S,
+    DELAY_MS,
+    FINAL_REPORTS_S,
+    JITTER_MS,
+    LOSS_PERCENT,
+    MEAN_FRAMES_FLOOR,
+    STEP_TIMEOUT,
+    first_connected,
+    judge,
+    left_connected,
+    percent,
+    relay,
+)
 from tests.integration.lossy_peer import AudioPeer
 from tests.integration.room_client import RoomClient, joined, link_members, online_meeting
 from tests.integration.world import World
@@ -62,19 +76,7 @@ from tests.reliability import node_id, record
 RELIABILITY_ROW = "R4"  # its line in docs/reliability.md, even when it fails before measuring
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-LOSS_PERCENT = 5.0
-DELAY_MS, JITTER_MS = 80.0, 20.0
 NETEM = ["netem", "loss", f"{LOSS_PERCENT:g}%", "delay", f"{DELAY_MS:g}ms", f"{JITTER_MS:g}ms"]
-CONNECT_LIMIT_S = 5.0
-LOSS_TOLERANCE_POINTS = 2.0
-# Of aiortc's 50 frames a second. Its audio receiver turns each lost packet into several lost frames
-# (its jitter buffer waits for 16 packets at a gap, then releases one frame per packet that arrives,
-# with no concealment): measured 36-41 a second on average, single seconds down to 25. The floors say
-# audio kept flowing (no second stalled, the call as a whole above 60 %), not that it sounded clean.
-FRAMES_FLOOR = 10
-MEAN_FRAMES_FLOOR = 30.0
-FINAL_REPORTS_S = 3.0  # after the senders pause: aiortc sends a receiver report every 0.5-1.5 s
-STEP_TIMEOUT = 10.0
 _serial = itertools.count(1)
 
 pytestmark = [
@@ -199,40 +201,6 @@ class LossyPeer:
             self.reader.cancel()
 
 
-async def relay(sender: RoomClient, receiver: RoomClient, to: str, kind: str, sdp: str) -> dict[str, Any]:
-    """A description sent by one member's socket.io connection and relayed by the server to the other."""
-    since = receiver.mark()
-    ack = await sender.call("signal", {"to": to, "description": {"type": kind, "sdp": sdp}})
-    assert ack == {"ok": True}, ack
-    relayed = await receiver.wait_for("signal", lambda data: data.get("description"), STEP_TIMEOUT, since)
-    assert relayed["description"]["type"] == kind, relayed
-    return relayed
-
-
-def first_connected(states: list[tuple[float, str]]) -> float | None:
-    return next((at for at, state in states if state == "connected"), None)
-
-
-def left_connected(states: list[tuple[str]] | list[Any]) -> list[str]:
-    """The states a peer passed through after it first connected (the promise: none)."""
-    names = [state for _, state in states]
-    if "connected" not in names:
-        return names
-    return names[names.index("connected") + 1 :]
-
-
-def sent_loss(stats: dict[str, Any]) -> tuple[int, int]:
-    """(lost, sent) of this peer's audio, as the other side's RTCP receiver reports say."""
-    remote = stats.get("remote_inbound")
-    if remote is None:
-        return (0, 0)
-    return (int(remote["lost"]), int(remote["lost"]) + int(remote["received"]))
-
-
-def percent(lost: int, sent: int) -> float:
-    return 100.0 * lost / sent if sent else float("nan")
-
-
 async def lossy_call(
     world: World,
     request: pytest.FixtureRequest,
@@ -299,42 +267,21 @@ async def lossy_call(
             with contextlib.suppress(Exception):
                 await client.close()
 
-    towards_lossy = sent_loss(clean_stats)  # the clean member's audio, reported by the lossy receiver
-    from_lossy = sent_loss(lossy_stats)
-    pooled = (towards_lossy[0] + from_lossy[0], towards_lossy[1] + from_lossy[1])
-    frames = {
-        "clean": clean_stats.get("frames_per_second", []),
-        "lossy": lossy_stats.get("frames_per_second", []),
-    }
-    low_seconds = sum(1 for counts in frames.values() for count in counts if count < FRAMES_FLOOR)
-    all_counts = [count for counts in frames.values() for count in counts]
-    mean_frames = sum(all_counts) / max(len(all_counts), 1)
-    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
-    rates = [percent(*towards_lossy), percent(*from_lossy)]
-    if tier == "slow":
-        loss_off = [abs(rate - LOSS_PERCENT) > LOSS_TOLERANCE_POINTS for rate in rates]
-    else:
-        loss_off = [abs(percent(*pooled) - LOSS_PERCENT) > LOSS_TOLERANCE_POINTS]
-    broken = {
-        "connect": connect_s is None or connect_s > CONNECT_LIMIT_S,
-        "left connected": bool(clean_left or lossy_left),
-        "audio below floor": low_seconds > 0 or mean_frames < MEAN_FRAMES_FLOOR or not all(frames.values()),
-        "loss off": any(loss_off) or pooled[1] == 0,
-        "server errors": bool(errors),
-    }
+    verdict = judge(
+        clean_stats,
+        lossy_stats,
+        connect_s=connect_s,
+        clean_left=clean_left,
+        lossy_left=lossy_left,
+        records=caplog.records,
+        tier=tier,
+    )
     how = (
         "tc netem on both veth ends"
         if link.netem
         else "the lossy peer's own datagram impairment (no sch_netem)"
     )
-    figure = (
-        f"{how}: connected in {connect_s if connect_s is None else round(connect_s, 2)} s; "
-        f"RTCP loss {rates[0]:.1f} % towards the lossy peer ({towards_lossy[1]} packets), "
-        f"{rates[1]:.1f} % from it ({from_lossy[1]}), {percent(*pooled):.1f} % pooled, "
-        f"configured {LOSS_PERCENT:g} %; frames/s min {min(all_counts, default=0)}, "
-        f"mean {mean_frames:.1f} of 50 over {seconds:g} s; "
-        f"{len(errors)} server errors; failed: {[name for name, bad in broken.items() if bad] or 'none'}"
-    )
+    figure = f"{how}: {verdict.summary(seconds, connect_s)}; failed: {verdict.failed()}"
     record(
         "R4",
         node_id(request),
@@ -343,17 +290,19 @@ async def lossy_call(
             f"both ways ({how}) across a veth into a network namespace, a {seconds:g} s mesh call "
             "signalled through the server"
         ),
-        attempts=len(broken),
-        failures=sum(broken.values()),
+        attempts=len(verdict.broken),
+        failures=sum(verdict.broken.values()),
         figure=figure,
         tier=tier,
     )
     print(figure)
     assert connect_s is not None and connect_s <= CONNECT_LIMIT_S, (connect_s, clean_states, lossy_stats)
     assert not clean_left and not lossy_left, (clean_left, lossy_left)
-    assert all(frames.values()) and low_seconds == 0 and mean_frames >= MEAN_FRAMES_FLOOR, frames
-    assert not any(loss_off), (rates, percent(*pooled), clean_stats, lossy_stats)
-    assert not errors, [r.getMessage() for r in errors]
+    assert (
+        all(verdict.frames.values()) and verdict.low_seconds == 0 and verdict.mean_frames >= MEAN_FRAMES_FLOOR
+    ), verdict.frames
+    assert not any(verdict.loss_off), (verdict.rates, percent(*verdict.pooled), clean_stats, lossy_stats)
+    assert not verdict.errors, [r.getMessage() for r in verdict.errors]
 
 
 async def test_audio_holds_over_a_lossy_jittery_path(

@@ -12,7 +12,7 @@ import json
 import os
 import re
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,12 +38,28 @@ ROWS: dict[str, Row] = {
     "R7": Row("Capacity on 2 cores"),
     "R8": Row("Flood and backpressure"),
     "R9": Row("Concurrent minutes edits"),
+    "S1": Row("Unit isolation and role limits (authorisation matrix)"),
+    "S2": Row("Every route and event registered, with a permission and a schema"),
+    "S3": Row("Revocation is immediate"),
+    "S4": Row("Session cookies and lifetime"),
+    "S5": Row("Login abuse"),
+    "S6": Row("CSRF and cross-site WebSocket hijacking"),
+    "S7": Row("Fuzz every socket event and REST body"),
+    "S8": Row("Payload and frame limits"),
+    "S9": Row("XSS and output encoding in real browsers"),
+    "S10": Row("TURN policy"),
+    "S11": Row("Encryption on the wire and no third-party contact"),
+    "S12": Row("Tamper-evident audit log"),
+    "S13": Row("Logging hygiene"),
+    "S14": Row("One ballot per eligible member"),
+    "S15": Row("Join tickets and links"),
+    "S16": Row("Deployment config and dependency hygiene"),
 }
 
 
 @dataclass(frozen=True)
 class Result:
-    row: str  # "R1" ...
+    row: str  # "R1" ... "S16"
     test: str  # the pytest node id
     attacked: str  # what was done to the system, in a sentence
     attempts: int  # how many times it was done
@@ -64,6 +80,48 @@ def record(
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{row}-{tier}-{test}")[:180]
     (RESULTS / f"{name}.json").write_text(json.dumps(asdict(result), ensure_ascii=False, indent=1))
     return result
+
+
+@dataclass
+class Tally:
+    """The attempts of many test cases that make one row (a module of parametrised cases, such as the
+    authorisation matrix): each case counts what it tried and what broke, before it asserts; the
+    module's fixture writes the whole as one result at its end (`write`)."""
+
+    row: str
+    test: str  # the module's path (tests/reliability.py `module_id`)
+    attacked: str
+    tier: str
+    attempts: int = 0
+    failures: int = 0
+    broken: list[str] = field(default_factory=list)
+
+    def count(self, held: bool, what: str = "") -> bool:
+        """One attempt; `held`: the promise held. Returns `held`, for the case's own assertion."""
+        self.attempts += 1
+        if not held:
+            self.failures += 1
+            self.broken.append(what)
+        return held
+
+    def write(self, figure: str) -> Result:
+        more = len(self.broken) - 3
+        shown = "; ".join(self.broken[:3]) + (f" (+{more} more)" if more > 0 else "")
+        return record(
+            self.row,
+            self.test,
+            attacked=self.attacked,
+            attempts=self.attempts,
+            failures=self.failures,
+            figure=figure + (f"; broken: {shown}" if self.broken else ""),
+            tier=self.tier,
+        )
+
+
+def module_id(request: object) -> str:
+    """The running module's path under tests/ (pass a module-scoped fixture's `request`)."""
+    node = getattr(request, "node", None)
+    return str(getattr(node, "nodeid", "unknown")).removeprefix("tests/").split("::")[0]
 
 
 def load(folder: Path = RESULTS) -> list[Result]:

@@ -72,3 +72,26 @@ def test_a_test_failing_before_it_measures_still_gets_its_line(tmp_path: Path) -
     assert (unmeasured.row, unmeasured.attempts, unmeasured.failures, unmeasured.tier) == ("R3", 1, 1, "fast")
     assert "no namespace for the partition" in unmeasured.figure
     assert (by_test[measured].attempts, by_test[measured].failures) == (3, 1)  # its own line, kept
+
+
+def test_a_tally_writes_the_cases_of_a_module_as_one_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    results = tmp_path / "results"
+    monkeypatch.setattr(reliability, "RESULTS", results)
+    tally = reliability.Tally("S1", "integration/test_m.py", "every route as every actor", "fast")
+    assert tally.count(True) and tally.count(True)
+    for n in range(5):
+        assert not tally.count(False, f"route {n} answered 200")
+    written = tally.write("7 attempts")
+    assert (written.row, written.test, written.attempts, written.failures) == (
+        "S1",
+        "integration/test_m.py",
+        7,
+        5,
+    )
+    assert (
+        written.figure
+        == "7 attempts; broken: route 0 answered 200; route 1 answered 200; route 2 answered 200 (+2 more)"
+    )
+    assert reliability.load(results) == [written]

@@ -47,6 +47,9 @@ from server.db.engine import Database
 from server.db.migrate import upgrade
 from server.db.tables import AuditEvent
 from server.settings import Secret, Settings
+from tests.reliability import node_id, record
+
+RELIABILITY_ROW = "S12"  # its line in docs/reliability.md, even when it fails before measuring
 
 ENTRIES = 1000
 CHECKPOINT_EVERY = 100
@@ -403,7 +406,17 @@ def test_the_log_and_its_exported_checkpoints_are_intact(sqlite_log: Log, tmp_pa
     assert verdict.head_hash == sqlite_log.rows[-1].hash == sqlite_log.heads[-1].head_hash
 
 
-def test_every_single_row_mutation_is_named_at_its_first_bad_seq(sqlite_log: Log, tmp_path: Path) -> None:
+def mutations_attacked(cases: int, how: str) -> str:
+    return (
+        f"{cases} single-row mutations of a real {ENTRIES:,}-entry audit log (a field modified, a row"
+        f" deleted, swapped with the next, a forged row inserted), {how}"
+    )
+
+
+@pytest.mark.reliability
+def test_every_single_row_mutation_is_named_at_its_first_bad_seq(
+    sqlite_log: Log, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     copy = SqliteCopy(sqlite_log, tmp_path / "copy.db")
     failures: list[str] = []
     undetected_alone: list[str] = []
@@ -424,44 +437,80 @@ def test_every_single_row_mutation_is_named_at_its_first_bad_seq(sqlite_log: Log
                     failures.append(
                         f"{mutation.name} (no checkpoints): expected {mutation.first_bad_seq}, got {alone}"
                     )
-        assert copy.verdict(None, sqlite_log.heads).ok  # every change was rolled back
+        rolled_back = copy.verdict(None, sqlite_log.heads).ok
     finally:
         copy.close()
+    record(
+        "S12",
+        node_id(request),
+        attacked=mutations_attacked(cases, "each checked by the verifier `cellmeet audit verify` runs"),
+        attempts=cases,
+        failures=len(failures) + (undetected_alone != [f"delete seq {ENTRIES}"]) + (not rolled_back),
+        figure=(
+            f"{cases - len(failures)} of {cases} named at their exact first bad seq; found by the chain alone"
+            f" except {', '.join(undetected_alone) or 'none'} (a truncation by one: only the exported"
+            " signed checkpoint shows it)"
+        ),
+        tier="fast",
+    )
+    assert rolled_back  # every change was rolled back
     assert cases == 4 * ENTRIES - 1
     assert not failures, f"{len(failures)} of {cases} wrong:\n" + "\n".join(failures[:20])
     # Deleting the last row is a truncation by one: only the exported checkpoint shows it.
     assert undetected_alone == [f"delete seq {ENTRIES}"]
 
 
+@pytest.mark.reliability
 def test_truncation_and_a_recomputed_rewrite_are_shown_only_by_the_checkpoints(
-    sqlite_log: Log, tmp_path: Path
+    sqlite_log: Log, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     copy = SqliteCopy(sqlite_log, tmp_path / "copy.db")
+    wrong: list[str] = []  # each case's checks, every one of them as before: the first that failed
+    rewrites = (1, 2, 99, 100, 101, 450, 899, 900, 901, 999, 1000)
     try:
         for k in range(1, 51):
             mutation = truncate(sqlite_log.rows, k)
             alone = copy.verdict(mutation, [])
-            assert (alone.ok, alone.count) == (True, ENTRIES - k), mutation.name  # undetectable on the box
             caught = copy.verdict(mutation, sqlite_log.heads)
-            assert (caught.ok, caught.reason, caught.first_bad_seq) == (
+            if (alone.ok, alone.count) != (True, ENTRIES - k):  # undetectable on the box
+                wrong.append(f"{mutation.name} alone: {alone}")
+            elif (caught.ok, caught.reason, caught.first_bad_seq) != (
                 False,
                 ChainFault.TRUNCATED,
                 ENTRIES - k + 1,
-            ), mutation.name
-        for n in (1, 2, 99, 100, 101, 450, 899, 900, 901, 999, 1000):
+            ):
+                wrong.append(f"{mutation.name}: {caught}")
+        for n in rewrites:
             mutation = rewrite(sqlite_log.rows, n)
             alone = copy.verdict(mutation, [])
-            assert (alone.ok, alone.count) == (True, ENTRIES), mutation.name
-            assert alone.head_hash != sqlite_log.rows[-1].hash
             caught = copy.verdict(mutation, sqlite_log.heads)
-            assert (caught.ok, caught.reason, caught.first_bad_seq) == (
+            if (alone.ok, alone.count) != (True, ENTRIES) or alone.head_hash == sqlite_log.rows[-1].hash:
+                wrong.append(f"{mutation.name} alone: {alone}")
+            elif (caught.ok, caught.reason, caught.first_bad_seq) != (
                 False,
                 ChainFault.CHECKPOINT_MISMATCH,
                 mutation.first_bad_seq,
-            ), mutation.name
-            assert caught.last_matched_seq == mutation.first_bad_seq - CHECKPOINT_EVERY
+            ) or caught.last_matched_seq != mutation.first_bad_seq - CHECKPOINT_EVERY:
+                wrong.append(f"{mutation.name}: {caught}")
     finally:
         copy.close()
+    cases = 50 + len(rewrites)
+    record(
+        "S12",
+        node_id(request),
+        attacked=(
+            f"the last k rows of a {ENTRIES:,}-entry audit log deleted (k = 1..50), and {len(rewrites)}"
+            " rewrites by an attacker with write access who edits one row and recomputes every later hash"
+        ),
+        attempts=cases,
+        failures=len(wrong),
+        figure=(
+            f"{cases - len(wrong)} of {cases}: each undetectable by the chain alone (Crosby-Wallach) and"
+            " caught against the last exported signed checkpoint at its exact first bad seq"
+        ),
+        tier="fast",
+    )
+    assert wrong == [], wrong
 
 
 # --- through the real command ---------------------------------------------------------------------
@@ -517,12 +566,24 @@ async def _sweep(log: Log, mutations: list[Mutation], tmp_path: Path, parallel: 
 # 24 runs of the command (~15 s): the fast suite keeps one case of each kind on both databases
 # (test_the_command_on_either_database) and the whole sweep in process; this sample runs with -m slow.
 @pytest.mark.slow
+@pytest.mark.reliability
 async def test_the_command_names_the_first_bad_seq_of_a_spread_sample(
-    sqlite_log: Log, tmp_path: Path
+    sqlite_log: Log, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     sample = [m for kind in KINDS for m in spread(sqlite_log.rows, kind, SAMPLE_PER_KIND)]
     assert len(sample) == 4 * SAMPLE_PER_KIND
     failures = await _sweep(sqlite_log, sample, tmp_path, parallel=2)
+    record(
+        "S12",
+        node_id(request),
+        attacked=mutations_attacked(
+            len(sample), "a spread sample, each through `cellmeet audit verify --checkpoints`"
+        ),
+        attempts=len(sample),
+        failures=len(failures),
+        figure=f"{len(sample) - len(failures)} of {len(sample)} named at their first bad seq by the command",
+        tier="slow",
+    )
     assert not failures, "\n".join(failures)
 
 

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -55,8 +55,11 @@ from tests.integration.harness import ApiClient, FakeClock, Reply, RunningServer
 from tests.integration.helpers import AGENDA, MEETING, running_meeting
 from tests.integration.room_client import RoomClient
 from tests.integration.world import MEMBERS, World, build_world
+from tests.reliability import Tally, module_id
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.reliability]
+RELIABILITY_ROW = "S1"  # its line in docs/reliability.md
+RELIABILITY_TALLIED = True  # written by the `matrix` fixture at its end, with the failed cases counted
 
 NOT_FOUND_BODY: dict[str, Any] = {
     "error": {"code": "not_found", "message": "Không tìm thấy.", "rule": None, "details": {}}
@@ -483,11 +486,15 @@ class Matrix:
     anonymous: ApiClient
     setup_seq: int
     tables: dict[str, list[tuple[Any, ...]]]
+    actors: set[str] = field(default_factory=set)
+    attempts: int = 0  # requests made by the cases, for the report (quality.md S1)
 
     async def client(self, actor: str) -> ApiClient:
         return self.anonymous if actor == "anonymous" else await self.world.as_user(actor)
 
     async def attempt(self, actor: str, unit: str, route: Route, targets: Targets | None = None) -> Reply:
+        self.attempts += 1
+        self.actors.add(actor)
         client = await self.client(actor)
         chosen = targets or self.targets[unit]
         body = chosen.fill(route.body)
@@ -562,7 +569,25 @@ async def matrix(
         for actor in {*P_ACTORS, *Q_ACTORS, "outsider", "operator"}:
             await world.as_user(actor)  # log everyone in now: the logins are not what is checked
         log = await (await world.as_user("operator")).get("/api/v1/audit/log?after=0")
-        yield Matrix(world, targets, make(), log.body["entries"][-1]["seq"], await table_rows(world))
+        failed_before = request.session.testsfailed
+        matrix = Matrix(world, targets, make(), log.body["entries"][-1]["seq"], await table_rows(world))
+        yield matrix
+        # quality.md S1's row: the cases of this module that ran on this database, as one result.
+        tally = Tally(
+            "S1",
+            f"{module_id(request)}[{request.param}]",
+            f"every registered REST route ({len(UNIT_ROUTES)} touching a unit's records) tried by"
+            f" {len(matrix.actors)} kinds of actor against real objects of units A, B and QA on"
+            f" {request.param}, the room's join and events by an auditor, and the positive controls",
+            "fast",
+        )
+        tally.attempts = matrix.attempts
+        tally.failures = request.session.testsfailed - failed_before
+        tally.write(
+            f"{matrix.attempts} requests; {tally.failures} failed cases (a denial that answered otherwise"
+            " than exactly like a missing resource, a role limit crossed, a change by a denied request,"
+            " or a positive control refused); the denials' timing is not yet compared"
+        )
     finally:
         for client in clients:
             await client.close()

@@ -95,3 +95,36 @@ def test_a_tally_writes_the_cases_of_a_module_as_one_result(
         == "7 attempts; broken: route 0 answered 200; route 1 answered 200; route 2 answered 200 (+2 more)"
     )
     assert reliability.load(results) == [written]
+
+
+def test_a_tallied_module_gets_one_line_with_its_failed_cases(tmp_path: Path) -> None:
+    """A module whose fixture writes one row for all its cases (the authorisation matrix): failed cases
+    are counted there, not given a line each."""
+    results = tmp_path / "results"
+    (tmp_path / "test_matrix.py").write_text(
+        "import pytest\n"
+        "from tests.reliability import Tally, module_id\n"
+        'RELIABILITY_ROW = "S1"\n'
+        "RELIABILITY_TALLIED = True\n"
+        "pytestmark = pytest.mark.reliability\n"
+        '@pytest.fixture(scope="module")\n'
+        "def matrix(request):\n"
+        "    before = request.session.testsfailed\n"
+        '    tally = Tally("S1", module_id(request), "every route", "fast")\n'
+        "    yield tally\n"
+        "    tally.failures = request.session.testsfailed - before\n"
+        '    tally.write(f"{tally.attempts} requests")\n'
+        '@pytest.mark.parametrize("n", range(4))\n'
+        "def test_case(matrix, n):\n"
+        "    matrix.attempts += 1\n"
+        "    assert n % 2 == 0\n"
+    )
+    env = {**os.environ, "CELLMEET_RELIABILITY_DIR": str(results), "PYTHONPATH": str(reliability.ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "tests.conftest", "-q", "-p", "no:cacheprovider",
+         "--rootdir", str(tmp_path), "-c", os.devnull, str(tmp_path / "test_matrix.py")],
+        env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )  # fmt: skip
+    assert "2 failed, 2 passed" in done.stdout, done.stdout + done.stderr
+    written = reliability.load(results)
+    assert [(r.row, r.test, r.attempts, r.failures) for r in written] == [("S1", "test_matrix.py", 4, 2)]

@@ -300,6 +300,8 @@ class RoomNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                     return reply
             return await handler(sid, payload[0])
         except ApiError as exc:
+            if exc.status == 403:
+                self._log_event_refusal(sid, caller, event, exc)
             return _error(exc, lang)
         except Exception:
             incident = uuid.uuid4().hex[:12]
@@ -365,6 +367,22 @@ class RoomNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         code = data.get("code") if isinstance(data, dict) else "refused"
         self.warn_once(
             ("connect_refused", address, code), "room connection refused: %s from %s", code, address
+        )
+
+    def _log_event_refusal(self, sid: str, caller: Caller, event: str, refused: ApiError) -> None:
+        """A room event refused by an authorisation rule: the connection's sid, who, which event of which
+        meeting and the decision (ASVS 7.2.2; quality.md S13). Once a minute per user, event and code,
+        like the other refusals of the room: a refusal costs its sender little."""
+        peer = self.hub.peers.get(sid)
+        self.warn_once(
+            ("event_refused", caller.user_id, event, refused.code),
+            "room event refused sid=%s user=%s meeting=%s event=%s status=%d code=%s",
+            sid,
+            caller.user_id,
+            peer.meeting_id if peer is not None else None,
+            event,
+            refused.status,
+            refused.code,
         )
 
     def warn_once(self, key: tuple[Any, ...], message: str, *args: Any) -> bool:

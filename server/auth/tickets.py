@@ -54,7 +54,14 @@ def _b64(raw: bytes) -> str:
 
 
 def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    """Strict: only the unpadded base64url that `_b64` writes decodes. A lenient decoder reads other
+    spellings of the same bytes (a last character differing in its unused low bits, an added `=`, `+`
+    for `-`), and each would be a new token string for the same signed ticket: a second connection
+    with a ticket that opens one (quality.md S15)."""
+    raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if _b64(raw) != text:
+        raise ValueError("not the canonical spelling")
+    return raw
 
 
 def issue(secret_key: str, ticket: Ticket) -> str:

@@ -55,7 +55,10 @@ Handler = Callable[[str, Any], Awaitable[dict[str, Any]]]
 _REFUSALS = {
     "unauthenticated": Text("Cần đăng nhập để vào phòng họp.", "Log in to enter the meeting room."),
     "invalid_ticket": Text("Vé vào phòng họp không hợp lệ.", "The join ticket is not valid."),
-    "ticket_expired": Text("Vé vào phòng họp đã hết hạn.", "The join ticket has expired."),
+    "ticket_expired": Text(
+        "Vé vào phòng họp đã hết hạn; hãy lấy vé mới.", "The join ticket has expired; get a new one."
+    ),
+    "ticket_mismatch": Text("Vé này không phải của bạn.", "This ticket is not yours."),
     "rate_limited": Text(
         "Gửi quá nhiều sự kiện; hãy chờ rồi vào lại phòng họp.",
         "Too many events; wait before entering the meeting room again.",
@@ -136,6 +139,11 @@ class RoomNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 ticket = verify(self.settings.secret_key.value, token, self.hub.clock())
             except TicketError as exc:
                 raise _refuse(exc.code, lang) from exc
+            # A ticket is for a client without the login; one that comes with another account's login
+            # (a session cookie or a script token) is someone else's ticket (quality.md S15).
+            present: Actor | None = request.get(ACTOR)
+            if present is not None and present.user.id != ticket.user_id:
+                raise _refuse("ticket_mismatch", lang)
             # A cooling user is refused before anything else is done for them.
             self._check_budget(sid, ticket.user_id, lang)
             self._use_ticket(token, ticket, lang)

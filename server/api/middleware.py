@@ -52,9 +52,15 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
     try:
         return await handler(request)
     except ApiError as error:
+        request_id = None
         if error.status in (401, 403, 404):
-            await _log_refusal(request, error)
-        return _error_response(request, error)
+            request_id = uuid.uuid4().hex[:16]
+            await _log_refusal(request, error, request_id)
+        response = _error_response(request, error)
+        if request_id is not None:
+            # The refusal's log line carries it: a member or an operator can name the line to look for.
+            response.headers["X-Request-Id"] = request_id
+        return response
     except web.HTTPException as exc:
         if not request.path.startswith("/api/") or exc.status < 400:
             raise
@@ -82,7 +88,7 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         )
 
 
-async def _log_refusal(request: web.Request, error: ApiError) -> None:
+async def _log_refusal(request: web.Request, error: ApiError, request_id: str) -> None:
     """Every refusal with who, which unit and which route (ASVS 7.1.3, 7.2.2), and a logged-in caller's
     403s and other units' 404s (indistinguishable from absent records to the caller) as `access.refused`
     rows of the audit chain, within a budget per user (server.audit.refusals)."""
@@ -95,6 +101,7 @@ async def _log_refusal(request: web.Request, error: ApiError) -> None:
         status=error.status,
         code=error.code,
         unit=refused_unit if refused_unit is not None else DECIDED_UNIT.get(),
+        request_id=request_id,
     )
     refusals, at = request.app[REFUSALS], request.app[CLOCK]()
     caller = request.get(ACTOR)

@@ -108,6 +108,8 @@ class Refusal:
     status: int
     code: str
     unit: int | None = None
+    # The refused request's id (the `X-Request-Id` of its answer): the line a caller's report names.
+    request_id: str | None = None
 
 
 @dataclass
@@ -136,7 +138,7 @@ class RefusalLog:
         """A logged-in caller was refused: the line always; with `audit`, the row within the user's
         budget."""
         log.warning(
-            "refused user=%s (%s) %s %s route=%s status=%d code=%s unit=%s",
+            "refused user=%s (%s) %s %s route=%s status=%d code=%s unit=%s request=%s",
             user_id,
             username,
             refusal.method,
@@ -145,8 +147,10 @@ class RefusalLog:
             refusal.status,
             refusal.code,
             refusal.unit,
+            refusal.request_id,
             extra={
                 "refusal": {
+                    "request_id": refusal.request_id,
                     "user_id": user_id,
                     "username": username,
                     "method": refusal.method,
@@ -223,15 +227,17 @@ class RefusalLog:
         if not taken.allowed:
             return
         log.info(
-            "refused not logged in %s %s route=%s status=%d code=%s address=%s",
+            "refused not logged in %s %s route=%s status=%d code=%s address=%s request=%s",
             refusal.method,
             refusal.path,
             refusal.route,
             refusal.status,
             refusal.code,
             address,
+            refusal.request_id,
             extra={
                 "refusal": {
+                    "request_id": refusal.request_id,
                     "user_id": None,
                     "method": refusal.method,
                     "route": refusal.route,

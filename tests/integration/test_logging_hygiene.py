@@ -445,3 +445,18 @@ def test_the_access_log_has_no_local_time() -> None:
     """aiohttp's `%t` is the machine's local time (found by S13 with TZ=Asia/Ho_Chi_Minh: +0700); each
     line already begins with logging's UTC time."""
     assert "%t" not in ACCESS_LOG_FORMAT
+
+
+async def test_a_refused_request_names_its_log_line(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    """A refused REST request answers with an `X-Request-Id`, and its refusal line carries the same id
+    (with who, the route and the decision), so a report of the refusal finds its line."""
+    secretary_of_a = await world.as_user("sec_a")
+    with caplog.at_level(logging.INFO, logger="cellmeet"):
+        reply = await secretary_of_a.get(f"/api/v1/orgs/{world.orgs['B']}/members")
+    assert reply.status == 404, reply.body
+    request_id = reply.headers.get("X-Request-Id")
+    assert request_id and re.fullmatch(r"[0-9a-f]{16}", request_id), reply.headers
+    lines = [r.getMessage() for r in caplog.records if f"request={request_id}" in r.getMessage()]
+    assert len(lines) == 1, [r.getMessage() for r in caplog.records]
+    assert f"user={world.users['sec_a']}" in lines[0] and "status=404" in lines[0], lines
+    assert "route=/api/v1/orgs/{id}/members" in lines[0], lines

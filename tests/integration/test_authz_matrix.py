@@ -33,6 +33,8 @@ Who gets what (the expectations below are the contract):
 
 from __future__ import annotations
 
+import statistics
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -488,6 +490,9 @@ class Matrix:
     tables: dict[str, list[tuple[Any, ...]]]
     actors: set[str] = field(default_factory=set)
     attempts: int = 0  # requests made by the cases, for the report (quality.md S1)
+    # (route, median ms of a missing resource's 404, of another unit's): the denials' timing
+    timings: list[tuple[str, float, float]] = field(default_factory=list)
+    tier: str = "fast"  # "slow" once a slow case ran: the row is then the full one
 
     async def client(self, actor: str) -> ApiClient:
         return self.anonymous if actor == "anonymous" else await self.world.as_user(actor)
@@ -573,20 +578,29 @@ async def matrix(
         matrix = Matrix(world, targets, make(), log.body["entries"][-1]["seq"], await table_rows(world))
         yield matrix
         # quality.md S1's row: the cases of this module that ran on this database, as one result.
+        if matrix.timings:
+            worst = max(matrix.timings, key=lambda t: abs(t[1] - t[2]))
+            timing = (
+                f"; the 404 of another unit's resource and of a missing one, median over"
+                f" {TIMING_SAMPLES} samples each, on {len(matrix.timings)} route(s): at most"
+                f" {abs(worst[1] - worst[2]):.2f} ms apart ({worst[0]}: {worst[2]:.2f} vs {worst[1]:.2f} ms)"
+            )
+        else:
+            timing = "; the denials' timing was not compared in this run"
         tally = Tally(
             "S1",
             f"{module_id(request)}[{request.param}]",
             f"every registered REST route ({len(UNIT_ROUTES)} touching a unit's records) tried by"
             f" {len(matrix.actors)} kinds of actor against real objects of units A, B and QA on"
             f" {request.param}, the room's join and events by an auditor, and the positive controls",
-            "fast",
+            matrix.tier,
         )
         tally.attempts = matrix.attempts
         tally.failures = request.session.testsfailed - failed_before
         tally.write(
             f"{matrix.attempts} requests; {tally.failures} failed cases (a denial that answered otherwise"
             " than exactly like a missing resource, a role limit crossed, a change by a denied request,"
-            " or a positive control refused); the denials' timing is not yet compared"
+            " or a positive control refused)" + timing
         )
     finally:
         for client in clients:
@@ -631,6 +645,42 @@ async def test_a_missing_resource_answers_exactly_like_another_units(matrix: Mat
         if not (absent.status, absent.body) == (hidden.status, hidden.body) == (404, NOT_FOUND_BODY):
             different[route.key] = (absent.status, hidden.status)
     assert different == {}
+
+
+TIMING_SAMPLES = 200
+TIMING_LIMIT_MS = 5.0
+
+
+async def denial_medians(matrix: Matrix, route: Route) -> tuple[float, float]:
+    """Median milliseconds of `route` answering 404 for a missing resource and for another unit's
+    (quality.md S1: a denial must not tell by its time that the resource exists), interleaved so that
+    any drift of the machine falls on both alike."""
+    times: dict[bool, list[float]] = {True: [], False: []}
+    for sample in range(TIMING_SAMPLES * 2):
+        missing = sample % 2 == 0
+        started = time.perf_counter()
+        await matrix.attempt("sec_q", "A", route, MISSING if missing else None)
+        times[missing].append((time.perf_counter() - started) * 1000)
+    return statistics.median(times[True]), statistics.median(times[False])
+
+
+async def test_a_denial_takes_as_long_as_a_missing_resource(matrix: Matrix) -> None:
+    route = BY_KEY["GET /api/v1/meetings/{id}/minutes"]
+    missing, hidden = await denial_medians(matrix, route)
+    matrix.timings.append((route.key, missing, hidden))
+    assert abs(missing - hidden) < TIMING_LIMIT_MS, (missing, hidden)
+
+
+@pytest.mark.slow
+async def test_every_routes_denial_takes_as_long_as_a_missing_resource(matrix: Matrix) -> None:
+    matrix.tier = "slow"
+    apart = {}
+    for route in UNIT_ROUTES:
+        missing, hidden = await denial_medians(matrix, route)
+        matrix.timings.append((route.key, missing, hidden))
+        if abs(missing - hidden) >= TIMING_LIMIT_MS:
+            apart[route.key] = (missing, hidden)
+    assert apart == {}
 
 
 OPERATOR_CASES = [("operator", "QA", route.key) for route in UNIT_ROUTES]

@@ -13,12 +13,13 @@ from aiohttp.typedefs import Handler
 from meetings.decision import Text
 from server.api.access_log import with_access_log
 from server.api.context import lang
+from server.api.registry import ROUTES
 from server.appkeys import CLOCK, DATABASE, REFUSALS, SETTINGS
 from server.audit.refusals import Refusal
 from server.auth.authz import DECIDED_UNIT, REFUSED_UNIT
 from server.auth.client_address import client_address
 from server.auth.identity import ACTOR, authenticate, check_same_origin
-from server.errors import ApiError
+from server.errors import ApiError, unauthenticated
 
 log = logging.getLogger("cellmeet.http")
 
@@ -142,6 +143,18 @@ def _add_security_headers(request: web.Request, response: web.StreamResponse | w
         response.headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 
 
+_CLOSED: set[tuple[str, str]] = set()
+
+
+def _needs_login(request: web.Request) -> bool:
+    """A route of the registry (server.api.registry) that is not `public`."""
+    if not _CLOSED:
+        _CLOSED.update((spec.method, spec.path) for spec in ROUTES if not spec.public)
+    resource = request.match_info.route.resource
+    method = "GET" if request.method == "HEAD" else request.method
+    return resource is not None and (method, resource.canonical) in _CLOSED
+
+
 @web.middleware
 async def identity_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.path.startswith(STATIC_PREFIX):
@@ -152,6 +165,10 @@ async def identity_middleware(request: web.Request, handler: Handler) -> web.Str
     async with request.app[DATABASE].read() as session:
         found = await authenticate(request, session, settings, request.app[CLOCK]())
     if found is None:
+        if _needs_login(request):
+            # Before the handler reads the path or the body: without a login, a closed route says only
+            # that (quality.md S2), never whether the meeting exists nor what its body lacks.
+            raise unauthenticated()
         return await handler(request)
     request[ACTOR] = found
     # What the caller reads under an auditor-only grant is logged for the unit (server.api.access_log).

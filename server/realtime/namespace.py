@@ -308,7 +308,7 @@ class RoomNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                     return reply
             return await handler(sid, payload[0])
         except ApiError as exc:
-            if exc.status == 403:
+            if exc.status == 403 or exc.code == "unknown_event":  # an unknown event is a probe too (S2)
                 self._log_event_refusal(sid, caller, event, exc)
             return _error(exc, lang)
         except Exception:
@@ -382,13 +382,14 @@ class RoomNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         meeting and the decision (ASVS 7.2.2; quality.md S13). Once a minute per user, event and code,
         like the other refusals of the room: a refusal costs its sender little."""
         peer = self.hub.peers.get(sid)
+        named = event if refused.code != "unknown_event" else "?"  # made-up names share one line a minute
         self.warn_once(
-            ("event_refused", caller.user_id, event, refused.code),
+            ("event_refused", caller.user_id, named, refused.code),
             "room event refused sid=%s user=%s meeting=%s event=%s status=%d code=%s",
             sid,
             caller.user_id,
             peer.meeting_id if peer is not None else None,
-            event,
+            ascii(event)[1:-1],  # the sender's own text: never a raw line break or escape in the log
             refused.status,
             refused.code,
         )

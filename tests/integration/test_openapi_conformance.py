@@ -31,6 +31,9 @@ from server.api.openapi import openapi_document
 from server.api.routes import ROUTES
 from tests.integration.harness import ApiClient
 from tests.integration.world import World
+from tests.reliability import node_id, record
+
+RELIABILITY_ROW = "S7"  # the schemathesis tests' line in docs/reliability.md, even when they fail early
 
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
 
@@ -227,17 +230,45 @@ async def _schemathesis(world: World, max_examples: int, only: set[str] | None =
     return run
 
 
-async def test_schemathesis_finds_nothing_in_a_few_cases_per_operation(world: World) -> None:
+def record_fuzzing(request: pytest.FixtureRequest, run: Fuzzing, tier: str) -> None:
+    """quality.md S7's REST half as a row of docs/reliability.md (the socket events' half: its own test)."""
+    record(
+        "S7",
+        node_id(request),
+        attacked=(
+            f"schemathesis over every operation of /api/openapi.json, up to {run.max_examples} generated"
+            f" cases each as each of {len(run.identities)} identities (anonymous, operator, secretary,"
+            " auditor, member): not a server error, status and answer as documented"
+        ),
+        attempts=run.cases,
+        failures=len(run.failures),
+        figure=(
+            f"{run.cases} cases: {len(run.failures)} failing operation/identity pairs;"
+            f" {len(run.succeeded)} operations answered a success (their answers' schemas checked)"
+        ),
+        tier=tier,
+    )
+
+
+@pytest.mark.reliability
+async def test_schemathesis_finds_nothing_in_a_few_cases_per_operation(
+    world: World, request: pytest.FixtureRequest
+) -> None:
     run = await _schemathesis(world, max_examples=2)
+    record_fuzzing(request, run, "fast")
     assert not run.failures, "\n\n".join(run.failures)
     assert run.cases >= 2 * len(ROUTES)
     assert {"GET /api/v1/auth/me", "GET /api/v1/orgs"} <= run.succeeded, sorted(run.succeeded)
 
 
 @pytest.mark.slow
+@pytest.mark.reliability
 @pytest.mark.timeout(3600)
-async def test_schemathesis_finds_nothing_over_every_operation(world: World) -> None:
+async def test_schemathesis_finds_nothing_over_every_operation(
+    world: World, request: pytest.FixtureRequest
+) -> None:
     run = await _schemathesis(world, max_examples=int(os.environ.get("CELLMEET_SCHEMATHESIS_EXAMPLES", "25")))
+    record_fuzzing(request, run, "slow")
     assert not run.failures, "\n\n".join(run.failures)
     # The identities work: many operations answered a success (31 of 94 with 25 examples each, on both
     # databases), so their answers' schemas were checked too.

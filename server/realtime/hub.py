@@ -357,6 +357,13 @@ class Hub:
             return
         self._recheck_task = self.spawn(self._recheck())
 
+    async def access_settled(self) -> None:
+        """Returns once no recheck of access is running: an event that arrives after a change of
+        access was answered is judged after the change has reached the live rooms (quality.md S3),
+        not in the moment between the answer and the closing of the revoked connection."""
+        while (task := self._recheck_task) is not None and not task.done():
+            await asyncio.wait({task})
+
     async def _recheck(self) -> None:
         assert self.recheck_access is not None
         while True:

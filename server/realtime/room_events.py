@@ -25,14 +25,17 @@ class RoomEvents:
         self.ns = namespace
         self.hub = namespace.hub
 
-    def joined(self, sid: str) -> Peer:
+    async def joined(self, sid: str) -> Peer:
+        """The connection's place in its meeting, once any running recheck of access is done: a
+        member revoked mid-meeting acts no more, even in the moment before their socket closes."""
+        await self.hub.access_settled()
         peer = self.hub.peers.get(sid)
         if peer is None:
             raise not_joined()
         return peer
 
     async def on_signal(self, sid: str, data: Any) -> dict[str, Any]:
-        peer = self.joined(sid)
+        peer = await self.joined(sid)
         body = schemas.parse(schemas.SignalData, data)
         room = self.hub.room(peer.meeting_id)
         target = room.peer(body.to)
@@ -58,7 +61,7 @@ class RoomEvents:
         return {"ok": True}
 
     async def on_hand(self, sid: str, data: Any) -> dict[str, Any]:
-        peer = self.joined(sid)
+        peer = await self.joined(sid)
         body = schemas.parse(schemas.HandData, data)
         room = self.hub.room(peer.meeting_id)
         async with room.lock:
@@ -86,7 +89,7 @@ class RoomEvents:
         return snapshot is not None and snapshot.meeting.chair_id == peer.member_id
 
     async def on_camera(self, sid: str, data: Any) -> dict[str, Any]:
-        peer = self.joined(sid)
+        peer = await self.joined(sid)
         body = schemas.parse(schemas.CameraData, data)
         room = self.hub.room(peer.meeting_id)
         async with room.lock:
@@ -113,7 +116,7 @@ class RoomEvents:
         """The member switched low bandwidth on or off (issue 24): one upload instead of one per
         member, so a mesh room moves to the SFU when one is configured. The answer says where the
         room is now; a move that takes longer comes as the `media` push."""
-        peer = self.joined(sid)
+        peer = await self.joined(sid)
         body = schemas.parse(schemas.LowBandwidthData, data)
         room = self.hub.room(peer.meeting_id)
         snapshot = await self.hub.snapshot(room)
@@ -124,7 +127,7 @@ class RoomEvents:
 
     async def on_ballot(self, sid: str, data: Any) -> dict[str, Any]:
         """The connection's own member votes (R-VOTE-2), in a vote of the joined meeting only."""
-        peer = self.joined(sid)
+        peer = await self.joined(sid)
         body = schemas.parse(schemas.BallotData, data)
         user, lang = await self.ns.user_of(sid), self.ns.callers[sid].lang
         try:
@@ -153,6 +156,7 @@ class RoomEvents:
     async def _sfu_peer(self, sid: str, meeting_id: int | None) -> Peer:
         """The joined connection asking for a handle in Janus. Asked for another meeting, the
         refusal is the one a join would get (another unit's meeting: not found, and audited)."""
+        await self.hub.access_settled()
         peer = self.hub.peers.get(sid)
         if meeting_id is not None and (peer is None or peer.meeting_id != meeting_id):
             await self.ns.entry.admit_or_refuse(
@@ -188,7 +192,7 @@ class RoomEvents:
         return await self.ns.sfu.candidate(peer, body.target, body.candidate)
 
     async def on_leave(self, sid: str, data: Any) -> dict[str, Any]:
-        peer = self.joined(sid)
+        peer = await self.joined(sid)
         schemas.parse(schemas.LeaveData, data if data is not None else {})
         await self.ns.departures.depart(peer, explicit=True)
         await self.ns.leave_room(sid, room_name(peer.meeting_id))
@@ -198,7 +202,7 @@ class RoomEvents:
     async def on_ice_failed(self, sid: str, data: Any) -> dict[str, Any]:
         """The page saw one of its peer connections fail (ICE): counted for /metrics, by the room's
         media mode only (no meeting or member in the labels). Costs the sender's budget as any event."""
-        peer = self.joined(sid)
+        peer = await self.joined(sid)
         schemas.parse(schemas.IceFailedData, data if data is not None else {})
         ROOM_ICE_FAILURES.labels(self.ns.sfu.topology_json(peer.meeting_id)["mode"]).inc()
         return {"ok": True}

@@ -69,6 +69,28 @@ async def test_a_member_suspended_mid_meeting_is_out_of_the_room_at_once(
     assert (await suspended.get(f"/api/v1/meetings/{mid}/ice-servers")).error_code == "member_suspended"
 
 
+async def test_a_hand_raised_right_after_the_suspension_is_answered_has_no_effect(
+    world: World, rooms: list[RoomClient]
+) -> None:
+    """quality.md S3: the revoked member's socket is still open for a moment after the REST answer
+    (the recheck runs after it); an event sent in that moment is refused, the others see nothing."""
+    _, _, people = await two_in_the_room(world, rooms)
+    stays, goes = rooms
+    mark = stays.mark()
+    secretary = await world.as_user("sec_a")
+    changed = await secretary.patch(f"/api/v1/members/{people[1][1]}", {"activity": "suspended"})
+    assert changed.status == 200, changed.body
+    try:
+        raised = await goes.call("hand", {"raised": True}, timeout=2)
+    except socketio.exceptions.SocketIOError:
+        raised = None  # closed before the answer came
+    assert raised is None or raised["error"]["code"] == "not_joined", raised
+    await stays.wait_for("peer-left", timeout=2, since=mark)
+    seen = [data["hands"] for name, data in stays.events[mark:] if name == "hands"]
+    assert all(hands == [] for hands in seen), seen
+    assert (await stays.call("hand", {"raised": False}))["hands"] == []
+
+
 async def test_a_member_unlinked_from_their_account_is_out_of_the_room(
     world: World, rooms: list[RoomClient]
 ) -> None:

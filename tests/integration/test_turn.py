@@ -13,113 +13,33 @@ Debian package may have installed is never used. Every network wait has a timeou
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from aioice import stun
-from aioice.turn import TurnTransport, create_turn_endpoint
 
 from server.media.turn import MAX_TTL_SECONDS, mint_turn_credential
 from server.settings import Secret
 from tests.integration.coturn import LOOPBACK, SECRET, TIMEOUT, Coturn, start_coturn
 from tests.integration.harness import RunningServer
 from tests.integration.room_client import link_members, online_meeting
+from tests.integration.turn_client import (
+    QUIET,
+    Echo,
+    allocate,
+    create_permission,
+    deploy_config_copy,
+    echo,
+    refused_with,
+    release,
+    send_indication,
+)
 from tests.integration.world import PASSWORD, World
 
-__all__ = ["start_coturn"]  # the fixture that starts coturn, shared with the browser's TURN test
-
-DEPLOY_CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "turnserver.conf"
-QUIET = 0.5  # how long "nothing arrives" is watched
-
-
-class Echo(asyncio.DatagramProtocol):
-    """A UDP peer on loopback that records what reaches it and sends it back."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[bytes, tuple[str, int]]] = []
-        self.transport: asyncio.DatagramTransport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.DatagramTransport, transport)
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        self.received.append((data, addr))
-        assert self.transport is not None
-        self.transport.sendto(data, addr)
-
-    @property
-    def address(self) -> tuple[str, int]:
-        assert self.transport is not None
-        host, port = self.transport.get_extra_info("sockname")[:2]
-        return (host, port)
-
-
-@pytest.fixture
-async def echo() -> AsyncIterator[Echo]:
-    _, peer = await asyncio.get_running_loop().create_datagram_endpoint(Echo, local_addr=(LOOPBACK, 0))
-    yield peer
-    assert peer.transport is not None
-    peer.transport.close()
-
-
-class Receiver(asyncio.DatagramProtocol):
-    """The application side of an aioice TURN endpoint."""
-
-    def __init__(self) -> None:
-        self.received: asyncio.Queue[tuple[bytes, tuple[str, int]]] = asyncio.Queue()
-        self.errors: asyncio.Queue[Exception] = asyncio.Queue()
-        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        self.received.put_nowait((data, addr))
-
-    def error_received(self, exc: Exception) -> None:
-        self.errors.put_nowait(exc)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if not self.closed.done():
-            self.closed.set_result(None)
-
-
-async def allocate(coturn: Coturn, username: str, password: str) -> tuple[TurnTransport, Receiver]:
-    return await asyncio.wait_for(
-        create_turn_endpoint(Receiver, coturn.address, username, password, transport="udp"), TIMEOUT
-    )
-
-
-async def refused_with(coturn: Coturn, username: str, password: str) -> int | None:
-    with pytest.raises(stun.TransactionFailed) as failed:
-        await allocate(coturn, username, password)
-    return failed.value.response.error_code
-
-
-async def release(transport: TurnTransport, receiver: Receiver) -> None:
-    transport.close()  # a Refresh with LIFETIME 0 deletes the allocation, then the socket closes
-    await asyncio.wait_for(receiver.closed, TIMEOUT)
-
-
-def turn_client(transport: TurnTransport) -> Any:
-    """aioice's client protocol behind the transport (private), to send a CreatePermission or Send itself."""
-    return vars(transport)["_TurnTransport__inner_protocol"]
-
-
-async def create_permission(transport: TurnTransport, peer: tuple[str, int]) -> None:
-    request = stun.Message(message_method=stun.Method.CREATE_PERMISSION, message_class=stun.Class.REQUEST)
-    request.attributes["XOR-PEER-ADDRESS"] = peer
-    await asyncio.wait_for(turn_client(transport).request_with_retry(request), TIMEOUT)
-
-
-def send_indication(transport: TurnTransport, peer: tuple[str, int], data: bytes) -> None:
-    """A Send indication straight to coturn, without asking for a permission or a channel first."""
-    indication = stun.Message(message_method=stun.Method.SEND, message_class=stun.Class.INDICATION)
-    indication.attributes["XOR-PEER-ADDRESS"] = peer
-    indication.attributes["DATA"] = data
-    client = turn_client(transport)
-    client.send_stun(indication, client.server)
-
+__all__ = ["echo", "start_coturn"]  # fixtures, imported from the non-test modules that define them
 
 # -- 1. credentials from the API on a plain coturn ------------------------------------------------------
 
@@ -194,29 +114,6 @@ async def test_credentials_from_the_api_allocate_on_coturn_relay_and_expire(
 
 
 # -- 2. deploy/turnserver.conf refuses loopback and private peers -------------------------------------
-
-# Lines of deploy/turnserver.conf that cannot run in a test, and what the temp copy has instead. Every
-# other line is kept as it is. On the command line coturn 4.6.1 overrides single-valued options of the
-# config file (listening-port, min/max-port...), but not these two: a command-line static-auth-secret is
-# *added* to the file's placeholder (both would be valid), and the file's log-file wins over the
-# command line's, since coturn reads log options from the file after the command line (syslog here).
-# cert/pkey stay: with --no-tls --no-dtls coturn never opens them.
-DEPLOY_REPLACED = {
-    "static-auth-secret=": f"static-auth-secret={SECRET}",
-    "log-file=": "log-file=stdout",
-}
-
-
-def deploy_config_copy(directory: Path) -> Path:
-    lines = DEPLOY_CONFIG.read_text().splitlines()
-    copied = []
-    for line in lines:
-        prefix = next((p for p in DEPLOY_REPLACED if line.startswith(p)), None)
-        copied.append(DEPLOY_REPLACED[prefix] if prefix else line)
-    assert sum(a != b for a, b in zip(lines, copied, strict=True)) == len(DEPLOY_REPLACED), copied
-    path = directory / "turnserver.conf"
-    path.write_text("\n".join(copied) + "\n")
-    return path
 
 
 async def test_the_deploy_configuration_refuses_loopback_and_private_peers(

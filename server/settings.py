@@ -188,6 +188,12 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     if lang not in ("vi", "en"):
         raise UnsafeSettings("CELLMEET_LANG must be vi or en")
     turn = env.get("CELLMEET_TURN_SECRET")
+    if not turn and _has_turn(ice_servers):
+        # Without the secret the TURN entries would be dropped silently: members behind a strict NAT
+        # would fail to connect with nothing in the log to say why (quality.md S16).
+        raise UnsafeSettings(
+            "CELLMEET_ICE_SERVERS names a TURN server (turn: or turns:) but CELLMEET_TURN_SECRET is unset"
+        )
     key_file = env.get("CELLMEET_AUDIT_KEY_FILE")
     audit_key_file = Path(key_file).expanduser().resolve() if key_file else None
     if audit_key_file is not None and not audit_key_file.is_file():
@@ -222,6 +228,17 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         **_address_limits(env),
         **_mail(env.get("CELLMEET_SMTP_URL", ""), env.get("CELLMEET_MAIL_FROM", "")),
     )
+
+
+def _has_turn(ice_servers: list[Any]) -> bool:
+    """Whether any entry of CELLMEET_ICE_SERVERS is a TURN server (its credential is minted from
+    CELLMEET_TURN_SECRET, server.media.turn)."""
+    for entry in ice_servers:
+        urls = entry.get("urls", []) if isinstance(entry, dict) else []
+        url_list = [urls] if isinstance(urls, str) else list(urls) if isinstance(urls, list) else []
+        if any(str(url).startswith(("turn:", "turns:")) for url in url_list):
+            return True
+    return False
 
 
 def _mail(url_text: str, from_text: str) -> dict[str, Any]:

@@ -53,7 +53,11 @@ MINIMUM = {"python-socketio": Version("5.16.2"), "python-engineio": Version("4.1
 UNITS = [DEPLOY / "cellmeet.service", DEPLOY / "cellmeet@.service"]
 UNIT_LINES = ["NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes", "RestrictAddressFamilies="]
 MAX_EXPOSURE = 2.0
-PROCESS_SECONDS = 10.0  # each openssl, systemd-analyze and `cellmeet serve` run
+PROCESS_SECONDS = 10.0  # each openssl, systemd-analyze and refused `cellmeet serve` run
+# A first start migrates an empty database: a few seconds alone, several times that on a busy CI
+# machine with the other test worker and two refused starts beside it (one CI run missed 10 s).
+SERVE_START_SECONDS = 60.0
+HANDSHAKE_SECONDS = 1.0  # then an s_client still connected (the handshake done) is told to quit
 PAGES = ["/login", "/api/v1/auth/me", "/api/openapi.json"]  # a page, an API refusal, an API answer
 
 
@@ -109,14 +113,16 @@ async def nginx(tmp_path: Path, backend: RunningServer) -> AsyncIterator[Nginx]:
         yield Nginx(tls_port, cert_file)
 
 
-async def run_process(*command: str, env: dict[str, str] | None = None) -> tuple[int | None, str]:
-    """(exit code, stdout+stderr); None as the code: still running after PROCESS_SECONDS, killed."""
+async def run_process(
+    *command: str, env: dict[str, str] | None = None, seconds: float = PROCESS_SECONDS
+) -> tuple[int | None, str]:
+    """(exit code, stdout+stderr); None as the code: still running after `seconds`, killed."""
     process = await asyncio.create_subprocess_exec(
         *command, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT, env=env,
     )  # fmt: skip
     try:
-        out, _ = await asyncio.wait_for(process.communicate(), PROCESS_SECONDS)
+        out, _ = await asyncio.wait_for(process.communicate(), seconds)
     except TimeoutError:
         process.kill()
         out, _ = await process.communicate()
@@ -156,13 +162,27 @@ async def tls_handshake(port: int, version: str) -> tuple[str, str]:
     """openssl s_client offering only `version` to nginx: ("accepted" | "refused" | "client cannot",
     the line that says so). The system's configuration and security level would stop TLS 1.0/1.1 in
     the client itself, so they are lifted: nginx is what must refuse."""
+    # Its input stays open a moment, then "Q": at once at its end, s_client could quit before a TLS 1.3
+    # handshake finished (one run printed only "DONE"). A refused version ends it at once anyway.
     command = ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-servername", HOST, f"-{version}"]
     if version in ("tls1", "tls1_1"):
         command += ["-cipher", "DEFAULT:@SECLEVEL=0"]
     env = {**os.environ, "OPENSSL_CONF": "/dev/null"}
-    code, out = await run_process(*command, env=env)
-    if code is None:
+    process = await asyncio.create_subprocess_exec(
+        *command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT, env=env,
+    )  # fmt: skip
+    try:
+        await asyncio.wait_for(process.wait(), HANDSHAKE_SECONDS)
+    except TimeoutError:
+        pass  # still connected: the handshake is over (or hung); tell it to quit
+    try:
+        raw, _ = await asyncio.wait_for(process.communicate(b"Q\n"), PROCESS_SECONDS)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
         return "refused", "no handshake within the timeout"
+    code, out = process.returncode, raw.decode(errors="replace")
     negotiated = re.search(r"^\s*Protocol\s*:\s*(\S+)", out, re.MULTILINE)
     if code == 0 and negotiated and "Cipher is (NONE)" not in out:
         return "accepted", negotiated.group(1)
@@ -199,7 +219,7 @@ async def serve_starts(env: dict[str, str]) -> bool:
         stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + PROCESS_SECONDS
+    deadline = loop.time() + SERVE_START_SECONDS
     try:
         while loop.time() < deadline and process.returncode is None:
             try:

@@ -615,9 +615,6 @@ function start() {
     setState("connecting");
     connect();
   });
-  // The page renders it disabled: a click before this listener existed (scripts still loading on a
-  // slow link or a busy machine) would have done nothing, silently.
-  $("join").disabled = false;
   $("mute").addEventListener("click", toggleMute);
   $("hand").addEventListener("click", toggleHand);
   $("camera").addEventListener("click", toggleCamera);

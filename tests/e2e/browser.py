@@ -131,10 +131,22 @@ async def enter(
 ) -> tuple[Watched, Page]:
     watched = await watch(**options)
     page = await watched.new_page()
+    failed: list[str] = []
+    page.on("requestfailed", lambda request: failed.append(f"{request.url} {request.failure}"))
     await log_in(page, base, username, f"/meetings/{meeting_id}/room")
     await expect(page.get_by_role("heading", level=1)).to_have_text("Sinh hoạt chi bộ thường kỳ tháng 12")
     await page.get_by_role("button", name="Vào phòng họp").click()
-    await expect(page.locator("#room")).to_have_attribute("data-state", "joined")
+    try:
+        await expect(page.locator("#room")).to_have_attribute("data-state", "joined")
+    except AssertionError as error:
+        # Seen twice in CI under the full suite's load: the page still "prejoin" after the click, as if
+        # its script had not run (the click comes after the page's load event, so after its modules
+        # ran). What the page said is kept, so such a run tells why.
+        ready = await page.locator("#room").get_attribute("data-ready")
+        raise AssertionError(
+            f"{error}\nready={ready} page errors={watched.page_errors} "
+            f"console errors={watched.console_errors} failed requests={failed}"
+        ) from error
     return watched, page
 
 

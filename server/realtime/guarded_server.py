@@ -5,6 +5,13 @@ too deep, an unknown packet type, broken JSON) raises out of its message handler
 python-engineio logs a full traceback for each one while the connection stays open. Here such a
 frame goes to `on_malformed`, which the room uses to answer its ack with a clear error, charge the
 sender's budget, log once per connection and drop a repeat offender.
+
+Malformed too (found by the S7 fuzz, tests/integration/test_socket_fuzz_row.py): an event whose data is
+not a list starting with the event's name (python-socketio read `data[0]` of whatever came and raised),
+an event named like socket.io's own `connect` or `disconnect` (python-socketio called the namespace's
+`on_connect` or `on_disconnect` with the sender's arguments: a client could end its own connection's
+state while staying connected), and a binary event whose placeholders name no attachment (raised while
+rebuilding it, and left the half-built packet in place for the next frames).
 """
 
 from __future__ import annotations
@@ -21,6 +28,8 @@ from server.realtime import safe_json
 ROOM_NAMESPACE = "/room"
 # How long a closed connection's last packets get to leave before its TCP connection is closed.
 FLUSH_SECONDS = 0.1
+# Event names socket.io gives to the connection's own life: never a client's event.
+RESERVED_EVENTS = frozenset({"connect", "connect_error", "disconnect", "disconnecting"})
 # (engine.io sid, namespace or None, ack id or None) of the frame that could not be decoded.
 MalformedFrameHandler = Callable[[str, str | None, int | None], Awaitable[None]]
 
@@ -54,6 +63,12 @@ class RoomPacket(packet.Packet):  # type: ignore[misc]
             return super().decode(encoded_packet)
         except (ValueError, RecursionError, IndexError, TypeError) as exc:
             # The namespace and ack id come before the payload: known even when the payload is not.
+            raise MalformedFrame(self.namespace, self.id) from exc
+
+    def add_attachment(self, attachment: Any) -> bool:
+        try:
+            return bool(super().add_attachment(attachment))
+        except (ValueError, RecursionError, IndexError, TypeError, KeyError) as exc:
             raise MalformedFrame(self.namespace, self.id) from exc
 
 
@@ -92,9 +107,21 @@ class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
         try:
             await super()._handle_eio_message(eio_sid, data)
         except MalformedFrame as frame:
+            self._binary_packet.pop(eio_sid, None)  # a binary packet that could not be rebuilt
             await self._malformed(eio_sid, frame.namespace, frame.ack_id)
         except ValueError:  # an unknown packet type, an unexpected binary attachment
             await self._malformed(eio_sid, None, None)
+
+    async def _handle_event(self, eio_sid: str, namespace: str | None, id: int | None, data: Any) -> None:
+        """A client's event: `[name, *arguments]`, the name a string and none of socket.io's own."""
+        if (
+            not isinstance(data, list)
+            or not data
+            or not isinstance(data[0], str)
+            or data[0] in RESERVED_EVENTS
+        ):
+            raise MalformedFrame(namespace, id)
+        await super()._handle_event(eio_sid, namespace, id, data)
 
     async def _malformed(self, eio_sid: str, namespace: str | None, ack_id: int | None) -> None:
         if self.on_malformed is not None:

@@ -22,10 +22,9 @@ from server.api.context import actor, database, json_response, lang, now, path_i
 from server.api.registry import route
 from server.api.validation import Body, read_json
 from server.appkeys import HUB
-from server.auth.authz import authorize
+from server.auth.authz import absent, authorize
 from server.auth.identity import Actor
 from server.db.tables import Meeting, Org
-from server.errors import not_found
 from server.media.sfu_lifecycle import meeting_ended
 from server.services.attendance import (
     attendance_json,
@@ -53,7 +52,7 @@ async def _meeting(
 ) -> tuple[Meeting, Org]:
     meeting = await lock_meeting(session, meeting_id) if lock else await session.get(Meeting, meeting_id)
     if meeting is None:
-        raise not_found()
+        raise await absent(session, caller)
     await authorize(session, caller, action, meeting.org_id)
     return meeting, await get_org(session, meeting.org_id)
 

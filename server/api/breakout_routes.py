@@ -15,8 +15,9 @@ from server.api import responses
 from server.api.context import actor, database, hub, json_response, lang, now, path_id
 from server.api.registry import route
 from server.api.validation import Body, read_json
+from server.auth.authz import absent
 from server.db.tables import Meeting
-from server.errors import forbidden, not_found
+from server.errors import forbidden
 from server.services import breakout
 from server.services.attendance import lock_meeting
 from server.services.meeting_roles import MeetingRoles, meeting_roles
@@ -52,7 +53,7 @@ async def _meeting(request: web.Request, session: AsyncSession) -> tuple[Meeting
     """The meeting locked for a change, with who the caller is in it (another unit: 404)."""
     meeting = await lock_meeting(session, path_id(request))
     if meeting is None:
-        raise not_found()
+        raise await absent(session, actor(request))
     return meeting, await meeting_roles(session, actor(request), meeting)
 
 
@@ -81,7 +82,7 @@ async def get_breakout(request: web.Request) -> web.StreamResponse:
     async with database(request).read() as session:
         meeting = await session.get(Meeting, path_id(request))
         if meeting is None:
-            raise not_found()
+            raise await absent(session, actor(request))
         roles = await meeting_roles(session, actor(request), meeting)
         if roles.auditor_only:
             raise forbidden()  # live work of the meeting; the record is the minutes

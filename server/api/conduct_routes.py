@@ -16,7 +16,7 @@ from server.api import responses
 from server.api.context import actor, database, hub, json_response, now, path_id
 from server.api.registry import Query, route
 from server.api.validation import Body, read_json
-from server.auth.authz import authorize
+from server.auth.authz import absent, authorize
 from server.db.tables import Meeting
 from server.errors import not_found
 from server.services.agenda_templates import (
@@ -105,7 +105,7 @@ async def _chaired_meeting(request: web.Request, session: AsyncSession) -> Meeti
     """The meeting, locked for the change, when the caller chairs it (else 403; another unit 404)."""
     meeting = await lock_meeting(session, path_id(request))
     if meeting is None:
-        raise not_found()
+        raise await absent(session, actor(request))
     (await meeting_roles(session, actor(request), meeting)).require_chair()
     return meeting
 
@@ -166,7 +166,7 @@ async def get_speeches(request: web.Request) -> web.StreamResponse:
     async with database(request).read() as session:
         meeting = await session.get(Meeting, path_id(request))
         if meeting is None:
-            raise not_found()
+            raise await absent(session, caller)
         await authorize(session, caller, Action.MEETING_READ, meeting.org_id)
         speeches = await speeches_of(session, meeting.id)  # type: ignore[arg-type]
     at = now(request)

@@ -117,7 +117,7 @@ async def patch_group(request: web.Request) -> web.StreamResponse:
             details={"fields": {"name": "null"}},
         )
     async with database(request).write() as session:
-        group, cell = await group_and_cell(session, group_id)
+        group, cell = await group_and_cell(session, caller, group_id)
         await authorize(session, caller, Action.MEMBER_WRITE, cell.id or 0)
         group = await update_group(
             session, group, cell, changes, actor_user_id=caller.user_id, at=now(request)
@@ -138,7 +138,7 @@ async def put_group_members(request: web.Request) -> web.StreamResponse:
     caller, group_id = actor(request), path_id(request)
     body = await read_json(request, GroupMembers)
     async with database(request).write() as session:
-        group, cell = await group_and_cell(session, group_id)
+        group, cell = await group_and_cell(session, caller, group_id)
         await authorize(session, caller, Action.MEMBER_WRITE, cell.id or 0)
         await set_group_members(
             session, group, cell, body.member_ids, actor_user_id=caller.user_id, at=now(request)
@@ -159,7 +159,7 @@ async def post_dissolve(request: web.Request) -> web.StreamResponse:
     caller, group_id = actor(request), path_id(request)
     await read_json(request, Empty)
     async with database(request).write() as session:
-        group, cell = await group_and_cell(session, group_id)
+        group, cell = await group_and_cell(session, caller, group_id)
         await authorize(session, caller, Action.MEMBER_WRITE, cell.id or 0)
         group = await dissolve_group(session, group, cell, actor_user_id=caller.user_id, at=now(request))
     return json_response(dissolved_json(group))

@@ -13,10 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from meetings.enums import MeetingMode
 from meetings.policy import Action
 from server.api.context import lang, now
-from server.auth.authz import authorize
+from server.auth.authz import absent, authorize
 from server.auth.identity import Actor
 from server.db.tables import Meeting, Org
-from server.errors import not_found
 from server.services.attendance import lock_meeting
 from server.services.meeting_checks import past_start_warnings
 from server.services.meeting_online import approval_warnings
@@ -30,7 +29,7 @@ async def meeting_for(
 ) -> tuple[Meeting, Org]:
     meeting = await session.get(Meeting, meeting_id)
     if meeting is None:
-        raise not_found()
+        raise await absent(session, caller)
     await authorize(session, caller, action, meeting.org_id)
     return meeting, await get_org(session, meeting.org_id)
 
@@ -39,7 +38,7 @@ async def locked_meeting_for(session: AsyncSession, caller: Actor, meeting_id: i
     """The meeting, its row locked against a concurrent opening, for a caller with meeting.write."""
     meeting = await lock_meeting(session, meeting_id)
     if meeting is None:
-        raise not_found()
+        raise await absent(session, caller)
     await authorize(session, caller, Action.MEETING_WRITE, meeting.org_id)
     return meeting, await get_org(session, meeting.org_id)
 

@@ -16,9 +16,9 @@ from server.api.context import actor, database, json_response, now, path_id
 from server.api.registry import Query, route
 from server.api.validation import Body, read_json
 from server.appkeys import SETTINGS
-from server.auth.authz import authorize
+from server.auth.authz import absent, authorize
 from server.db.tables import Member
-from server.errors import ApiError, not_found
+from server.errors import ApiError
 from server.imports.members_file import ImportLimits, LimitExceeded, parse_in_worker
 from server.services.importing import import_members
 from server.services.orgs import get_org
@@ -95,7 +95,7 @@ async def get_member(request: web.Request) -> web.StreamResponse:
     async with database(request).read() as session:
         member = await session.get(Member, member_id)
         if member is None:
-            raise not_found()
+            raise await absent(session, caller)
         await authorize(session, caller, Action.MEMBER_READ, member.org_id)
     return json_response(member_json(member))
 
@@ -124,7 +124,7 @@ async def patch_member(request: web.Request) -> web.StreamResponse:
     async with database(request).write() as session:
         member = await session.get(Member, member_id)
         if member is None:
-            raise not_found()
+            raise await absent(session, caller)
         await authorize(session, caller, Action.MEMBER_WRITE, member.org_id)
         org = await get_org(session, member.org_id)
         member = await change_member(session, member, org, changes, actor_user_id=caller.user_id, at=at)

@@ -21,8 +21,9 @@ from server.api import responses
 from server.api.context import actor, database, hub, json_response, now, path_id
 from server.api.registry import route
 from server.api.validation import Body, read_json
+from server.auth.authz import absent
 from server.db.tables import Meeting, Org
-from server.errors import ApiError, not_found
+from server.errors import ApiError
 from server.exports.minutes_docx import render_docx
 from server.exports.minutes_pdf import render_pdf
 from server.services.attendance import lock_meeting
@@ -62,7 +63,7 @@ async def _meeting(
         else await session.get(Meeting, path_id(request))
     )
     if meeting is None:
-        raise not_found()
+        raise await absent(session, actor(request))
     roles = await meeting_roles(session, actor(request), meeting)
     return meeting, await get_org(session, meeting.org_id), roles
 

@@ -16,11 +16,11 @@ from server.api import responses
 from server.api.context import actor, database, json_response, lang, now, path_id
 from server.api.registry import route
 from server.api.validation import Body, read_json
-from server.auth.authz import Access, access_on, authorize, can_see, hidden
+from server.auth.authz import Access, absent, access_on, authorize, can_see, hidden
 from server.auth.identity import Actor
 from server.db.tables import EligibilityFlag, PilotApplication
 from server.db.tree import subtree_ids
-from server.errors import forbidden, not_found
+from server.errors import forbidden
 from server.services.orgs import get_org
 from server.services.pilot import application_json, apply, approver_org_above, decide, flag_json, revoke
 
@@ -92,7 +92,7 @@ async def _application(
 ) -> tuple[PilotApplication, Access]:
     application = await session.get(PilotApplication, application_id)
     if application is None:
-        raise not_found()
+        raise await absent(session, caller)
     access = await access_on(session, caller, application.org_id)
     if access is None or not can_see(access, caller):
         raise hidden(application.org_id)

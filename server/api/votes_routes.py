@@ -12,8 +12,9 @@ from server.api import responses
 from server.api.context import actor, database, hub, json_response, lang, now, path_id
 from server.api.registry import route
 from server.api.validation import Body, read_json
+from server.auth.authz import absent
 from server.db.tables import Meeting
-from server.errors import forbidden, not_found
+from server.errors import forbidden
 from server.services.attendance import lock_meeting
 from server.services.meeting_roles import meeting_roles
 from server.services.orgs import get_org
@@ -60,7 +61,7 @@ async def post_vote(request: web.Request) -> web.StreamResponse:
     async with database(request).write() as session:
         meeting = await lock_meeting(session, path_id(request))
         if meeting is None:
-            raise not_found()
+            raise await absent(session, caller)
         (await meeting_roles(session, caller, meeting)).require_chair()
         org = await get_org(session, meeting.org_id)
         vote = await open_vote(
@@ -92,7 +93,7 @@ async def list_votes(request: web.Request) -> web.StreamResponse:
     async with database(request).read() as session:
         meeting = await session.get(Meeting, path_id(request))
         if meeting is None:
-            raise not_found()
+            raise await absent(session, caller)
         await meeting_roles(session, caller, meeting)
         org = await get_org(session, meeting.org_id)
         votes = [await vote_json(session, v, org, lang(request)) for v in await votes_of(session, meeting.id)]  # type: ignore[arg-type]

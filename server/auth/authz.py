@@ -45,6 +45,10 @@ REFUSED_UNIT: ContextVar[int | None] = ContextVar("refused_unit", default=None)
 DECIDED_UNIT: ContextVar[int | None] = ContextVar("decided_unit", default=None)
 
 
+# No organisation has this id (ids start at 1): the unit `absent` decides about.
+NO_UNIT = 0
+
+
 @dataclass(frozen=True)
 class Access:
     """What the caller holds on one organisation."""
@@ -57,11 +61,9 @@ class Access:
 
 
 async def access_on(session: AsyncSession, actor: Actor, org_id: int) -> Access | None:
-    """None when the organisation does not exist."""
+    """None when the organisation does not exist, after the same queries as for one that does (a
+    denial's time must not tell whether a unit or a record exists: quality.md S1)."""
     ancestors = await ancestor_ids(session, org_id)
-    if not ancestors:
-        return None
-    DECIDED_UNIT.set(org_id)
     grants = (
         await session.execute(
             select(col(Grant.role), col(Grant.org_id)).where(
@@ -77,6 +79,9 @@ async def access_on(session: AsyncSession, actor: Actor, org_id: int) -> Access 
             select(col(Member.org_id), col(Member.group_id)).where(col(Member.user_id) == actor.user_id)
         )
     ).first()
+    if not ancestors:
+        return None
+    DECIDED_UNIT.set(org_id)
     is_member = member_org is not None and org_id in (member_org[0], member_org[1])
     access = Access(
         org_id=org_id,
@@ -134,6 +139,14 @@ def hidden(org_id: int) -> ApiError:
     """The 404 for a unit the caller may not know: not_found() to the caller, a refusal about the unit
     for the refusal log."""
     REFUSED_UNIT.set(org_id)
+    return not_found()
+
+
+async def absent(session: AsyncSession, actor: Actor) -> ApiError:
+    """The 404 for a record that does not exist, given after the decision work a record of a unit the
+    caller may not know costs (quality.md S1: a missing record and another unit's answer alike, in
+    their time too; measured in tests/integration/test_authz_matrix.py)."""
+    await access_on(session, actor, NO_UNIT)
     return not_found()
 
 

@@ -30,6 +30,8 @@ from sqlmodel import col
 from meetings.decision import Text
 from meetings.enums import GroupRole, MeetingStatus, OrgKind
 from server.audit.log import append
+from server.auth.authz import NO_UNIT, absent
+from server.auth.identity import Actor
 from server.db.tables import GroupOfficer, Meeting, Member, Org
 from server.errors import ApiError, conflict, not_found
 from server.services.group_officers import (
@@ -75,15 +77,15 @@ async def active_groups(session: AsyncSession, cell_id: int) -> list[Org]:
     return list((await session.execute(query)).scalars().all())
 
 
-async def group_and_cell(session: AsyncSession, group_id: int) -> tuple[Org, Org]:
+async def group_and_cell(session: AsyncSession, caller: Actor, group_id: int) -> tuple[Org, Org]:
     """A party group and its cell; 404 when it is not a group (authorise on the cell before anything
-    else is said about it)."""
+    else is said about it). No group answers after the same queries as another unit's group, whose
+    404 comes from authorising on its cell (quality.md S1: the time must not tell it exists)."""
     group = await session.get(Org, group_id)
-    if group is None or group.kind != OrgKind.GROUP or group.parent_id is None:
-        raise not_found()
-    cell = await session.get(Org, group.parent_id)
-    if cell is None:
-        raise not_found()
+    is_group = group is not None and group.kind == OrgKind.GROUP and group.parent_id is not None
+    cell = await session.get(Org, group.parent_id if group is not None and is_group else NO_UNIT)
+    if group is None or not is_group or cell is None:
+        raise await absent(session, caller)
     return group, cell
 
 

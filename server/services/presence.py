@@ -29,12 +29,12 @@ from sqlmodel import col
 from meetings import attendance as att
 from meetings import room
 from meetings.decision import Decision, Text
-from meetings.enums import Activity, MeetingMode, MeetingStatus
+from meetings.enums import Activity, MeetingMode, MeetingStatus, OrgKind
 from meetings.rulesets import RuleSet
-from server.auth.authz import access_on, can_see, hidden
+from server.auth.authz import NO_UNIT, absent, access_on, can_see, hidden
 from server.auth.identity import Actor
 from server.db.tables import Meeting, Member, Org, PresenceEvent, User
-from server.errors import ApiError, conflict, not_found
+from server.errors import ApiError, conflict
 from server.services.attendance import Situation, attendance_of, situations
 from server.services.meeting_agenda import agendas_of
 from server.services.meeting_checks import require_not_cancelled
@@ -81,14 +81,10 @@ async def admit(session: AsyncSession, user: User, meeting_id: int, at: datetime
     """The caller's member record for the meeting's room, or the refusal (see the module notes)."""
     meeting = await session.get(Meeting, meeting_id)
     if meeting is None:
-        raise not_found()
+        raise await _absent_meeting(session, user, at)
     org = await get_org(session, meeting.org_id)
     summoned = await unit_member_ids(session, org)
-    member = (
-        await session.execute(
-            select(Member).where(col(Member.user_id) == user.id, col(Member.id).in_(summoned))
-        )
-    ).scalar_one_or_none()
+    member = await _summoned_member(session, user, summoned)
     mode = MeetingMode(meeting.mode)
     allowed = mode not in REMOTE_MODES or org.id in await online_approved(session, [org], at)
     refusal = room.admission(door(meeting, allowed), activity_of(member))
@@ -96,6 +92,26 @@ async def admit(session: AsyncSession, user: User, meeting_id: int, at: datetime
         await _refuse(session, refusal, user, meeting, org, at)
     assert member is not None
     return Attendee(meeting, org, member)
+
+
+async def _summoned_member(session: AsyncSession, user: User, summoned: set[int]) -> Member | None:
+    return (
+        await session.execute(
+            select(Member).where(col(Member.user_id) == user.id, col(Member.id).in_(summoned))
+        )
+    ).scalar_one_or_none()
+
+
+async def _absent_meeting(session: AsyncSession, user: User, at: datetime) -> ApiError:
+    """The 404 for a meeting that does not exist, after the queries `admit` makes before it refuses
+    another unit's meeting as hidden (its unit, its members, the caller among them, the unit's online
+    approval, the caller's access): quality.md S1, a denial's time must not tell that it exists. A
+    stand-in cell that is never saved takes the unit's place (its approving unit is looked up where the
+    unit itself is read; tests/integration/test_authz_matrix.py counts the reads of both)."""
+    stand_in = Org(id=NO_UNIT, kind=OrgKind.CELL, name="", timezone="UTC", created_at=at)
+    await _summoned_member(session, user, await unit_member_ids(session, stand_in))
+    await online_approved(session, [stand_in], at)
+    return await absent(session, Actor(user=user, via="room"))
 
 
 async def _refuse(

@@ -25,6 +25,7 @@ from meetings.enums import Choice, ItemType, MeetingMode, VoteKind
 from meetings.room import quorum_decision
 from server.audit.checkpoints import VOTE_CLOSED, write_checkpoint
 from server.audit.log import append
+from server.auth.authz import NO_UNIT, absent
 from server.auth.identity import Actor
 from server.db.tables import Ballot, Meeting, Org, Vote
 from server.errors import ApiError, conflict, forbidden, not_found
@@ -170,9 +171,10 @@ async def vote_of(
 ) -> tuple[Vote, Meeting, Org, MeetingRoles]:
     """The vote (locked for a change), its meeting and unit, and who the caller is there (404 if unseen)."""
     vote = await lock_vote(session, vote_id) if lock else await session.get(Vote, vote_id)
+    # Its meeting is read even for no vote: a missing vote and another unit's answer after as many reads.
+    meeting = await session.get(Meeting, vote.meeting_id if vote is not None else NO_UNIT)
     if vote is None:
-        raise not_found()
-    meeting = await session.get(Meeting, vote.meeting_id)
+        raise await absent(session, caller)
     assert meeting is not None
     roles = await meeting_roles(session, caller, meeting)
     return vote, meeting, await get_org(session, meeting.org_id), roles

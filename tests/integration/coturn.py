@@ -25,7 +25,7 @@ TURNSERVER = "/usr/bin/turnserver"
 SECRET = "cellmeet-test-" + secrets.token_urlsafe(24)
 LOOPBACK = "127.0.0.1"
 TIMEOUT = 5.0  # any single network step; coturn answers on loopback in milliseconds
-RELAY_PORTS = 16
+RELAY_PORTS = 64
 
 
 @dataclass

@@ -21,6 +21,7 @@ enough for the quota:
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -85,12 +86,19 @@ async def join(coturn: Coturn, member: int, count: int = JOIN) -> tuple[list[Pai
     return granted, refused
 
 
-async def vanish(pairs: list[Pair]) -> None:
-    """The client's link drops: its socket is gone and no Refresh reaches coturn."""
+async def vanish(pairs: list[Pair], held: list[socket.socket]) -> None:
+    """The client's link drops: its socket is gone and no Refresh reaches coturn. Its local port is
+    then held by a silent socket of the test's: were it given to a later allocation, that one would
+    arrive on the dropped allocation's 5-tuple and be answered 437 (a browser behind its NAT comes back
+    from another port)."""
     for transport, receiver in pairs:
+        address = turn_client(transport).transport.get_extra_info("sockname")
         turn_client(transport).transport.close()
         transport.close()  # aioice stops refreshing; its socket is closed, so it sends no Refresh
         await asyncio.wait_for(receiver.closed, TIMEOUT)
+        silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        silent.bind(address[:2])
+        held.append(silent)
 
 
 @contextmanager
@@ -151,10 +159,11 @@ async def test_a_member_rejoining_is_granted_turn_and_the_quota_still_holds(
     # -- 2. dropped joins, never released, then a join --------------------------------------------------
     dropped_joins = max(quota // JOIN - 1, 0)
     dropped: list[Pair] = []
+    silenced: list[socket.socket] = []  # the dropped joins' local ports, until the end of the test
     for number in range(dropped_joins):
         granted, refused = await join(coturn, member=3)
         check(refused == [], f"after {number} dropped joins: {len(granted)} of {JOIN} granted, {refused}")
-        await vanish(granted)
+        await vanish(granted, silenced)
         dropped.extend(granted)
     with allocates_like_chromium(monkeypatch) as lifetimes:
         last, refused = await join(coturn, member=3)
@@ -173,6 +182,8 @@ async def test_a_member_rejoining_is_granted_turn_and_the_quota_still_holds(
         check(over == [486], f"allocation {quota + 1} of a member holding {quota} answered {over}")
     finally:
         await asyncio.gather(*(release(*pair) for pair in held))
+        for silent in silenced:
+            silent.close()
 
     wall = time.monotonic() - started
     record(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from meetings.decision import Decision, Text, count_en
 from meetings.enums import ItemType, MeetingMode, VoteKind
@@ -25,6 +26,14 @@ ITEM_TYPE_TEXT = {
     ItemType.STATE_SECRET: Text("nội dung thuộc bí mật nhà nước", "a state secret"),
 }
 
+# The document that makes an election need a secret ballot (research of issue 30, shared/spec/rules.md).
+ELECTION_SOURCE = "Quyết định 190-QĐ/TW (10/10/2024)"
+ELECTION_SOURCE_TEXT = Text(
+    f"Bầu cử phải bỏ phiếu kín ({ELECTION_SOURCE}); hệ thống không tổ chức bỏ phiếu kín điện tử.",
+    f"An election needs a secret ballot ({ELECTION_SOURCE}); the platform never offers a secret "
+    "electronic ballot.",
+)
+
 VOTE_KIND_TEXT = {
     VoteKind.ORDINARY: Text("biểu quyết thông thường", "an ordinary vote"),
     VoteKind.ADMISSION: Text("biểu quyết kết nạp đảng viên", "a vote to admit a member"),
@@ -45,7 +54,9 @@ def check_agenda_content(mode: MeetingMode, item_types: Sequence[ItemType], rule
         if restricted and item_type in barred_types
     ]
     counts = {"items": len(item_types), "barred": len(barred)}
-    details = {"barred_items": [{"index": index, "item_type": str(kind)} for index, kind in barred]}
+    details: dict[str, Any] = {
+        "barred_items": [{"index": index, "item_type": str(kind)} for index, kind in barred]
+    }
     where = MODE_TEXT[mode]
     if not restricted:
         explanation = Text(
@@ -71,6 +82,12 @@ def check_agenda_content(mode: MeetingMode, item_types: Sequence[ItemType], rule
             f"{len(barred)}/{len(item_types)} items may not be on the agenda of a meeting held {where.en}: "
             f"{listed_en}. These are for in-person meetings only (R-CONTENT-1).",
         )
+        if any(kind is ItemType.ELECTION for _, kind in barred):
+            # Why an election cannot be held online at all: it needs a secret ballot, never offered online.
+            explanation = Text(
+                f"{explanation.vi} {ELECTION_SOURCE_TEXT.vi}", f"{explanation.en} {ELECTION_SOURCE_TEXT.en}"
+            )
+            details["sources"] = [ELECTION_SOURCE]
     return Decision(not barred, "R-CONTENT-1", rule_set.name, counts, explanation, details)
 
 

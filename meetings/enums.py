@@ -97,6 +97,15 @@ class VoteKind(StrEnum):
     MINUTES_ADOPTION = "minutes_adoption"
 
 
+class VoteMode(StrEnum):
+    """How a vote is taken (issue 30): a show of hands counted by the chair, named electronic ballots in
+    the room, or a paper ballot whose result the counting committee gives afterwards."""
+
+    SHOW_OF_HANDS = "show_of_hands"
+    ELECTRONIC = "electronic"
+    PAPER_BALLOT = "paper_ballot"
+
+
 class Choice(StrEnum):
     """Tán thành / không tán thành / không biểu quyết."""
 

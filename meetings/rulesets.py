@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 from fractions import Fraction
 from types import MappingProxyType
@@ -16,6 +17,7 @@ from typing import Any, TypeVar
 from meetings.decision import Text
 from meetings.enums import ItemType, MeetingMode, OrgKind, RemoteReason, VoteKind
 from meetings.hd03_parameters import HD03_PARAMETERS
+from meetings.ruleset_lifecycle import Lifecycle, Status, UnknownRuleSet, check_registry, in_force_on, lineage
 from meetings.ruleset_parameters import (
     PARAMETER_NAMES,
     SCHEMA,
@@ -31,25 +33,23 @@ __all__ = [
     "PARAMETER_NAMES",
     "Confidence",
     "InvalidRuleSet",
+    "Lifecycle",
     "Parameter",
     "RuleSet",
+    "Status",
     "UnknownRuleSet",
+    "check_registry",
     "get_rule_set",
+    "in_force_on",
+    "lineage",
 ]
 
 _T = TypeVar("_T")
 _E = TypeVar("_E", bound=StrEnum)
 
 
-class UnknownRuleSet(KeyError):
-    """No rule set has this name."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(name)
-        self.name = name
-
-    def __str__(self) -> str:
-        return f"unknown rule set {self.name!r}"
+# The lifecycle of a set made in code without one (tests, with_values): in force from any date, no end.
+UNDATED = Lifecycle(Status.IN_FORCE, date.min)
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,7 @@ class RuleSet:
     name: str
     title: Text
     parameters: Mapping[str, Parameter] = field(repr=False)
+    lifecycle: Lifecycle = field(default_factory=lambda: UNDATED)
 
     def __post_init__(self) -> None:
         # Read-only view, so a shared built-in rule set cannot be changed by a caller.
@@ -85,6 +86,7 @@ class RuleSet:
         values: Mapping[str, Any],
         source: str,
         confidence: Confidence = Confidence.CONFIRMED,
+        lifecycle: Lifecycle | None = None,
     ) -> RuleSet:
         """A new rule set that differs from this one in `values`, all taken from `source`."""
         unknown = sorted(set(values) - set(self.parameters))
@@ -94,12 +96,16 @@ class RuleSet:
             key: Parameter(key, value, source, confidence, self.parameters[key].rule)
             for key, value in values.items()
         }
-        return RuleSet(name, title, {**self.parameters, **changed})
+        return RuleSet(name, title, {**self.parameters, **changed}, lifecycle or UNDATED)
+
+    def with_lifecycle(self, lifecycle: Lifecycle) -> RuleSet:
+        return RuleSet(self.name, self.title, self.parameters, lifecycle)
 
     def to_json(self, lang: str = "vi") -> dict[str, Any]:
         return {
             "name": self.name,
             "title": self.title.in_language(lang),
+            **self.lifecycle.to_json(),
             "parameters": [self.parameters[key].to_json() for key in sorted(self.parameters)],
         }
 
@@ -253,6 +259,12 @@ HD03_2022 = RuleSet(
         "Guideline 03-HD/TW of 27/12/2022 and the Party Charter rules it relies on",
     ),
     {parameter.name: parameter for parameter in HD03_PARAMETERS},
+    # No document ending, extending or replacing the pilot was found (rules.md, research to 2026).
+    Lifecycle(
+        Status.PILOT,
+        date(2022, 12, 27),
+        sources=("Hướng dẫn 03-HD/TW ngày 27/12/2022 của Ban Bí thư",),
+    ),
 )
 
 BUILT_IN: Mapping[str, RuleSet] = MappingProxyType({HD03_2022.name: HD03_2022})

@@ -2,8 +2,10 @@
 counting committee enters for a vote that was not taken by electronic ballots.
 
 - `electronic`: named ballots in the room, one per official member present (R-VOTE-2); the result
-  comes from the ballots. The default in online and hybrid meetings.
-- `show_of_hands`: the chair counts the hands and enters the counts. The default in person.
+  comes from the ballots. The default of the API everywhere (in person, the chair records each
+  member's ballot on site, as before issue 30).
+- `show_of_hands`: the chair counts the hands and enters the counts. What the chair's form offers
+  first in person (`suggested_mode`).
 - `paper_ballot`: the counting committee (ban kiểm phiếu) counts the papers; its figures and its
   members' names are entered afterwards. Not in an online meeting: nobody there hands in a paper.
 
@@ -42,8 +44,16 @@ MAX_NAME = 200
 
 
 def default_mode(meeting_mode: MeetingMode) -> VoteMode:
-    """What a secretary expects when the chair names no mode: ballots in the room when members are
-    online; a show of hands when everybody is in the hall."""
+    """The mode of a vote opened without one: electronic ballots, in every kind of meeting. In person the
+    chair has always recorded each member's ballot on site (named, in the room), and a client written
+    before issue 30 keeps casting ballots; the chair's form suggests `suggested_mode` instead."""
+    del meeting_mode  # the same for every meeting, on purpose (see above)
+    return VoteMode.ELECTRONIC
+
+
+def suggested_mode(meeting_mode: MeetingMode) -> VoteMode:
+    """What the chair's form offers first: what a secretary expects in the hall is a show of hands;
+    online and hybrid, ballots in the room."""
     return VoteMode.SHOW_OF_HANDS if meeting_mode is MeetingMode.IN_PERSON else VoteMode.ELECTRONIC
 
 

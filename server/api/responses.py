@@ -199,6 +199,7 @@ VOTE = obj(
     meeting_id="integer",
     question="string",
     kind="string",
+    mode="string",
     status="string",
     counts="object",
     opened_at="any",

@@ -7,7 +7,7 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import Field
 
-from meetings.enums import Choice, VoteKind
+from meetings.enums import Choice, VoteKind, VoteMode
 from server.api import responses
 from server.api.context import actor, database, hub, json_response, lang, now, path_id
 from server.api.registry import route
@@ -20,6 +20,7 @@ from server.services.meeting_roles import meeting_roles
 from server.services.orgs import get_org
 from server.services.reserved_opinions import record_opinion
 from server.services.room_pushes import push_minutes, push_vote
+from server.services.vote_counts import enter_counts
 from server.services.vote_results import vote_json, votes_of
 from server.services.votes import ballot_as, close_vote, open_vote, vote_of
 
@@ -29,12 +30,24 @@ class VoteBody(Body):
     kind: VoteKind = VoteKind.ORDINARY
     agenda_item_index: int | None = Field(default=None, ge=0, le=49)
     method: str = Field(default="open", pattern="^open$")
+    # None: electronic ballots, in every meeting (meetings.vote_modes.default_mode, as before issue 30).
+    mode: VoteMode | None = None
     override_reason: str | None = Field(default=None, min_length=1, max_length=1000)
 
 
 class BallotBody(Body):
     choice: Choice
     member_id: int | None = None
+
+
+class CountsBody(Body):
+    """The counts of a show of hands (by the chair) or a paper ballot (its counting committee's figures).
+    Not bounded here: meetings.vote_modes.check_counts refuses impossible counts with the rule."""
+
+    for_: int = Field(alias="for")
+    against: int
+    abstain: int
+    counted_by: list[str] = Field(default_factory=list, max_length=100)
 
 
 class OpinionBody(Body):
@@ -49,7 +62,8 @@ async def _pushed(request: web.Request, event: str, vote_id: int) -> None:
 @route(
     "POST",
     "/api/v1/meetings/{id}/votes",
-    summary="The chair opens a vote: open, quorate meeting (R-QUOR-1), kind allowed online (R-CONTENT-1)",
+    summary="The chair opens a vote: open, quorate meeting (R-QUOR-1), kind allowed online (R-CONTENT-1), "
+    "mode show_of_hands, electronic or paper_ballot (R-VOTE-4)",
     tag="votes",
     body=VoteBody,
     status=201,
@@ -72,6 +86,7 @@ async def post_vote(request: web.Request) -> web.StreamResponse:
             kind=body.kind,
             agenda_item_index=body.agenda_item_index,
             method=body.method,
+            mode=body.mode,
             override_reason=body.override_reason,
             actor_user_id=caller.user_id,
             at=now(request),
@@ -185,6 +200,39 @@ async def post_close_vote(request: web.Request) -> web.StreamResponse:
         vote, meeting, org, roles = await vote_of(session, caller, path_id(request), lock=True)
         roles.require_chair()
         await close_vote(session, vote, meeting, org, actor_user_id=caller.user_id, at=now(request))
+        result = await vote_json(session, vote, org, lang(request))
+    await _pushed(request, "vote-closed", vote.id)  # type: ignore[arg-type]
+    await push_minutes(database(request), hub(request), meeting.id, now(request))  # type: ignore[arg-type]
+    return json_response(result)
+
+
+@route(
+    "POST",
+    "/api/v1/votes/{id}/counts",
+    summary="The chair enters the counts of a show of hands or paper ballot {for, against, abstain, "
+    "counted_by}; this closes the vote with its result (R-VOTE-4, R-VOTE-2, R-VOTE-1/3)",
+    tag="votes",
+    body=CountsBody,
+    response=responses.VOTE,
+)
+async def post_counts(request: web.Request) -> web.StreamResponse:
+    caller = actor(request)
+    body = await read_json(request, CountsBody)
+    async with database(request).write() as session:
+        vote, meeting, org, roles = await vote_of(session, caller, path_id(request), lock=True)
+        roles.require_chair()
+        await enter_counts(
+            session,
+            vote,
+            meeting,
+            org,
+            for_=body.for_,
+            against=body.against,
+            abstain=body.abstain,
+            counted_by=body.counted_by,
+            actor_user_id=caller.user_id,
+            at=now(request),
+        )
         result = await vote_json(session, vote, org, lang(request))
     await _pushed(request, "vote-closed", vote.id)  # type: ignore[arg-type]
     await push_minutes(database(request), hub(request), meeting.id, now(request))  # type: ignore[arg-type]

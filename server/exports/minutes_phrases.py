@@ -8,10 +8,12 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from server.exports.minutes_wording import (
+    COUNTED_BY_LABEL,
     METHODS,
     NONE_TEXT,
     NOT_WRITTEN,
     OUTCOMES,
+    VOTE_MODE_LABEL,
     VOTE_OVERRIDE_LABEL,
     Line,
 )
@@ -127,6 +129,14 @@ def vote_lines(vote: Mapping[str, Any]) -> list[Line]:
         Line(text_of(vote.get("question")) or NOT_WRITTEN, "bullet", "Biểu quyết: "),
         Line(METHODS.get(method, method) + ".", "bullet", "Hình thức: "),
     ]
+    # How the vote was taken (issue 30); a document frozen before then has no mode and reads as it did.
+    mode_text = text_of(vote.get("mode_text"))
+    if mode_text:
+        lines.append(Line(mode_text + ".", "bullet", VOTE_MODE_LABEL))
+    names = vote.get("counted_by")
+    counted_by = [text_of(name) for name in names if text_of(name)] if isinstance(names, list) else []
+    if counted_by:
+        lines.append(Line(", ".join(counted_by) + ".", "bullet", COUNTED_BY_LABEL))
     override = text_of(vote.get("override_reason"))
     if override:
         lines.append(Line(override, "bullet", VOTE_OVERRIDE_LABEL))

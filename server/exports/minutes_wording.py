@@ -27,6 +27,8 @@ OUTCOMES = {"passed": "Thông qua", "failed": "Không thông qua"}
 NONE_TEXT = "không có"
 NOT_WRITTEN = "(chưa ghi)"
 OVERRIDE_LABEL = "Lý do tiến hành khi chưa đủ số đảng viên theo quy định: "
+VOTE_MODE_LABEL = "Cách biểu quyết: "
+COUNTED_BY_LABEL = "Ban kiểm phiếu: "
 VOTE_OVERRIDE_LABEL = "Lý do biểu quyết khi chưa đủ số đảng viên theo quy định: "
 
 Style = Literal["heading", "item", "text", "bullet", "label"]

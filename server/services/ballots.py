@@ -18,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from meetings.decision import Decision, Text
-from meetings.enums import Activity, Choice, Standing
+from meetings.enums import Activity, Choice, Standing, VoteMode
 from meetings.room import current_states, present_now
+from meetings.vote_modes import MODE_TEXT
 from meetings.votes import ballot_allowed
 from server.audit.log import append
 from server.db.tables import Ballot, Meeting, Org, Vote
@@ -53,6 +54,17 @@ async def cast_ballot(
     """Call with the vote locked (lock_vote)."""
     if vote.status != OPEN:
         raise conflict("vote_closed", Text("Biểu quyết đã kết thúc.", "The vote is closed."), vote_id=vote.id)
+    if vote.mode != VoteMode.ELECTRONIC.value:
+        how = MODE_TEXT[VoteMode(vote.mode)]
+        raise conflict(
+            "wrong_mode",
+            Text(
+                f"Biểu quyết này theo hình thức {how.vi}; không nhận phiếu điện tử.",
+                f"This vote is taken by {how.en}; electronic ballots are not taken.",
+            ),
+            vote_id=vote.id,
+            mode=vote.mode,
+        )
     state = await situation(session, meeting, org)
     member = next((m for m in state.members if m.id == member_id), None)
     if member is None:

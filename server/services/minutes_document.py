@@ -18,8 +18,9 @@ from sqlmodel import col
 
 from meetings import minutes as m
 from meetings.decision import Text
-from meetings.enums import AttendanceStatus, MeetingMode, OrgKind, Role, Standing
+from meetings.enums import AttendanceStatus, MeetingMode, OrgKind, Role, Standing, VoteMode
 from meetings.groups import group_unit_name
+from meetings.vote_modes import MODE_TEXT
 from server.clock import as_utc
 from server.db.tables import Excuse, Grant, Meeting, Member, Org
 from server.services import breakout
@@ -120,6 +121,11 @@ async def build_document(
                 "question": vote.question,
                 "kind": vote.kind,
                 "method": METHOD_TEXT.get(vote.method, Text(vote.method, vote.method)).vi,
+                # How it was taken (issue 30, R-VOTE-4): the mode, said in the document's language, and
+                # the counting committee of a paper ballot.
+                "mode": vote.mode,
+                "mode_text": MODE_TEXT[VoteMode(vote.mode)].vi,
+                "counted_by": list(vote.counted_by or []),
                 "agenda_item_index": vote.agenda_position,
                 "counts": {
                     k: result["counts"][k] for k in ("for", "against", "abstain", "voting_base", "needed")

@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from meetings.decision import Decision, Text
-from meetings.enums import Choice, VoteKind, VoteOutcome
+from meetings.enums import Choice, VoteKind, VoteMode, VoteOutcome
 from meetings.rulesets import get_rule_set
+from meetings.vote_modes import MODE_TEXT
 from meetings.votes import vote_result
 from server.clock import as_utc, iso
 from server.db.tables import Ballot, Member, Org, ReservedOpinion, Vote
@@ -61,6 +62,15 @@ async def vote_json(session: AsyncSession, vote: Vote, org: Org, lang: str) -> d
         )
     ).all()
     tally = Counter(choice for _, choice in ballots)
+    if vote.mode != VoteMode.ELECTRONIC.value and vote.count_for is not None:
+        # A show of hands or paper ballot: the counts the chair entered, no ballot of anybody.
+        tally = Counter(
+            {
+                Choice.FOR.value: vote.count_for,
+                Choice.AGAINST.value: vote.count_against or 0,
+                Choice.ABSTAIN.value: vote.count_abstain or 0,
+            }
+        )
     result = result_of(vote, org)
     return {
         "id": vote.id,
@@ -68,6 +78,10 @@ async def vote_json(session: AsyncSession, vote: Vote, org: Org, lang: str) -> d
         "question": vote.question,
         "kind": vote.kind,
         "method": vote.method,
+        # How it is taken (issue 30); `mode_text` says it in the caller's language.
+        "mode": vote.mode,
+        "mode_text": MODE_TEXT[VoteMode(vote.mode)].in_language(lang),
+        "counted_by": list(vote.counted_by or []),
         "agenda_item_index": vote.agenda_position,
         "status": vote.status,
         "opened_at": iso(as_utc(vote.opened_at)),
@@ -77,7 +91,7 @@ async def vote_json(session: AsyncSession, vote: Vote, org: Org, lang: str) -> d
             "for": tally[Choice.FOR.value],
             "against": tally[Choice.AGAINST.value],
             "abstain": tally[Choice.ABSTAIN.value],
-            "ballots": len(ballots),
+            "ballots": len(ballots) if vote.mode == VoteMode.ELECTRONIC.value else sum(tally.values()),
         },
         "voted": sorted(member_id for member_id, _ in ballots),
         "result": result.to_json(lang) if result is not None else None,

@@ -21,14 +21,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from meetings.decision import Text
-from meetings.enums import Choice, ItemType, MeetingMode, VoteKind
+from meetings.enums import Choice, ItemType, MeetingMode, VoteKind, VoteMode
 from meetings.room import quorum_decision
+from meetings.rulesets import get_rule_set
+from meetings.vote_modes import ENTERED_MODES, MODE_TEXT, default_mode, mode_allowed
 from server.audit.checkpoints import VOTE_CLOSED, write_checkpoint
 from server.audit.log import append
 from server.auth.authz import NO_UNIT, absent
 from server.auth.identity import Actor
 from server.db.tables import Ballot, Meeting, Org, Vote
-from server.errors import ApiError, conflict, forbidden, not_found
+from server.errors import ApiError, conflict, forbidden, not_found, refused
 from server.services.attendance import situation
 from server.services.ballots import cast_ballot
 from server.services.meeting_agenda import agenda_of, check_agenda
@@ -58,11 +60,18 @@ async def open_vote(
     override_reason: str | None,
     actor_user_id: int,
     at: datetime,
+    mode: VoteMode | None = None,
 ) -> Vote:
+    """`mode` None: meetings.vote_modes.default_mode of the meeting (electronic online and hybrid, a show
+    of hands in person)."""
     require_open(meeting)
     assert meeting.id is not None
     if kind in _BARRED_KIND_ITEM:
         check_agenda(org, MeetingMode(meeting.mode), [_BARRED_KIND_ITEM[kind]])
+    vote_mode = mode if mode is not None else default_mode(MeetingMode(meeting.mode))
+    allowed = mode_allowed(MeetingMode(meeting.mode), vote_mode, get_rule_set(org.rule_set))
+    if not allowed.outcome:
+        raise refused(allowed.rule, allowed.explanation, details=dict(allowed.details))
     already = (
         await session.execute(
             select(col(Vote.id)).where(col(Vote.meeting_id) == meeting.id, col(Vote.status) == OPEN)
@@ -97,6 +106,7 @@ async def open_vote(
         question=question,
         kind=kind.value,
         method=method,
+        mode=vote_mode.value,
         status=OPEN,
         opened_at=at,
         opened_by=actor_user_id,
@@ -114,6 +124,7 @@ async def open_vote(
         data={
             "meeting_id": meeting.id,
             "kind": vote.kind,
+            "mode": vote.mode,
             "question": question,
             "quorate": bool(decision.outcome),
             "override_reason": vote.override_reason,
@@ -129,6 +140,17 @@ async def close_vote(
     """Call with the vote locked. The voting base is counted now, not at the opening."""
     if vote.status != OPEN:
         raise conflict("vote_closed", Text("Biểu quyết đã kết thúc.", "The vote is closed."), vote_id=vote.id)
+    if VoteMode(vote.mode) in ENTERED_MODES:
+        how = MODE_TEXT[VoteMode(vote.mode)]
+        raise conflict(
+            "counts_required",
+            Text(
+                f"Biểu quyết này theo hình thức {how.vi}: chủ trì nhập kết quả đếm để kết thúc biểu quyết.",
+                f"This vote is taken by {how.en}: the chair enters the counts to close it.",
+            ),
+            vote_id=vote.id,
+            mode=vote.mode,
+        )
     tally = Counter(
         (await session.execute(select(col(Ballot.choice)).where(col(Ballot.vote_id) == vote.id)))
         .scalars()

@@ -256,6 +256,7 @@ UNIT_ROUTES: list[Route] = [
         "/api/v1/votes/{vote}/reserved-opinions",
         {"opinion": "Ý kiến thử quyền", "member_id": "{member}"},
     ),
+    _route(f"POST {V}/counts", "/api/v1/votes/{vote}/counts", {"for": 1, "against": 0, "abstain": 0}),
     _route(f"POST {V}/close", "/api/v1/votes/{vote}/close"),
     # minutes and their exports
     _route(f"GET {M}/minutes", "/api/v1/meetings/{meeting}/minutes"),
@@ -304,6 +305,7 @@ OTHER_ROUTES: dict[str, tuple[str, int | None]] = {
     "GET /api/v1/notices": ("the notices sent to the caller's own account", 200),
     "GET /api/v1/orgs": ("the tree the caller may see (structure)", 200),
     "GET /api/v1/rule-sets/{name}": ("the published rule sets (reference data)", 200),
+    "GET /api/v1/rule-sets": ("the published rule sets, their status and dates (reference data)", 200),
     "GET /api/v1/audit/log": ("the audit trail of the caller's subtree (the auditor's instrument)", 200),
     "GET /api/v1/audit/checkpoints": ("signed heads of the whole chain: they reveal no record", 200),
     "GET /api/v1/audit/public-key": ("public: the key that verifies the checkpoints", 200),
@@ -450,6 +452,7 @@ POSITIVE: list[tuple[str, str, int]] = [
     (f"POST {M}/votes", "sec_a", 409),  # vote_open: one vote at a time
     (f"POST {V}/ballots", "sec_a", 201),
     (f"POST {V}/reserved-opinions", "sec_a", 409),
+    (f"POST {V}/counts", "sec_a", 409),  # wrong_mode: the open vote takes electronic ballots
     (f"POST {V}/close", "sec_a", 200),
     (f"PUT {M}/minutes", "sec_a", 200),
     (f"POST {M}/minutes/adopt", "sec_a", 409),  # vote_not_passed: not a minutes adoption vote
@@ -469,6 +472,7 @@ POSITIVE: list[tuple[str, str, int]] = [
 # Refusals among the positive controls name the state or rule, never plain "forbidden"/"not_found".
 POSITIVE_CODES = {
     f"POST {M}/votes": "vote_open",
+    f"POST {V}/counts": "wrong_mode",
     f"POST {M}/minutes/adopt": "vote_not_passed",
     f"POST {M}/open": "not_quorate",
     f"POST {M}/join-ticket": "not_online",

@@ -10,7 +10,7 @@ from meetings.content import check_agenda_content
 from meetings.decision import Decision
 from meetings.enums import ItemType, MeetingMode, VoteKind, VoteMode, VoteOutcome
 from meetings.rulesets import HD03_2022
-from meetings.vote_modes import MODE_TEXT, check_counts, default_mode, mode_allowed
+from meetings.vote_modes import MODE_TEXT, check_counts, default_mode, mode_allowed, suggested_mode
 from meetings.votes import vote_result
 
 HANDS, ELECTRONIC, PAPER = VoteMode.SHOW_OF_HANDS, VoteMode.ELECTRONIC, VoteMode.PAPER_BALLOT
@@ -32,11 +32,12 @@ def test_every_mode_is_said_in_both_languages() -> None:
 
 
 @pytest.mark.parametrize(
-    ("meeting_mode", "expected"),
+    ("meeting_mode", "suggested"),
     [(ONLINE, ELECTRONIC), (HYBRID, ELECTRONIC), (IN_PERSON, HANDS)],
 )
-def test_the_default_mode(meeting_mode: MeetingMode, expected: VoteMode) -> None:
-    assert default_mode(meeting_mode) is expected
+def test_the_default_and_the_suggested_mode(meeting_mode: MeetingMode, suggested: VoteMode) -> None:
+    assert default_mode(meeting_mode) is ELECTRONIC  # the API's, unchanged for clients before issue 30
+    assert suggested_mode(meeting_mode) is suggested  # the chair's form's first choice
 
 
 @pytest.mark.parametrize(

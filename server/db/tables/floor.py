@@ -34,6 +34,11 @@ class Vote(SQLModel, table=True):
     question: str = Field(max_length=1000)
     kind: str = Field(max_length=20)
     method: str = Field(default="open", max_length=20)
+    # How the vote is taken (meetings.vote_modes): votes from before issue 30 were electronic ballots.
+    mode: str = Field(default="electronic", max_length=20, sa_column_kwargs={"server_default": "electronic"})
+    # A show of hands or paper ballot: who counted (the counting committee's names) and who entered it.
+    counted_by: list[str] | None = Field(default=None, sa_type=sa.JSON)
+    counts_entered_by: int | None = Field(default=None, foreign_key="users.id")
     status: str = Field(max_length=10)
     opened_at: datetime = Field(sa_type=UTC_DATETIME)
     opened_by: int = Field(foreign_key="users.id")

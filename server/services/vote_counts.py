@@ -1,0 +1,103 @@
+"""The counts of a show of hands or a paper ballot, entered by the chair (issue 30, R-VOTE-4).
+
+Entering them closes the vote: the counts are checked by meetings.vote_modes.check_counts against the
+official members present now (a refusal is 422 `validation_error` with the rule, Vietnamese first, and
+changes nothing), the voting base is counted now as at any close, and R-VOTE-1/3 decide from them as
+for electronic ballots. An electronic vote's counts come from its ballots only (409 `wrong_mode`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from meetings.decision import Text
+from meetings.enums import VoteMode
+from meetings.room import quorum_decision
+from meetings.vote_modes import check_counts
+from server.audit.checkpoints import VOTE_CLOSED, write_checkpoint
+from server.audit.log import append
+from server.db.tables import Meeting, Org, Vote
+from server.errors import ApiError, conflict
+from server.services.attendance import situation
+from server.services.vote_results import CLOSED, OPEN, result_of
+
+
+async def enter_counts(
+    session: AsyncSession,
+    vote: Vote,
+    meeting: Meeting,
+    org: Org,
+    *,
+    for_: int,
+    against: int,
+    abstain: int,
+    counted_by: Sequence[str],
+    actor_user_id: int,
+    at: datetime,
+) -> Vote:
+    """Call with the vote locked, by the chair."""
+    if vote.status != OPEN:
+        raise conflict("vote_closed", Text("Biểu quyết đã kết thúc.", "The vote is closed."), vote_id=vote.id)
+    mode = VoteMode(vote.mode)
+    state = await situation(session, meeting, org)
+    quorum = quorum_decision(state)
+    decision = check_counts(
+        mode,
+        for_,
+        against,
+        abstain,
+        int(quorum.counts["present_official"]),
+        counted_by,
+        state.rule_set,
+    )
+    if not decision.outcome:
+        if decision.details["reason"] == "electronic":
+            raise ApiError(
+                409, "wrong_mode", decision.explanation, rule=decision.rule, details={"mode": mode.value}
+            )
+        field = str(decision.details["field"])
+        raise ApiError(
+            422,
+            "validation_error",
+            decision.explanation,
+            rule=decision.rule,
+            details={
+                "fields": {field: decision.explanation.en},
+                "reason": decision.details["reason"],
+                "counts": dict(decision.counts),
+            },
+        )
+    base = max(int(quorum.counts["voting_base"]), for_ + against + abstain)
+    vote.voting_base = base
+    vote.count_for, vote.count_against, vote.count_abstain = for_, against, abstain
+    vote.counted_by = list(decision.details["counted_by"])
+    vote.counts_entered_by = actor_user_id
+    result = result_of(vote, org)
+    assert result is not None
+    vote.outcome = str(result.outcome)
+    vote.status = CLOSED
+    vote.closed_at = at
+    session.add(vote)
+    await session.flush()
+    await append(
+        session,
+        at=at,
+        actor_user_id=actor_user_id,
+        org_id=meeting.org_id,
+        action="vote.closed",
+        target=f"vote:{vote.id}",
+        data={
+            "meeting_id": meeting.id,
+            "mode": vote.mode,
+            "counted_by": vote.counted_by,
+            "officials_present": int(quorum.counts["present_official"]),
+            "outcome": vote.outcome,
+            "rule": result.rule,
+            "counts": dict(result.counts),
+        },
+    )
+    await write_checkpoint(session, at=at, reason=VOTE_CLOSED)
+    return vote

@@ -126,6 +126,8 @@ function renderVotes(doc) {
           { class: "facts" },
           fact(t("vote_kind"), from("vote_kinds", vote.kind)),
           fact(t("method"), vote.method),
+          vote.mode ? fact(t("vote_mode"), from("vote_modes", vote.mode)) : null,
+          (vote.counted_by || []).length ? fact(t("counted_by"), vote.counted_by.join(", ")) : null,
           vote.override_reason ? fact(t("vote_override"), vote.override_reason) : null,
         ),
         el("p", { class: "vote-counts" }, t("vote_counts", vote.counts || {})),

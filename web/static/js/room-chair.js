@@ -65,9 +65,38 @@ function drawFloorChoices() {
 function drawVoteControls(vote) {
   const close = $("vote-close");
   const open = vote && vote.status === "open";
-  close.hidden = !open;
+  // A show of hands or a paper ballot is closed by entering its counts (POST /votes/{id}/counts).
+  const counted = open && vote.mode && vote.mode !== "electronic";
+  close.hidden = !open || counted;
   if (open) say(close, t("vote_close", { question: vote.question }));
+  const form = $("counts-form");
+  if (form.hidden === Boolean(counted)) {
+    form.hidden = !counted;
+    if (counted) {
+      for (const id of ["counts-for", "counts-against", "counts-abstain", "counts-by"]) $(id).value = "";
+      form.dataset.mode = vote.mode;
+    }
+  }
   $("vote-open").disabled = Boolean(open);
+}
+
+async function enterCounts(event) {
+  event.preventDefault();
+  const vote = shownVote();
+  if (!vote || vote.status !== "open") return;
+  // Sent as typed: the server checks the counts (R-VOTE-2, R-VOTE-4) and says in words what is wrong.
+  const number = (id) => {
+    const raw = $(id).value.trim();
+    return raw === "" ? 0 : Number(raw);
+  };
+  const names = $("counts-by")
+    .value.split(",")
+    .map((name) => name.trim())
+    .filter((name) => name);
+  const json = { for: number("counts-for"), against: number("counts-against"), abstain: number("counts-abstain") };
+  if (names.length) json.counted_by = names;
+  const closed = await act($("counts-save"), () => api("POST", `/api/v1/votes/${vote.id}/counts`, { json }));
+  if (closed) say($("chair-message"), t("counts_saved"));
 }
 
 async function act(button, call) {
@@ -106,7 +135,7 @@ async function openVote(event) {
     $("vote-question-input").focus();
     return;
   }
-  const body = { question, kind: $("vote-kind").value };
+  const body = { question, kind: $("vote-kind").value, mode: $("vote-mode-input").value };
   const reason = $("vote-override").value.trim();
   if (!$("override-field").hidden && reason) body.override_reason = reason;
   say($("chair-error"), "");
@@ -189,6 +218,7 @@ function start() {
   $("floor-end").addEventListener("click", (event) => giveFloor(null, event.currentTarget));
   $("vote-form").addEventListener("submit", openVote);
   $("vote-close").addEventListener("click", closeVote);
+  $("counts-form").addEventListener("submit", enterCounts);
   onVoteChange(drawVoteControls);
 }
 

@@ -80,10 +80,15 @@ function draw() {
   const kind = t(`vote_kind_${vote.kind}`);
   say($("vote-state"), `${vote.status === "open" ? t("vote_open") : t("vote_closed")} · ${kind}`);
   say($("vote-question"), vote.question);
+  // How the vote is taken (issue 30): a show of hands or paper ballot takes no ballot in the room.
+  const ballots = !vote.mode || vote.mode === "electronic";
+  panel.dataset.mode = vote.mode || "electronic";
+  say($("vote-mode"), vote.mode_text ? t("vote_mode", { mode: vote.mode_text }) : "");
+  $("vote-counted-hint").hidden = ballots || vote.status !== "open";
   const voted = (vote.voted || []).includes(state.selfId);
   const mine = voted ? recalledChoice(vote.id) : null;
   for (const button of panel.querySelectorAll("[data-choice]")) {
-    button.hidden = vote.status !== "open";
+    button.hidden = vote.status !== "open" || !ballots;
     button.disabled = voted;
     if (mine) button.setAttribute("aria-pressed", button.dataset.choice === mine ? "true" : "false");
     else button.removeAttribute("aria-pressed");
@@ -93,7 +98,7 @@ function draw() {
   line.hidden = !mine;
   say(line, mine ? t("vote_mine", { choice: t(`vote_choice_${mine}`) }) : "");
   if (voted && vote.status === "open" && !$("vote-message").textContent) say($("vote-message"), t("vote_already"));
-  say($("vote-progress"), t("vote_ballots", { ballots: (vote.counts && vote.counts.ballots) || 0 }));
+  say($("vote-progress"), ballots ? t("vote_ballots", { ballots: (vote.counts && vote.counts.ballots) || 0 }) : "");
   const box = $("vote-result");
   const result = vote.status === "closed" ? vote.result : null;
   box.hidden = !result;

@@ -51,6 +51,13 @@ async def test_one_vote_of_each_mode_in_person(world: World) -> None:
     mid, officials = await _in_person_meeting(world)
     assert officials >= 3
 
+    # the meeting page offers the unit's leaders a show of hands first in person, and the counts' form
+    page = await sec_a.get(f"/meetings/{mid}")
+    assert page.status == 200
+    html = page.body.decode()
+    assert 'id="meeting-counts-form"' in html and 'id="meeting-vote-form"' in html
+    assert '<option value="show_of_hands" selected>' in html
+
     # -- a show of hands, counted by the chair
     hands = await sec_a.post(
         f"/api/v1/meetings/{mid}/votes", {"question": "Thông qua kế hoạch tháng", "mode": "show_of_hands"}

@@ -1,5 +1,5 @@
-"""The `cellmeet` command: serve, db upgrade, admin create-user, import members, audit (verify, checkpoints,
-public-key), bench."""
+"""The `cellmeet` command: serve, db upgrade, admin create-user, import members, rule-sets import, audit
+(verify, checkpoints, public-key), bench."""
 
 from __future__ import annotations
 
@@ -52,6 +52,12 @@ def _parser() -> argparse.ArgumentParser:
     members = imports.add_subparsers(dest="import_command", required=True).add_parser("members")
     members.add_argument("--org", type=int, required=True)
     members.add_argument("file", type=Path)
+
+    rule_sets = commands.add_parser("rule-sets", help="rule sets (bộ quy tắc) added as data")
+    rule_sets_import = rule_sets.add_subparsers(dest="rule_sets_command", required=True).add_parser(
+        "import", help="add a rule set from a JSON file (docs/rules.md, 'Adding a rule set')"
+    )
+    rule_sets_import.add_argument("file", type=Path)
 
     add_report_parser(commands)
 
@@ -187,6 +193,25 @@ def _import_members(args: argparse.Namespace) -> int:
                 session, org, data, args.file.name, actor_user_id=None, at=system_clock()
             )
         print(f"Đã nhập {count} đảng viên. (Imported {count} members.)")
+        return 0
+
+    return int(asyncio.run(_with_database(run)))
+
+
+def _import_rule_set(args: argparse.Namespace) -> int:
+    from server.services.rule_sets import import_rule_set
+
+    data = args.file.read_bytes()
+
+    async def run(db: Database) -> int:
+        async with db.write() as session:
+            added = await import_rule_set(session, data, at=system_clock())
+        life = added.lifecycle
+        print(
+            f"Đã thêm bộ quy tắc {added.name} ({life.status.value}), "
+            f"hiệu lực từ {life.in_force_from:%d/%m/%Y}. "
+            f"(Added rule set {added.name}, in force from {life.in_force_from.isoformat()}.)"
+        )
         return 0
 
     return int(asyncio.run(_with_database(run)))
@@ -341,6 +366,7 @@ def main(argv: list[str] | None = None) -> int:
         "db": _db_upgrade,
         "admin": _create_user,
         "import": _import_members,
+        "rule-sets": _import_rule_set,
         "audit": _audit,
         "report": _report,
         "bench": _bench,
@@ -352,6 +378,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except ApiError as exc:
         print(f"cellmeet: {exc.message.vi}", file=sys.stderr)
+        if exc.code == "invalid_rule_set":
+            print(f"cellmeet: {exc.message.en}", file=sys.stderr)
         for error in exc.details.get("errors", []):
             print(f"  {error['message_vi']}", file=sys.stderr)
         return 1

@@ -5,14 +5,22 @@ from __future__ import annotations
 from aiohttp import web
 
 from meetings.policy import Action
-from meetings.rulesets import BUILT_IN
 from server.api import responses
 from server.api.context import actor, database, json_response, lang, path_id
-from server.api.registry import route
+from server.api.registry import Shape, route
 from server.auth.authz import authorize
 from server.errors import not_found
 from server.services.orgs import get_org
 from server.services.register import eligibility, group_eligibility_of
+from server.services.rule_sets import listing, registry
+
+_LIFECYCLE = dict(status="string", in_force_from="string", in_force_to="string?", superseded_by="string?")
+RULE_SET = responses.obj(
+    "RuleSet", _LIFECYCLE, name="string", title="any", parameters="array", sources="array"
+)
+_LISTED = responses.obj("RuleSetListed", _LIFECYCLE, id="string", title="string", sources="array")
+# api.md: a bare array, each lineage's sets side by side in order (issue 30).
+RULE_SETS = Shape("RuleSetList", {"type": "array", "items": _LISTED.schema})
 
 
 @route(
@@ -48,13 +56,28 @@ async def get_group_eligibility(request: web.Request) -> web.StreamResponse:
 @route(
     "GET",
     "/api/v1/rule-sets/{name}",
-    summary="A rule set's parameters with their sources",
+    summary="A rule set's parameters with their sources, its status and the days it is in force",
     tag="eligibility",
-    response=responses.RULE_SET,
+    response=RULE_SET,
 )
 async def get_rule_set_route(request: web.Request) -> web.StreamResponse:
     actor(request)
-    rule_set = BUILT_IN.get(request.match_info["name"])
+    async with database(request).read() as session:
+        rule_set = (await registry(session)).get(request.match_info["name"])
     if rule_set is None:
         raise not_found()
     return json_response(rule_set.to_json(lang(request)))
+
+
+@route(
+    "GET",
+    "/api/v1/rule-sets",
+    summary="Every rule set: status (pilot, in_force, superseded), days in force, successor, sources",
+    tag="eligibility",
+    response=RULE_SETS,
+)
+async def list_rule_sets(request: web.Request) -> web.StreamResponse:
+    actor(request)
+    async with database(request).read() as session:
+        found = await registry(session)
+    return json_response(listing(found, lang(request)))

@@ -53,13 +53,14 @@ from meetings import room
 from meetings.decision import Decision, Text
 from meetings.enums import Activity, MeetingMode, MeetingStatus, RemoteReason, Standing
 from meetings.register import MemberFacts
-from meetings.rulesets import get_rule_set
+from meetings.rulesets import in_force_on
 from server.audit.log import append
 from server.clock import as_utc, iso
 from server.db.tables import AgendaItem, Excuse, Meeting, Member, Org, PresenceEvent, Speech
 from server.errors import ApiError, conflict
 from server.services import breakout
 from server.services.meeting_checks import require_not_cancelled, require_scheduled
+from server.services.rule_sets import meeting_date, registry
 from server.services.unit_members import units_member_ids
 
 ON_SITE_MODES = frozenset({MeetingMode.HYBRID, MeetingMode.IN_PERSON})
@@ -132,15 +133,17 @@ async def situations(session: AsyncSession, meetings: Sequence[tuple[Meeting, Or
     )
     for meeting_id, member_id in (await session.execute(excused_query)).all():
         excused[meeting_id].add(member_id)
+    rule_sets = await registry(session)
     found = {}
-    for meeting_id, (_, org) in by_id.items():
+    for meeting_id, (meeting, org) in by_id.items():
         chosen = [members[i] for i in sorted(summoned[meeting_id]) if i in members]
         found[meeting_id] = Situation(
             members=chosen,
             facts=[_facts(m) for m in chosen],
             events=events[meeting_id],
             excused=frozenset(excused[meeting_id]),
-            rule_set=get_rule_set(org.rule_set),
+            # The set in force on the meeting's date within the unit's lineage decides it (issue 30).
+            rule_set=in_force_on(rule_sets, org.rule_set, meeting_date(meeting, org)),
         )
     return found
 

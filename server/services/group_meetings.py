@@ -31,12 +31,12 @@ from sqlmodel import col
 from meetings.decision import Text
 from meetings.enums import ApplicationKind, MeetingKind, MeetingStatus, OrgKind
 from meetings.groups import Month, group_month_allowed, local_month, meeting_month
-from meetings.rulesets import get_rule_set
 from server.clock import as_utc
 from server.db.tables import Meeting, Org
 from server.errors import ApiError
 from server.services.pilot import local_today, valid_approval
 from server.services.register import group_eligibility_of
+from server.services.rule_sets import rule_set_for
 
 COUNTED_STATUSES = (MeetingStatus.SCHEDULED, MeetingStatus.OPEN, MeetingStatus.CLOSED)
 
@@ -129,7 +129,8 @@ async def check_group_meeting(
         )
     month = local_month(starts_at, ZoneInfo(cell.timezone))
     used = await months_used(session, cell, exclude_meeting_id=exclude_meeting_id)
-    decision = group_month_allowed(used, month, get_rule_set(cell.rule_set))
+    in_force = await rule_set_for(session, cell, as_utc(starts_at).astimezone(ZoneInfo(cell.timezone)).date())
+    decision = group_month_allowed(used, month, in_force)
     if not decision.outcome:
         raise ApiError(
             409,

@@ -14,7 +14,7 @@ from sqlmodel import col
 
 from meetings.content import check_agenda_content
 from meetings.enums import ItemType, MeetingMode
-from meetings.rulesets import get_rule_set
+from meetings.rulesets import RuleSet, get_rule_set
 from server.audit.log import append
 from server.db.tables import AgendaItem, Meeting, Org
 from server.errors import refused
@@ -26,8 +26,11 @@ def agenda_item_json(item: AgendaItem) -> dict[str, Any]:
     return {"position": item.position, "title": item.title, "item_type": item.item_type, "notes": item.notes}
 
 
-def check_agenda(org: Org, mode: MeetingMode, item_types: Sequence[ItemType]) -> None:
-    decision = check_agenda_content(mode, item_types, get_rule_set(org.rule_set))
+def check_agenda(
+    org: Org, mode: MeetingMode, item_types: Sequence[ItemType], rule_set: RuleSet | None = None
+) -> None:
+    """R-CONTENT-1 under `rule_set`: the set in force on the meeting's date (default: the unit's own)."""
+    decision = check_agenda_content(mode, item_types, rule_set or get_rule_set(org.rule_set))
     if not decision.outcome:
         raise refused(
             "R-CONTENT-1",

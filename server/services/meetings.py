@@ -57,6 +57,7 @@ from server.services.group_meetings import check_group_meeting
 from server.services.meeting_agenda import agenda_of, agenda_rows, check_agenda
 from server.services.meeting_checks import check_not_past, check_org_for_kind, require_scheduled
 from server.services.meeting_online import check_online_allowed, online_approved
+from server.services.rule_sets import rule_set_for
 from server.services.unit_members import check_people
 
 __all__ = ["change", "meeting_json", "online_approved", "schedule"]
@@ -104,7 +105,10 @@ async def schedule(
     if template_id is None and kind == MeetingKind.GROUP:
         template_id = await builtin_template_id(session, "group")  # R-GROUP-4: the group's own agenda
     entries = await template_entries(session, template_id, org) if template_id is not None else []
-    check_agenda(org, mode, [entry.item_type for entry in entries])
+    dated = await rule_set_for(
+        session, org, as_utc(values["starts_at"]).astimezone(ZoneInfo(org.timezone)).date()
+    )
+    check_agenda(org, mode, [entry.item_type for entry in entries], dated)
     await check_people(session, org, values)
     await check_online_allowed(session, org, mode, at)
     if kind == MeetingKind.GROUP:
@@ -165,10 +169,12 @@ async def change(
     if moved and meeting.kind == MeetingKind.GROUP:
         await check_group_meeting(session, org, changes["starts_at"], exclude_meeting_id=meeting.id)
     template_id = changes.get("agenda_template_id")
+    starts_at = as_utc(changes["starts_at"]) if "starts_at" in changes else as_utc(meeting.starts_at)
+    dated = await rule_set_for(session, org, starts_at.astimezone(ZoneInfo(org.timezone)).date())
     if template_id is not None and template_id != meeting.agenda_template_id:
         entries = await template_entries(session, template_id, org)
         mode = MeetingMode(changes.get("mode") or meeting.mode)
-        check_agenda(org, mode, [entry.item_type for entry in entries])
+        check_agenda(org, mode, [entry.item_type for entry in entries], dated)
         await session.execute(delete(AgendaItem).where(col(AgendaItem.meeting_id) == meeting.id))
         session.add_all(agenda_rows(meeting, entries))
     if "mode" in changes:
@@ -176,7 +182,7 @@ async def change(
         if mode.value != meeting.mode:
             await check_online_allowed(session, org, mode, at)
             items = await agenda_of(session, meeting.id)  # type: ignore[arg-type]
-            check_agenda(org, mode, [ItemType(item.item_type) for item in items])
+            check_agenda(org, mode, [ItemType(item.item_type) for item in items], dated)
     recorded: dict[str, Any] = {}
     for name, value in changes.items():
         if name == "starts_at":

@@ -46,6 +46,7 @@ from server.services.attendance import attendance_of, situation
 from server.services.group_meetings import month_of, months_used
 from server.services.meeting_agenda import agenda_of
 from server.services.minutes_edits import texts_at
+from server.services.rule_sets import rule_set_of_meeting
 
 # A local month is within a day of the UTC month at either end (zones run from UTC-12 to UTC+14).
 _ZONE_MARGIN = timedelta(days=2)
@@ -170,7 +171,9 @@ async def _meeting_entry(
         "closed_at": as_utc(meeting.closed_at) if meeting.closed_at is not None else None,
         "held_by": {"id": held_by.id, "name": held_by.name, "kind": held_by.kind},
         "attendance": await _attendance(session, meeting, held_by, closed, at),
-        "quorum": _quorum_at_opening(meeting, opened, get_rule_set(held_by.rule_set), lang),
+        "quorum": _quorum_at_opening(
+            meeting, opened, await rule_set_of_meeting(session, meeting, held_by), lang
+        ),
         "minutes_status": status.value,
         "conclusions": written,
         # A cancelled meeting stays in its month, as cancelled and why (issue 18).

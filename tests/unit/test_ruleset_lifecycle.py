@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -227,3 +229,21 @@ def test_exactly_one_set_of_a_lineage_is_in_force_on_any_day_after_it_began(
         assert in_force == [chosen]
     else:
         assert chosen.name == "hd03-2022" and in_force == []
+
+
+def test_docs_list_every_rule_id_with_its_source_and_status() -> None:
+    root = Path(__file__).resolve().parents[2]
+    cited = {
+        rule
+        for path in (root / "meetings").glob("*.py")
+        for rule in re.findall(r"R-[A-Z]+-\d+", path.read_text(encoding="utf-8"))
+    }
+    cited |= {p.rule for p in HD03_2022.parameters.values() if p.rule.startswith("R-")}
+    rows = {
+        line.split("|")[1].strip(): line
+        for line in (root / "docs" / "rules.md").read_text(encoding="utf-8").splitlines()
+        if line.startswith("| R-")
+    }
+    assert cited <= set(rows), sorted(cited - set(rows))
+    statuses = ("confirmed", "secondary", "platform default")
+    assert all(any(status in row.split("|")[-2] for status in statuses) for row in rows.values())

@@ -69,6 +69,13 @@ async def deploy_coturn(
     return await start_coturn("deploy", "-c", str(deploy_config_copy(tmp_path)))
 
 
+# A new allocation's local port may be one a just-released allocation left (coturn keeps that one
+# for 1 s): its 5-tuple is then taken and coturn answers 437; Chromium (libwebrtc's TurnPort) then
+# allocates again from a new socket, up to twice.
+ALLOCATION_MISMATCH = 437
+MISMATCH_RETRIES = 2
+
+
 def credential(member: int) -> tuple[str, str]:
     minted = mint_turn_credential(SECRET, member_id=member, meeting_id=7, now=datetime.now(UTC))
     return minted.username, minted.credential
@@ -79,10 +86,15 @@ async def join(coturn: Coturn, member: int, count: int = JOIN) -> tuple[list[Pai
     granted: list[Pair] = []
     refused: list[int] = []
     for _ in range(count):
-        try:
-            granted.append(await allocate(coturn, *credential(member)))
-        except stun.TransactionFailed as failed:
-            refused.append(int(failed.response.error_code))
+        for attempt in range(1 + MISMATCH_RETRIES):
+            try:
+                granted.append(await allocate(coturn, *credential(member)))
+            except stun.TransactionFailed as failed:
+                code = int(failed.response.error_code)
+                if code == ALLOCATION_MISMATCH and attempt < MISMATCH_RETRIES:
+                    continue  # a new socket, as libwebrtc's TurnPort does on 437
+                refused.append(code)
+            break
     return granted, refused
 
 

@@ -17,12 +17,11 @@ from meetings.decision import Text
 from meetings.enums import VoteMode
 from meetings.room import quorum_decision
 from meetings.vote_modes import check_counts
-from server.audit.checkpoints import VOTE_CLOSED, write_checkpoint
-from server.audit.log import append
 from server.db.tables import Meeting, Org, Vote
 from server.errors import ApiError, conflict
 from server.services.attendance import situation
-from server.services.vote_results import CLOSED, OPEN, result_of
+from server.services.vote_results import OPEN
+from server.services.votes import record_close
 
 
 async def enter_counts(
@@ -71,33 +70,20 @@ async def enter_counts(
             },
         )
     base = max(int(quorum.counts["voting_base"]), for_ + against + abstain)
-    vote.voting_base = base
-    vote.count_for, vote.count_against, vote.count_abstain = for_, against, abstain
     vote.counted_by = list(decision.details["counted_by"])
     vote.counts_entered_by = actor_user_id
-    result = result_of(vote, org)
-    assert result is not None
-    vote.outcome = str(result.outcome)
-    vote.status = CLOSED
-    vote.closed_at = at
-    session.add(vote)
-    await session.flush()
-    await append(
+    return await record_close(
         session,
-        at=at,
+        vote,
+        meeting,
+        org,
+        (for_, against, abstain),
+        base,
         actor_user_id=actor_user_id,
-        org_id=meeting.org_id,
-        action="vote.closed",
-        target=f"vote:{vote.id}",
-        data={
-            "meeting_id": meeting.id,
+        at=at,
+        audited={
             "mode": vote.mode,
             "counted_by": vote.counted_by,
             "officials_present": int(quorum.counts["present_official"]),
-            "outcome": vote.outcome,
-            "rule": result.rule,
-            "counts": dict(result.counts),
         },
     )
-    await write_checkpoint(session, at=at, reason=VOTE_CLOSED)
-    return vote

@@ -159,10 +159,26 @@ async def close_vote(
     base = int(quorum_decision(await situation(session, meeting, org)).counts["voting_base"])
     # Ballots of members who since left the base (e.g. suspended mid-meeting) still count towards it.
     base = max(base, sum(tally.values()))
+    counts = (tally[Choice.FOR.value], tally[Choice.AGAINST.value], tally[Choice.ABSTAIN.value])
+    return await record_close(session, vote, meeting, org, counts, base, actor_user_id=actor_user_id, at=at)
+
+
+async def record_close(
+    session: AsyncSession,
+    vote: Vote,
+    meeting: Meeting,
+    org: Org,
+    counts: tuple[int, int, int],
+    base: int,
+    *,
+    actor_user_id: int,
+    at: datetime,
+    audited: dict[str, Any] | None = None,
+) -> Vote:
+    """The vote closed with its counts (for, against, abstain) over `base`: its outcome decided
+    (R-VOTE-1/3, `result_of`), audited as `vote.closed` (with `audited` besides), checkpointed."""
     vote.voting_base = base
-    vote.count_for = tally[Choice.FOR.value]
-    vote.count_against = tally[Choice.AGAINST.value]
-    vote.count_abstain = tally[Choice.ABSTAIN.value]
+    vote.count_for, vote.count_against, vote.count_abstain = counts
     result = result_of(vote, org)
     assert result is not None
     vote.outcome = str(result.outcome)
@@ -179,6 +195,7 @@ async def close_vote(
         target=f"vote:{vote.id}",
         data={
             "meeting_id": meeting.id,
+            **(audited or {}),
             "outcome": vote.outcome,
             "rule": result.rule,
             "counts": dict(result.counts),

@@ -25,6 +25,7 @@ from server.api import (  # noqa: F401  (importing a handler module registers it
     notices_routes,
     orgs_routes,
     password_routes,
+    pilot_report_routes,
     pilot_routes,
     record_routes,
     report_routes,

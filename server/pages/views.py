@@ -29,6 +29,7 @@ from server.pages.rendering import LANGUAGE_COOKIE, render
 from server.services.meeting_roles import MeetingRoles, meeting_roles
 from server.services.orgs import get_org
 from server.services.pilot import approver_org_above
+from server.services.pilot_report import reports_due
 from server.services.presence import admit
 
 MAX_ID = 2**31 - 1
@@ -163,13 +164,17 @@ async def org_page(request: web.Request) -> web.StreamResponse:
         if access is None or not can_see(access, caller):
             return _not_found(request)
         org = await get_org(session, org_id)
-    kind = OrgKind(org.kind)
+        kind = OrgKind(org.kind)
+        can = _abilities(access, caller, kind)
+        # The approving body's page lists the periodic reports due from the units it approved (issue 30).
+        due = await reports_due(session, org_id, request.app[CLOCK]()) if can["decide_below"] else []
     return _page(
         request,
         "org.html",
         org=org,
         kind=kind.value,
-        can=_abilities(access, caller, kind),
+        can=can,
+        reports_due=due,
         page_script="org.js",
     )
 

@@ -279,6 +279,10 @@ UNIT_ROUTES: list[Route] = [
         "GET /api/v1/audit/usage/report",
         "/api/v1/audit/usage/report?org={org}&from=2026-01-01&to=2026-12-31&format=csv",
     ),
+    # the unit's periodic pilot report (issue 30 part 4): the same right as the usage figures
+    _route(
+        "GET /api/v1/orgs/{id}/pilot-reports", "/api/v1/orgs/{org}/pilot-reports?period=2026-Q4&format=json"
+    ),
 ]
 BY_KEY = {route.key: route for route in UNIT_ROUTES}
 

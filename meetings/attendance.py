@@ -31,7 +31,7 @@ miss ``present_min_fraction`` of the meeting and the call is absent in the recor
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -77,6 +77,7 @@ class MemberAttendance:
     present_seconds: int
     first_present: datetime | None
     last_present: datetime | None
+    relayed: bool = False  # present, at some time, through another member's radio or phone (R-ATT-4)
 
 
 def _require_aware(value: datetime, name: str) -> None:
@@ -149,12 +150,15 @@ def attendance(
     attendance_call_at: datetime | None = None,
     *,
     in_progress: bool = False,
+    relays: Mapping[int, Sequence[Interval]] | None = None,
 ) -> dict[int, MemberAttendance]:
     """Each summoned member's attendance status for the meeting ``[starts_at, ends_at]`` (R-ATT-2).
 
     For a meeting still in progress pass ``ends_at`` = now and ``in_progress=True`` (see the module
     notes: who is connected at ``ends_at`` is projected to stay to the close). Events of members not
     summoned are ignored. The returned intervals are clipped to the meeting and have concrete ends.
+    `relays` are each member's relay intervals (R-ATT-4, meetings.relays): presence like their own,
+    joined to it; a relay still running at ``ends_at`` of a meeting in progress counts as connected.
     """
     _require_aware(starts_at, "starts_at")
     _require_aware(ends_at, "ends_at")
@@ -172,8 +176,9 @@ def attendance(
     left_early = timedelta(minutes=rule_set.left_early_minutes)
 
     result: dict[int, MemberAttendance] = {}
+    relays = relays or {}
     for member_id in summoned:
-        merged = per_member.get(member_id, [])
+        merged = _union(per_member.get(member_id, []), relays.get(member_id, ()))
         clipped = _clip(merged, starts_at, ends_at)
         present_us = sum(((i.end - i.start) // _MICRO for i in clipped if i.end is not None), 0)
         by_time = present_us > 0 and present_us * fraction.denominator >= fraction.numerator * duration_us
@@ -182,7 +187,14 @@ def attendance(
         )
         first = clipped[0].start if clipped else None
         last = clipped[-1].end if clipped else None
-        connected = in_progress and bool(merged) and merged[-1].end is None and merged[-1].start <= ends_at
+        relaying = any(
+            i.start <= ends_at and (i.end is None or ends_at < i.end) for i in relays.get(member_id, ())
+        )
+        connected = (
+            in_progress
+            and bool(merged)
+            and (relaying or (merged[-1].end is None and merged[-1].start <= ends_at))
+        )
         if connected and first is None:
             first = max(merged[-1].start, starts_at)  # joined at this very instant
         status: AttendanceStatus
@@ -200,8 +212,25 @@ def attendance(
             status = AttendanceStatus.ABSENT_EXCUSED
         else:
             status = AttendanceStatus.ABSENT_UNEXCUSED
-        result[member_id] = MemberAttendance(member_id, status, clipped, present_us // 1_000_000, first, last)
+        result[member_id] = MemberAttendance(
+            member_id, status, clipped, present_us // 1_000_000, first, last, bool(relays.get(member_id))
+        )
     return result
+
+
+def _union(own: Sequence[Interval], relayed: Sequence[Interval]) -> list[Interval]:
+    """The member's own intervals and their relay intervals as one sorted list without overlaps."""
+    if not relayed:
+        return list(own)
+    union: list[Interval] = []
+    for interval in sorted([*own, *relayed], key=lambda i: i.start):
+        if union and (union[-1].end is None or interval.start <= union[-1].end):
+            last = union[-1]
+            end = None if last.end is None or interval.end is None else max(last.end, interval.end)
+            union[-1] = Interval(last.start, end)
+        else:
+            union.append(interval)
+    return union
 
 
 def _clip(merged: Sequence[Interval], starts_at: datetime, ends_at: datetime) -> list[Interval]:

@@ -111,4 +111,7 @@ HD03_PARAMETERS = (
     ),
     _p("mesh_video_max_cameras", 4, "architecture.md", f"{_PLATFORM}: mạng lưới ngang hàng", _D),
     _p("minutes_adoption_days_max", 7, "R-MIN-1", f"{_PLATFORM}: thời hạn thông qua biên bản", _D),
+    # A member heard through another member's radio or phone (issue 30): present for the record only.
+    _p("relayed_count_for_quorum", False, "R-ATT-4", f"{_PLATFORM}: tham dự qua chuyển tiếp", _D),
+    _p("relayed_may_vote", False, "R-ATT-4", f"{_PLATFORM}: tham dự qua chuyển tiếp", _D),
 )

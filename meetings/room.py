@@ -23,16 +23,17 @@ passes them here as plain values; every instant is passed in (aware datetimes).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import NamedTuple
 
 from meetings import attendance as att
-from meetings.decision import Decision
+from meetings.decision import Decision, Text
 from meetings.enums import Activity, MeetingMode, MeetingStatus, Standing
 from meetings.quorum import quorum
 from meetings.register import MemberFacts, voting_base
+from meetings.relays import Relay, relay_counts, relay_intervals, relay_sentence, relayed_at
 from meetings.rulesets import RuleSet
 
 # A meeting whose room is live: members may enter and their presence may still change.
@@ -94,6 +95,8 @@ class Presence:
     events: list[att.PresenceEvent]
     excused: frozenset[int]
     rule_set: RuleSet
+    # Members heard through another member's radio or phone, as the chair recorded them (R-ATT-4).
+    relays: Sequence[Relay] = field(default=(), kw_only=True)
 
 
 class Place(NamedTuple):
@@ -155,16 +158,34 @@ def present_now(presence: Presence) -> frozenset[int]:
     return frozenset(m for m, ivs in spans.items() if m in summoned and ivs and ivs[-1].end is None)
 
 
-def quorum_decision(presence: Presence) -> Decision:
-    """R-QUOR-1 now: the official members present in the voting base against the voting base."""
-    present = present_now(presence)
-    base = voting_base(presence.facts, present, presence.excused, presence.rule_set)
+def quorum_decision(presence: Presence, at: datetime | None = None) -> Decision:
+    """R-QUOR-1 now: the official members present in the voting base against the voting base.
+
+    A member heard through a relay at `at` (R-ATT-4) counts only when the rule set says so; either way
+    the counts say how many relayed official members were counted or left out, and how many official
+    members may vote (`officials_may_vote`, R-VOTE-2). Without `at` no relay is running.
+    """
+    rule_set = presence.rule_set
+    own = present_now(presence)
+    summoned = frozenset(f.member_id for f in presence.facts)
+    relayed: frozenset[int] = frozenset()
+    if at is not None:
+        relayed = (relayed_at(presence.relays, at) & summoned) - own
+    present = own | relayed if rule_set.relayed_count_for_quorum else own
+    base = voting_base(presence.facts, present, presence.excused, rule_set)
     base_ids = frozenset(base.details["member_ids"])
+    relay = relay_counts(own & base_ids, relayed & base_ids, rule_set)
     present_official = len(present & base_ids)
-    decision = quorum(int(base.outcome), present_official, presence.rule_set)
+    decision = quorum(int(base.outcome), present_official, rule_set)
     standings = {f.member_id: f.standing for f in presence.facts}
+    sentence = relay_sentence(relay, rule_set)
+    explanation = decision.explanation
+    if sentence is not None:
+        explanation = Text(explanation.vi + sentence.vi, explanation.en + sentence.en)
     counts = {
         **decision.counts,
+        **relay,
+        "relayed": len(relayed),
         "present": len(present),
         "present_probationary": sum(1 for m in present if standings[m] is Standing.PROBATIONARY),
         "summoned": len(presence.facts),
@@ -175,8 +196,12 @@ def quorum_decision(presence: Presence) -> Decision:
         decision.rule,
         decision.rule_set,
         counts,
-        decision.explanation,
-        details={"present_member_ids": sorted(present), "voting_base_member_ids": sorted(base_ids)},
+        explanation,
+        details={
+            "present_member_ids": sorted(present),
+            "voting_base_member_ids": sorted(base_ids),
+            "relayed_member_ids": sorted(relayed),
+        },
     )
 
 
@@ -214,4 +239,5 @@ def attendance_at(presence: Presence, timing: Timing, at: datetime) -> dict[int,
         presence.rule_set,
         attendance_call_at=call,
         in_progress=timing.in_progress,
+        relays=relay_intervals(presence.relays),
     )

@@ -77,6 +77,8 @@ SCHEMA: Mapping[str, tuple[type, type | None]] = MappingProxyType(
         "two_thirds_vote_kinds": (frozenset, VoteKind),
         "mesh_video_max_cameras": (int, None),
         "minutes_adoption_days_max": (int, None),
+        "relayed_count_for_quorum": (bool, None),
+        "relayed_may_vote": (bool, None),
     }
 )
 

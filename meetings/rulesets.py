@@ -251,6 +251,15 @@ class RuleSet:
     def minutes_adoption_days_max(self) -> int:
         return self._typed("minutes_adoption_days_max", int)
 
+    # R-ATT-4: a member taking part through another member's radio or phone (meetings.relays)
+    @property
+    def relayed_count_for_quorum(self) -> bool:
+        return self._typed("relayed_count_for_quorum", bool)
+
+    @property
+    def relayed_may_vote(self) -> bool:
+        return self._typed("relayed_may_vote", bool)
+
 
 HD03_2022 = RuleSet(
     "hd03-2022",

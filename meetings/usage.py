@@ -21,6 +21,8 @@ Interpretations (docs/decisions.md, "Usage figures"):
   unless they came); present = present, late or left early (R-ATT-2).
 - The online share is online **and** hybrid meetings over all meetings held: both use the online
   pilot and both need its approval (R-ELIG-6).
+- Relayed attendance (R-ATT-4): ``relayed`` counts, per unit and in all, the closed meetings in which a
+  member took part through another member's radio or phone, and those attendances.
 - Quorum failures are the meetings not quorate at their opening; since the chair can open them only
   with an override (R-QUOR-1), each is also an override. ``quorum.overrides`` (and a unit's
   ``quorum_overrides``) add the votes opened below quorum: they count events, not meetings, so the
@@ -122,6 +124,7 @@ class UsageReport:
     units: Sequence[Mapping[str, Any]]
     flags: Sequence[Flag]
     below_quorum: Mapping[str, Any] = field(default_factory=dict)
+    relayed: Mapping[str, Any] = field(default_factory=dict)
 
     def to_json(self, lang: str = "vi") -> dict[str, Any]:
         return {
@@ -135,6 +138,7 @@ class UsageReport:
             "units": [dict(unit) for unit in self.units],
             "flags": [flag.to_json(lang) for flag in self.flags],
             "below_quorum": dict(self.below_quorum),
+            "relayed": dict(self.relayed),
         }
 
 
@@ -190,4 +194,22 @@ def usage_report(
         ],
         flags=flags,
         below_quorum=below_quorum(held, by_id.values(), held_by_unit),
+        relayed=relayed_attendance(held_by_unit),
     )
+
+
+def relayed_attendance(held_by_unit: Mapping[int, Sequence[Held]]) -> dict[str, Any]:
+    """R-ATT-4 in the audit view: per unit (by id, as a string), the closed meetings with a member present
+    through a relay and how many such attendances; and their totals."""
+    by_unit = {
+        str(org_id): {
+            "meetings": sum(1 for item in items if item.record.relayed),
+            "members": sum(len(item.record.relayed) for item in items),
+        }
+        for org_id, items in held_by_unit.items()
+    }
+    return {
+        "meetings": sum(unit["meetings"] for unit in by_unit.values()),
+        "members": sum(unit["members"] for unit in by_unit.values()),
+        "by_unit": by_unit,
+    }

@@ -129,6 +129,8 @@ class MeetingRecord:
     attendance: Mapping[int, AttendanceStatus] = field(default_factory=dict)
     votes: tuple[VoteRecord, ...] = ()
     minutes_adopted_at: datetime | None = None
+    # The members present through another member's radio or phone (R-ATT-4), for a closed meeting.
+    relayed: frozenset[int] = frozenset()
 
     @property
     def closed(self) -> bool:

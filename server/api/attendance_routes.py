@@ -80,7 +80,7 @@ async def _on_site(request: web.Request, kind: EventKind) -> web.StreamResponse:
             "kind": kind.value,
             "recorded": recorded,
             "at": at,
-            "quorum": quorum_decision(state).to_json(lang(request)),
+            "quorum": quorum_decision(state, at).to_json(lang(request)),
         }
     if recorded:
         room_changed(request, meeting.id)  # type: ignore[arg-type]
@@ -126,7 +126,7 @@ async def get_quorum(request: web.Request) -> web.StreamResponse:
     caller = actor(request)
     async with database(request).read() as session:
         meeting, org = await _meeting(session, caller, path_id(request), Action.MEETING_READ)
-        decision = quorum_decision(await situation(session, meeting, org))
+        decision = quorum_decision(await situation(session, meeting, org), now(request))
     return json_response(decision.to_json(lang(request)))
 
 

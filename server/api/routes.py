@@ -28,6 +28,7 @@ from server.api import (  # noqa: F401  (importing a handler module registers it
     pilot_report_routes,
     pilot_routes,
     record_routes,
+    relays_routes,
     report_routes,
     room_routes,
     system_routes,

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from meetings.relays import relayed_phrase
 from server.exports.minutes_phrases import (
     breakout_lines,
     field_lines,
@@ -125,6 +126,15 @@ def build(minutes: Mapping[str, Any]) -> MinutesText:
             "Có mặt: ",
         )
     )
+    relayed = maps_of(document.get("relayed"))
+    if relayed:  # R-ATT-4: who took part by radio or phone, relayed by whom
+        listed = "; ".join(
+            relayed_phrase(
+                text_of(r.get("full_name")), text_of(r.get("channel")), text_of(r.get("relayed_by"))
+            ).vi
+            for r in relayed
+        )
+        body.append(Line(f"{listed}.", "text", "Tham dự qua chuyển tiếp: "))
     excused = maps_of(document.get("absent_excused"))
     if excused:
         listed = "; ".join(

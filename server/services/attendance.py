@@ -56,10 +56,12 @@ from meetings.register import MemberFacts
 from meetings.rulesets import in_force_on
 from server.audit.log import append
 from server.clock import as_utc, iso
+from server.db.relays import relays_of
 from server.db.tables import AgendaItem, Excuse, Meeting, Member, Org, PresenceEvent, Speech
 from server.errors import ApiError, conflict
 from server.services import breakout
 from server.services.meeting_checks import require_not_cancelled, require_scheduled
+from server.services.relay_views import relay_entry, relays_by_member
 from server.services.rule_sets import meeting_date, registry
 from server.services.unit_members import units_member_ids
 
@@ -133,6 +135,7 @@ async def situations(session: AsyncSession, meetings: Sequence[tuple[Meeting, Or
     )
     for meeting_id, member_id in (await session.execute(excused_query)).all():
         excused[meeting_id].add(member_id)
+    relays = await relays_of(session, by_id)
     rule_sets = await registry(session)
     found = {}
     for meeting_id, (meeting, org) in by_id.items():
@@ -144,6 +147,7 @@ async def situations(session: AsyncSession, meetings: Sequence[tuple[Meeting, Or
             excused=frozenset(excused[meeting_id]),
             # The set in force on the meeting's date within the unit's lineage decides it (issue 30).
             rule_set=in_force_on(rule_sets, org.rule_set, meeting_date(meeting, org)),
+            relays=relays.get(meeting_id, ()),
         )
     return found
 
@@ -161,9 +165,11 @@ def attendance_of(state: room.Presence, meeting: Meeting, at: datetime) -> dict[
 
 
 def attendance_json(state: Situation, result: dict[int, att.MemberAttendance]) -> dict[str, Any]:
+    relays = relays_by_member(state.relays)
     return {
         "members": [
             {
+                **relay_entry(relays.get(member.id, [])),  # type: ignore[arg-type]
                 "member_id": member.id,
                 "full_name": member.full_name,
                 "standing": member.standing,
@@ -177,7 +183,11 @@ def attendance_json(state: Situation, result: dict[int, att.MemberAttendance]) -
             }
             for member in state.members
         ],
-        "counts": {**att.attendance_counts(result), "summoned": len(state.members)},
+        "counts": {
+            **att.attendance_counts(result),
+            "summoned": len(state.members),
+            "relayed": sum(1 for member in result.values() if member.relayed),
+        },
     }
 
 

@@ -19,6 +19,7 @@ from sqlmodel import col
 
 from meetings.decision import Decision, Text
 from meetings.enums import Activity, Choice, Standing, VoteMode
+from meetings.relays import relayed_at
 from meetings.room import current_states, present_now
 from meetings.vote_modes import MODE_TEXT
 from meetings.votes import ballot_allowed
@@ -74,7 +75,16 @@ async def cast_ballot(
             Text("Người này không phải đảng viên của đơn vị.", "Not a member of the unit."),
             details={"fields": {"member_id": "not a member of the unit"}},
         )
-    if on_site_by_chair and not current_states(state.events).get(member_id, (False, False))[1]:
+    # R-ATT-4: the chair also records the ballot of a member heard through a relay now, when the rule
+    # set lets relayed members vote.
+    relayed = (
+        on_site_by_chair and state.rule_set.relayed_may_vote and member_id in relayed_at(state.relays, at)
+    )
+    if (
+        on_site_by_chair
+        and not relayed
+        and not current_states(state.events).get(member_id, (False, False))[1]
+    ):
         raise conflict(
             "not_on_site",
             Text(
@@ -91,7 +101,7 @@ async def cast_ballot(
     decision = ballot_allowed(
         Standing(member.standing),
         Activity(member.activity),
-        member_id in present_now(state),
+        relayed or member_id in present_now(state),
         voted,
         state.rule_set,
     )

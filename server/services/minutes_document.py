@@ -26,6 +26,7 @@ from server.db.tables import Excuse, Grant, Meeting, Member, Org
 from server.services import breakout
 from server.services.attendance import attendance_of, situation
 from server.services.meeting_agenda import agenda_of
+from server.services.relay_views import relayed_lines
 from server.services.running import speech_json, speeches_of
 from server.services.vote_results import METHOD_TEXT, vote_json, votes_of
 
@@ -140,7 +141,7 @@ async def build_document(
                 ],
             }
         )
-    return {
+    document: dict[str, Any] = {
         "unit": await _unit(session, org, parent),
         "number": fields.get("number") or m.default_number(await _sequence_in_year(session, meeting, zone)),
         "title": meeting.title,
@@ -195,3 +196,6 @@ async def build_document(
         ],
         "votes": vote_rows,
     }
+    if state.relays:  # only then: the minutes of a meeting without relays read exactly as before
+        document["relayed"] = relayed_lines(state.relays, {mem.id: mem.full_name for mem in state.members})
+    return document

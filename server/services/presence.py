@@ -201,7 +201,11 @@ def presence_json(state: Situation, meeting: Meeting, at: datetime) -> dict[str,
     result = attendance_of(state, meeting, at)
     live = room.current_states(state.events)
     return {
-        "counts": {**att.attendance_counts(result), "summoned": len(state.members)},
+        "counts": {
+            **att.attendance_counts(result),
+            "summoned": len(state.members),
+            "relayed": sum(1 for member in result.values() if member.relayed),
+        },
         "participants": [
             {
                 "member_id": m.id,
@@ -210,6 +214,7 @@ def presence_json(state: Situation, meeting: Meeting, at: datetime) -> dict[str,
                 "online": live.get(m.id, room.NOWHERE).online,  # type: ignore[arg-type]
                 "on_site": live.get(m.id, room.NOWHERE).on_site,  # type: ignore[arg-type]
                 "status": result[m.id].status.value,  # type: ignore[index]
+                "relayed": result[m.id].relayed,  # type: ignore[index]
             }
             for m in state.members
         ],
@@ -250,7 +255,7 @@ class Snapshot:
 
     def state(self, at: datetime) -> RoomState:
         return RoomState(
-            presence_json(self.situation, self.meeting, at), room.quorum_decision(self.situation)
+            presence_json(self.situation, self.meeting, at), room.quorum_decision(self.situation, at)
         )
 
 

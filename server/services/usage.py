@@ -45,6 +45,7 @@ from meetings.enums import (
 )
 from meetings.rulesets import get_rule_set
 from server.clock import as_utc
+from server.db.relays import relays_of
 from server.db.tables import (
     AuditEvent,
     EligibilityFlag,
@@ -159,6 +160,7 @@ async def usage_report(
         ),
     )
 
+    relays = await relays_of(session, [meeting.id for meeting in meetings if meeting.id is not None])
     events_of: dict[int, list[att.PresenceEvent]] = defaultdict(list)
     for row in events:
         events_of[row.meeting_id].append(
@@ -229,6 +231,7 @@ async def usage_report(
                 votes_of[meeting.id],
                 adopted_of.get(meeting.id),
                 opening_of.get(f"meeting:{meeting.id}"),
+                relays.get(meeting.id, ()),
             )
         )
     return u.usage_report(

@@ -21,6 +21,7 @@ from meetings.enums import (
     Standing,
 )
 from meetings.register import MemberFacts
+from meetings.relays import Relay, relay_intervals
 from meetings.rulesets import get_rule_set
 from server.clock import as_utc
 from server.db.tables import EligibilityFlag, Meeting, Member, Org, PilotApplication
@@ -93,12 +94,14 @@ def meeting_record(
     votes: Sequence[u.VoteRecord],
     adopted_at: datetime | None,
     opening: dict[str, Any] | None,
+    relays: Sequence[Relay] = (),
 ) -> u.MeetingRecord:
     assert meeting.id is not None and meeting.opened_at is not None
     opened_at = as_utc(meeting.opened_at)
     closed_at = as_utc(meeting.closed_at) if meeting.closed_at is not None else None
     status = MeetingStatus(meeting.status)
     statuses = {}
+    relayed: frozenset[int] = frozenset()
     if status is MeetingStatus.CLOSED and closed_at is not None:
         if meeting.summoned_ids is not None:  # fixed at the close (from migration 0008 on)
             ids = list(meeting.summoned_ids)
@@ -112,8 +115,10 @@ def meeting_record(
             closed_at,
             get_rule_set(org.rule_set),
             attendance_call_at=opened_at,
+            relays=relay_intervals(relays),
         )
         statuses = {member_id: member.status for member_id, member in result.items()}
+        relayed = frozenset(member_id for member_id, member in result.items() if member.relayed)
     counts = opening.get("counts", {}) if opening else {}
     quorate = (
         bool(opening["quorate"])
@@ -136,4 +141,5 @@ def meeting_record(
         attendance=statuses,
         votes=tuple(votes),
         minutes_adopted_at=adopted_at,
+        relayed=relayed,
     )

@@ -42,13 +42,15 @@ async def enter_counts(
         raise conflict("vote_closed", Text("Biểu quyết đã kết thúc.", "The vote is closed."), vote_id=vote.id)
     mode = VoteMode(vote.mode)
     state = await situation(session, meeting, org)
-    quorum = quorum_decision(state)
+    quorum = quorum_decision(state, at)
+    # R-VOTE-2 with R-ATT-4: members heard through a relay vote only when the rule set allows it.
+    officials_present = int(quorum.counts["officials_may_vote"])
     decision = check_counts(
         mode,
         for_,
         against,
         abstain,
-        int(quorum.counts["present_official"]),
+        officials_present,
         counted_by,
         state.rule_set,
     )
@@ -84,6 +86,6 @@ async def enter_counts(
         audited={
             "mode": vote.mode,
             "counted_by": vote.counted_by,
-            "officials_present": int(quorum.counts["present_official"]),
+            "officials_present": officials_present,
         },
     )

@@ -91,7 +91,7 @@ async def open_vote(
             Text("Không có mục này trong chương trình.", "No such agenda item."),
             details={"fields": {"agenda_item_index": "no such item"}},
         )
-    decision = quorum_decision(await situation(session, meeting, org))
+    decision = quorum_decision(await situation(session, meeting, org), at)
     if not decision.outcome and not override_reason:
         raise ApiError(
             409,
@@ -156,7 +156,7 @@ async def close_vote(
         .scalars()
         .all()
     )
-    base = int(quorum_decision(await situation(session, meeting, org)).counts["voting_base"])
+    base = int(quorum_decision(await situation(session, meeting, org), at).counts["voting_base"])
     # Ballots of members who since left the base (e.g. suspended mid-meeting) still count towards it.
     base = max(base, sum(tally.values()))
     counts = (tally[Choice.FOR.value], tally[Choice.AGAINST.value], tally[Choice.ABSTAIN.value])

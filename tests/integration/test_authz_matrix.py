@@ -212,6 +212,18 @@ UNIT_ROUTES: list[Route] = [
     _route(f"POST {M}/checkins", "/api/v1/meetings/{meeting}/checkins", {"member_id": "{member}"}),
     _route(f"POST {M}/checkouts", "/api/v1/meetings/{meeting}/checkouts", {"member_id": "{member}"}),
     _route(f"GET {M}/quorum", "/api/v1/meetings/{meeting}/quorum"),
+    # relayed attendance (issue 30 part 3): by the chair; the member cannot relay themselves (422)
+    _route(
+        f"POST {M}/relays",
+        "/api/v1/meetings/{meeting}/relays",
+        {
+            "member_id": "{member}",
+            "relayed_by": "{member}",
+            "channel": "radio",
+            "from": "2026-11-23T08:00:00Z",
+            "to": "2026-11-23T09:00:00Z",
+        },
+    ),
     _route(f"POST {M}/open", "/api/v1/meetings/{scheduled}/open", {}),
     _route(f"POST {M}/close", "/api/v1/meetings/{meeting}/close"),
     _route(f"GET {M}/attendance", "/api/v1/meetings/{meeting}/attendance"),
@@ -445,6 +457,7 @@ POSITIVE: list[tuple[str, str, int]] = [
     (f"PUT {M}/agenda", "sec_a", 200),
     (f"POST {M}/excuses", "sec_a", 201),
     (f"POST {M}/checkins", "sec_a", 200),  # already checked in: a 200 no-op
+    (f"POST {M}/relays", "sec_a", 422),  # R-ATT-4: a member is not their own relay
     ("POST /api/v1/agenda-templates", "sec_a", 201),
     (f"POST {M}/agenda/current", "sec_a", 200),
     (f"POST {M}/floor", "sec_a", 200),
@@ -479,6 +492,7 @@ POSITIVE_CODES = {
     f"POST {V}/counts": "wrong_mode",
     f"POST {M}/minutes/adopt": "vote_not_passed",
     f"POST {M}/open": "not_quorate",
+    f"POST {M}/relays": "validation_error",
     f"POST {M}/join-ticket": "not_online",
     f"GET {M}/ice-servers": "not_online",
     "POST /api/v1/orgs": "invalid_parent",

@@ -52,6 +52,7 @@ CREATED_OR_EMPTY: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/api/v1/meetings/{id}/excuses"): (201, 200),  # a repeated excuse replaces the reason
     ("POST", "/api/v1/meetings/{id}/checkins"): (201, 200),  # a repeat is a no-op
     ("POST", "/api/v1/meetings/{id}/checkouts"): (201, 200),
+    ("POST", "/api/v1/meetings/{id}/relays"): (201,),
     ("POST", "/api/v1/meetings/{id}/votes"): (201,),
     ("POST", "/api/v1/votes/{id}/ballots"): (201,),
     ("POST", "/api/v1/votes/{id}/reserved-opinions"): (201,),

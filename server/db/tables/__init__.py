@@ -12,6 +12,7 @@ from server.db.tables.columns import UTC_DATETIME
 from server.db.tables.floor import Ballot, Breakout, BreakoutGroup, ReservedOpinion, Speech, Vote
 from server.db.tables.meetings import AgendaItem, AgendaTemplate, Excuse, Meeting, Notice, PresenceEvent
 from server.db.tables.minutes import Minutes, MinutesAddendum, MinutesEdit, MinutesEditKey, MinutesSignature
+from server.db.tables.relays import MeetingRelay
 from server.db.tables.rule_sets import RuleSetDocument
 from server.db.tables.units import EligibilityFlag, Grant, GroupOfficer, Member, Org, PilotApplication
 
@@ -31,6 +32,7 @@ __all__ = [
     "Grant",
     "GroupOfficer",
     "Meeting",
+    "MeetingRelay",
     "Member",
     "Minutes",
     "MinutesAddendum",

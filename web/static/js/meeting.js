@@ -4,6 +4,7 @@ import { api, el, errorText, formatTime, lang, say, setBusy, showFieldErrors, t 
 import { excuseBlock, ownExcuse } from "./excuse.js";
 import { wireChanges } from "./meeting-changes.js";
 import { wireSession } from "./meeting-session.js";
+import "./meeting-attendance.js";
 import "./meeting-votes.js";
 
 const $ = (id) => document.getElementById(id);

@@ -182,10 +182,11 @@ def quorum_decision(presence: Presence, at: datetime | None = None) -> Decision:
     explanation = decision.explanation
     if sentence is not None:
         explanation = Text(explanation.vi + sentence.vi, explanation.en + sentence.en)
+    # A meeting with no relay answers exactly as before R-ATT-4 (clients compare these counts whole).
+    relay_keys = {**relay, "relayed": len(relayed)} if presence.relays else {}
     counts = {
         **decision.counts,
-        **relay,
-        "relayed": len(relayed),
+        **relay_keys,
         "present": len(present),
         "present_probationary": sum(1 for m in present if standings[m] is Standing.PROBATIONARY),
         "summoned": len(presence.facts),

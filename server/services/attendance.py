@@ -186,7 +186,8 @@ def attendance_json(state: Situation, result: dict[int, att.MemberAttendance]) -
         "counts": {
             **att.attendance_counts(result),
             "summoned": len(state.members),
-            "relayed": sum(1 for member in result.values() if member.relayed),
+            # Only where a relay was recorded: other meetings' counts read exactly as before R-ATT-4.
+            **({"relayed": sum(1 for m in result.values() if m.relayed)} if state.relays else {}),
         },
     }
 

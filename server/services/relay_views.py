@@ -26,8 +26,12 @@ def relay_json(relay: Relay) -> dict[str, Any]:
 
 
 def relay_entry(relays: list[Relay]) -> dict[str, Any]:
-    """The keys a member's attendance entry gets: relayed (bool) and their relays, earliest first."""
-    return {"relayed": bool(relays), "relays": [relay_json(relay) for relay in relays]}
+    """The keys a relayed member's attendance entry gets (api.md: "the member's attendance entry then has
+    `relayed: true`"): relayed and their relays, earliest first; none for a member who was not relayed, so
+    an entry without a relay reads exactly as before R-ATT-4."""
+    if not relays:
+        return {}
+    return {"relayed": True, "relays": [relay_json(relay) for relay in relays]}
 
 
 def relayed_lines(relays: Iterable[Relay], names: dict[int | None, str]) -> list[dict[str, Any]]:

@@ -44,7 +44,8 @@ async def enter_counts(
     state = await situation(session, meeting, org)
     quorum = quorum_decision(state, at)
     # R-VOTE-2 with R-ATT-4: members heard through a relay vote only when the rule set allows it.
-    officials_present = int(quorum.counts["officials_may_vote"])
+    # Without a relay in the meeting the officials who may vote are those present (meetings.room).
+    officials_present = int(quorum.counts.get("officials_may_vote", quorum.counts["present_official"]))
     decision = check_counts(
         mode,
         for_,

@@ -105,7 +105,7 @@ async def test_a_relayed_member_attends_but_is_left_out_of_quorum_and_votes(worl
             "to": _relay(world, opened_at)["to"],
         }
     ]
-    assert entries[world.members["A"][0]]["relayed"] is False
+    assert "relayed" not in entries[world.members["A"][0]]  # an entry without a relay reads as before
     assert attendance.body["counts"]["relayed"] == 1
 
     quorum = await sec_a.get(f"/api/v1/meetings/{mid}/quorum")

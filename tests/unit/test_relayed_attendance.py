@@ -167,6 +167,7 @@ def test_a_relay_that_is_not_running_changes_nothing() -> None:
     presence = _presence(ALLOWING, [_relay(3, 10, 20)])
     decision = quorum_decision(presence, _t(30))
     assert decision.counts["relayed"] == 0 and decision.counts["present_official"] == 2
+    assert decision.counts["officials_may_vote"] == 2
     assert "R-ATT-4" not in decision.explanation.en
     assert quorum_decision(presence).counts == decision.counts  # without an instant no relay runs
 
@@ -252,3 +253,17 @@ def test_the_minutes_say_how_and_through_whom() -> None:
     assert said.vi == "đ/c Trần Thị Hai tham dự qua bộ đàm, do đ/c Nguyễn Văn Một chuyển tiếp"
     assert said.en == "Trần Thị Hai took part by radio, relayed by Nguyễn Văn Một"
     assert "điện thoại" in relayed_phrase("A", "phone", "B").vi
+
+
+def test_a_meeting_without_a_relay_reads_as_before_r_att_4() -> None:
+    """Clients compare the quorum's counts whole: where no relay was recorded they keep their old keys."""
+    decision = quorum_decision(_presence(ALLOWING, []), _t(30))
+    assert set(decision.counts) == {
+        "voting_base",
+        "present_official",
+        "needed",
+        "present",
+        "present_probationary",
+        "summoned",
+        "excused",
+    }

@@ -12,9 +12,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
-
-from aiohttp import web
+from typing import TYPE_CHECKING, TypeVar
 
 from meetings.audit_chain import SignedCheckpoint
 from meetings.decision import Text
@@ -25,6 +23,11 @@ from server.db.migrate import upgrade
 from server.errors import ApiError
 from server.logs import quiet_libraries
 from server.settings import UnsafeSettings, load_settings
+
+if TYPE_CHECKING:
+    # Only `serve` needs aiohttp (a quarter of a second to import): the operator's other commands, and the
+    # tests that run them by the dozen, start without it.
+    from aiohttp import web
 
 T = TypeVar("T")
 
@@ -82,12 +85,11 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--after", type=int, default=0, help="only checkpoints of heads after this seq")
     audit_commands.add_parser("public-key", help="print the public key that verifies the checkpoints")
 
-    from server.bench.audit import add_arguments as bench_audit_arguments
-    from server.bench.run import add_arguments as bench_arguments
+    from server.bench.arguments import audit_bench_arguments, bench_arguments
 
     bench = commands.add_parser("bench", help="the load benchmark of the live room; prints JSON")
     bench_arguments(bench)
-    bench_audit_arguments(
+    audit_bench_arguments(
         bench.add_subparsers(dest="bench_command").add_parser(
             "audit", help="time `cellmeet audit verify` over a large log; prints JSON"
         )
@@ -111,6 +113,8 @@ ACCESS_LOG_FORMAT = '%a "%r" %s %b "%{Referer}i" "%{User-Agent}i"'
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
     from server.app import create_app
 
     settings = load_settings()

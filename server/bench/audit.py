@@ -59,13 +59,6 @@ INSERT_BATCH = 5000
 _ACTIONS = ("attendance.joined", "attendance.left", "ballot.cast", "minutes.edited", "member.updated")
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--entries", type=int, default=100_000, help="audit rows in the log (default 100000)")
-    parser.add_argument("--checkpoint-every", type=int, default=1000, help="rows between checkpoints")
-    parser.add_argument("--runs", type=int, default=3, help="timed runs of each measure (median reported)")
-    parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
-
-
 @dataclass
 class Built:
     database_url: str

@@ -43,36 +43,7 @@ from server.bench.goals import goals, more_goals, ratio_of
 from server.bench.phases import TICKET_SECONDS, WARMUP_ROUNDS, browser_joins, drive, settle
 from server.bench.seed import PostgresScratch, seed
 from server.bench.servers import HOST, Server, free_port, server_env
-from server.bench.sfu import add_arguments as sfu_arguments
 from server.db.engine import Database
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--members", type=int, default=500, help="simulated members in all (default 500)")
-    parser.add_argument("--meetings", type=int, default=50, help="meetings they are spread over (default 50)")
-    parser.add_argument("--concurrency", type=int, default=50, help="joins in flight at once (default 50)")
-    parser.add_argument("--rounds", type=int, default=20, help="hand emits per meeting (default 20)")
-    parser.add_argument("--interval", type=float, default=0.2, help="seconds between a meeting's emits")
-    parser.add_argument("--idle-seconds", type=float, default=2.0, help="idle window with all joined")
-    parser.add_argument("--aiortc-peers", type=int, default=2, help="aiortc peers in a meeting of their own")
-    parser.add_argument("--database-url", default=None, help="postgresql://USER@127.0.0.1:5432/NEW_DB_NAME")
-    parser.add_argument(
-        "--also-postgresql",
-        default=None,
-        metavar="URL",
-        help="run again on a new database of this PostgreSQL server (postgresql://USER@127.0.0.1:5432/)",
-    )
-    parser.add_argument(
-        "--processes",
-        type=int,
-        default=1,
-        help="K > 1: K server processes on one PostgreSQL (--database-url) and Redis (bench.processes)",
-    )
-    parser.add_argument(
-        "--redis-url", default=None, help="with --processes (default redis://127.0.0.1:6379/0)"
-    )
-    parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
-    sfu_arguments(parser)
 
 
 async def _run(options: argparse.Namespace, database_url: str | None, aiortc_peers: int) -> dict[str, Any]:

@@ -47,16 +47,6 @@ GOAL_MEMBERS = 50
 PACKETS_PER_S = 50  # 20 ms Opus frames
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--sfu", action="store_true", help="the SFU bench (issue 27): Janus, root only")
-    parser.add_argument("--sfu-rooms", type=int, default=5, help="with --sfu: rooms of the second phase")
-    parser.add_argument("--sfu-workers", type=int, default=2, help="with --sfu: member processes")
-    parser.add_argument("--sfu-seconds", type=float, default=20.0, help="with --sfu: steady window")
-    parser.add_argument("--sfu-turn", type=float, default=1.0, help="with --sfu: seconds a speaker talks")
-    parser.add_argument("--sfu-join-gap", type=float, default=0.25, help="with --sfu: seconds between joins")
-    parser.add_argument("--sfu-mesh-max", type=int, default=8, help="with --sfu: largest mesh tried")
-
-
 def _figures(values: list[float], digits: int = 3) -> dict[str, Any]:
     def r(v: float | None) -> float | None:
         return None if v is None else round(v, digits)

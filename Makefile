@@ -4,7 +4,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell python3 -c "import hashlib,sys;print(hashlib.sha256(open('pyproject.toml','rb').read()).hexdigest()[:12])")
 # Two workers (the machine's two cores), one test module per worker at a time: module-scoped fixtures
 # such as the authorisation matrix's world stay whole, and the fast suite halves (docs/performance.md).
-PYTEST_FAST := -m "not slow" -n 2 --dist loadfile --durations=30
+PYTEST_FAST := -m "not slow" -n 2 --dist loadfile --no-loadscope-reorder --durations=30
 # Browser modules served from web/static/vendor (never from a CDN), re-copied when the lock file changes.
 VENDOR := web/static/vendor
 WEB_STAMP := $(VENDOR)/.installed-$(shell python3 -c "import hashlib,sys;print(hashlib.sha256(open('web/package-lock.json','rb').read()).hexdigest()[:12])")

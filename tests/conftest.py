@@ -15,6 +15,7 @@ import pytest
 from hypothesis import settings as hypothesis_settings
 
 from tests import reliability
+from tests.scheduling import longest_files_first
 
 # Passwords hashed with argon2's cheapest profile in the suite and the servers it starts (they inherit
 # the environment): at the production cost every login spent about 0.3 s of CPU, a third of the suite's
@@ -125,3 +126,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         since = item.stash.get(_STARTED, call.start)
         reliability.record_unmeasured(row, test, tier=tier, error=error, since=since)
     return report
+
+
+# --- the order the workers take the files in (tests/scheduling.py) ------------------------------------
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    order = longest_files_first(items)
+    items[:] = [items[i] for i in order]

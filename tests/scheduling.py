@@ -37,7 +37,8 @@ SECONDS_BY_FILE: dict[str, float] = {
 
 
 class Located(Protocol):
-    nodeid: str
+    @property
+    def nodeid(self) -> str: ...
 
 
 def file_of(item: Located) -> str:

@@ -53,11 +53,16 @@ DELAY_MS, JITTER_MS = 80.0, 20.0
 POOR_LOSS = 0.08  # room-quality.js FAIR.loss: above it, poor
 CLEAN_GOOD_SHARE = 0.8
 GOOD_LOSS = 0.02
-CONNECT_LIMIT_S = 8.0
+# The lossy member is aiortc, whose DTLS (OpenSSL) resends a lost handshake flight after 1, 2, 4 and 8 s;
+# at 20 % loss both ways a flight is lost two or three times in a row now and then: connections took 0.6 to
+# 7.6 s in seven runs here, and one quiet `make test-reliability` run missed 10 s. Chromium's own DTLS
+# resends sooner; the mark, not the stand-in's handshake, is what this row measures.
+CONNECT_LIMIT_S = 16.0
 POOR_WITHIN_S = 5.0  # the page reads its statistics once a second
 OBSERVE_S = 6.0
 SAMPLE_EVERY_S = 0.25
 STEP_TIMEOUT = 10.0
+CONNECT_TIMEOUT = 20.0
 
 # Each member's mark in the participants list (null: none drawn), and the page's own link.
 MARKS = """

@@ -49,11 +49,14 @@ function draw() {
     ),
   );
   const form = $("relay-form");
-  if (form && !$("relay-member").options.length) {
+  // Each list starts with its empty "choose a member" option (a required select needs one), then the members.
+  if (form && $("relay-member").options.length <= 1) {
     for (const id of ["relay-member", "relay-by"]) {
-      $(id).replaceChildren(...state.members.map((m) => el("option", { value: m.member_id }, m.full_name)));
+      const placeholder = $(id).options[0];
+      $(id).replaceChildren(placeholder, ...state.members.map((m) => el("option", { value: m.member_id }, m.full_name)));
     }
-    if (state.members.length > 1) $("relay-by").selectedIndex = 1;
+    $("relay-member").selectedIndex = state.members.length ? 1 : 0;
+    if (state.members.length > 1) $("relay-by").selectedIndex = 2;
   }
 }
 

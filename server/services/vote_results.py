@@ -15,17 +15,20 @@ from sqlmodel import col
 
 from meetings.decision import Decision, Text
 from meetings.enums import Choice, VoteKind, VoteMode, VoteOutcome
-from meetings.rulesets import get_rule_set
+from meetings.rulesets import RuleSet
 from meetings.vote_modes import MODE_TEXT
 from meetings.votes import vote_result
 from server.clock import as_utc, iso
-from server.db.tables import Ballot, Member, Org, ReservedOpinion, Vote
+from server.db.tables import Ballot, Meeting, Member, Org, ReservedOpinion, Vote
+from server.services.rule_sets import rule_set_of_meeting
 
 OPEN, CLOSED = "open", "closed"
 METHOD_TEXT = {"open": Text("biểu quyết công khai", "open vote")}
 
 
-def result_of(vote: Vote, org: Org) -> Decision | None:
+def result_of(vote: Vote, rule_set: RuleSet) -> Decision | None:
+    """R-VOTE-1/3 under `rule_set`: the set in force on the meeting's date (issue 30), which the decision
+    cites; None while the vote is open."""
     if vote.voting_base is None:
         return None
     return vote_result(
@@ -34,8 +37,15 @@ def result_of(vote: Vote, org: Org) -> Decision | None:
         vote.count_against or 0,
         vote.count_abstain or 0,
         vote.voting_base,
-        get_rule_set(org.rule_set),
+        rule_set,
     )
+
+
+async def rule_set_of_vote(session: AsyncSession, vote: Vote, org: Org) -> RuleSet:
+    """The set in force on the date of the vote's meeting, in the unit's lineage."""
+    meeting = await session.get(Meeting, vote.meeting_id)
+    assert meeting is not None
+    return await rule_set_of_meeting(session, meeting, org)
 
 
 def passed(vote: Vote) -> bool:
@@ -71,7 +81,7 @@ async def vote_json(session: AsyncSession, vote: Vote, org: Org, lang: str) -> d
                 Choice.ABSTAIN.value: vote.count_abstain or 0,
             }
         )
-    result = result_of(vote, org)
+    result = result_of(vote, await rule_set_of_vote(session, vote, org))
     return {
         "id": vote.id,
         "meeting_id": vote.meeting_id,

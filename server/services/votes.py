@@ -23,7 +23,6 @@ from sqlmodel import col
 from meetings.decision import Text
 from meetings.enums import Choice, ItemType, MeetingMode, VoteKind, VoteMode
 from meetings.room import quorum_decision
-from meetings.rulesets import get_rule_set
 from meetings.vote_modes import ENTERED_MODES, MODE_TEXT, default_mode, mode_allowed
 from server.audit.checkpoints import VOTE_CLOSED, write_checkpoint
 from server.audit.log import append
@@ -36,6 +35,7 @@ from server.services.ballots import cast_ballot
 from server.services.meeting_agenda import agenda_of, check_agenda
 from server.services.meeting_roles import MeetingRoles, meeting_roles
 from server.services.orgs import get_org
+from server.services.rule_sets import rule_set_of_meeting
 from server.services.running import require_open
 from server.services.vote_results import CLOSED, OPEN, result_of, vote_json
 
@@ -66,10 +66,11 @@ async def open_vote(
     of hands in person)."""
     require_open(meeting)
     assert meeting.id is not None
+    in_force = await rule_set_of_meeting(session, meeting, org)  # on the meeting's date (issue 30)
     if kind in _BARRED_KIND_ITEM:
-        check_agenda(org, MeetingMode(meeting.mode), [_BARRED_KIND_ITEM[kind]])
+        check_agenda(org, MeetingMode(meeting.mode), [_BARRED_KIND_ITEM[kind]], in_force)
     vote_mode = mode if mode is not None else default_mode(MeetingMode(meeting.mode))
-    allowed = mode_allowed(MeetingMode(meeting.mode), vote_mode, get_rule_set(org.rule_set))
+    allowed = mode_allowed(MeetingMode(meeting.mode), vote_mode, in_force)
     if not allowed.outcome:
         raise refused(allowed.rule, allowed.explanation, details=dict(allowed.details))
     already = (
@@ -179,7 +180,7 @@ async def record_close(
     (R-VOTE-1/3, `result_of`), audited as `vote.closed` (with `audited` besides), checkpointed."""
     vote.voting_base = base
     vote.count_for, vote.count_against, vote.count_abstain = counts
-    result = result_of(vote, org)
+    result = result_of(vote, await rule_set_of_meeting(session, meeting, org))
     assert result is not None
     vote.outcome = str(result.outcome)
     vote.status = CLOSED

@@ -33,6 +33,16 @@ SECONDS_BY_FILE: dict[str, float] = {
     "tests/integration/test_rule_set_lifecycle.py": 46,
     "tests/integration/test_room_restart.py": 45,
     "tests/load/test_bench_sfu.py": 41,
+    # From a run of 2026-12-07 beside other tests (its figures run high; their order is what counts).
+    "tests/integration/test_connection_exhaustion.py": 33,
+    "tests/integration/test_soak.py": 29,
+    "tests/e2e/test_pages.py": 27,
+    "tests/integration/test_sfu_failure.py": 26,
+    "tests/integration/test_room.py": 24,
+    "tests/integration/test_join_burst_crash.py": 24,
+    "tests/integration/test_socket_fuzz_row.py": 24,
+    "tests/integration/test_two_processes.py": 23,
+    "tests/e2e/test_xss_row.py": 21,
 }
 
 

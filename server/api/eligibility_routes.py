@@ -6,7 +6,7 @@ from aiohttp import web
 
 from meetings.policy import Action
 from server.api import responses
-from server.api.context import actor, database, json_response, lang, path_id
+from server.api.context import actor, database, json_response, lang, now, path_id
 from server.api.registry import Shape, route
 from server.auth.authz import authorize
 from server.errors import not_found
@@ -34,7 +34,7 @@ async def get_eligibility(request: web.Request) -> web.StreamResponse:
     caller, org_id = actor(request), path_id(request)
     async with database(request).read() as session:
         await authorize(session, caller, Action.ELIGIBILITY_READ, org_id)
-        decision = await eligibility(session, await get_org(session, org_id))
+        decision = await eligibility(session, await get_org(session, org_id), now(request))
     return json_response(decision.to_json(lang(request)))
 
 
@@ -49,7 +49,7 @@ async def get_group_eligibility(request: web.Request) -> web.StreamResponse:
     caller, org_id = actor(request), path_id(request)
     async with database(request).read() as session:
         await authorize(session, caller, Action.ELIGIBILITY_READ, org_id)
-        decision = await group_eligibility_of(session, await get_org(session, org_id))
+        decision = await group_eligibility_of(session, await get_org(session, org_id), now(request))
     return json_response(decision.to_json(lang(request)))
 
 

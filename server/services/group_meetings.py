@@ -98,7 +98,7 @@ async def check_group_meeting(
     assert group.parent_id is not None  # the tree puts every group under its cell (meetings.orgtree)
     cell = await lock_cell(session, group.parent_id)
     assert cell is not None and cell.id is not None
-    eligibility = await group_eligibility_of(session, cell)
+    eligibility = await group_eligibility_of(session, cell, starts_at)  # on the meeting's date
     if not eligibility.outcome:
         raise ApiError(
             409,

@@ -13,12 +13,12 @@ from sqlmodel import col
 
 from meetings.decision import Decision, Text
 from meetings.enums import ApplicationKind, ApplicationStatus, OrgKind, Role
-from meetings.rulesets import get_rule_set
 from server.audit.log import append
 from server.auth.authz import Access
 from server.db.tables import EligibilityFlag, Org, PilotApplication
 from server.errors import ApiError, conflict, refused
 from server.services.register import eligibility, group_eligibility_of
+from server.services.rule_sets import rule_set_at
 
 
 def application_json(application: PilotApplication, lang: str = "vi") -> dict[str, Any]:
@@ -44,16 +44,18 @@ def local_today(org: Org, at: datetime) -> date:
     return at.astimezone(ZoneInfo(org.timezone)).date()
 
 
-async def decision_for(session: AsyncSession, org: Org, kind: ApplicationKind) -> Decision:
+async def decision_for(session: AsyncSession, org: Org, kind: ApplicationKind, at: datetime) -> Decision:
     return await (
-        eligibility(session, org) if kind == ApplicationKind.ONLINE else group_eligibility_of(session, org)
+        eligibility(session, org, at)
+        if kind == ApplicationKind.ONLINE
+        else group_eligibility_of(session, org, at)
     )
 
 
 async def apply(
     session: AsyncSession, org: Org, kind: ApplicationKind, *, actor_user_id: int, at: datetime
 ) -> PilotApplication:
-    rule_set = get_rule_set(org.rule_set)
+    rule_set = await rule_set_at(session, org, at)  # in force on the unit's day (issue 30)
     if OrgKind(org.kind) not in rule_set.eligible_org_kinds:
         raise refused(
             "R-ELIG-1",
@@ -79,7 +81,7 @@ async def apply(
             ),
             application_id=pending[0],
         )
-    decision = await decision_for(session, org, kind)
+    decision = await decision_for(session, org, kind, at)
     application = PilotApplication(
         org_id=org.id,  # type: ignore[arg-type]
         kind=kind.value,
@@ -167,7 +169,7 @@ async def decide(
                 ),
                 details={"fields": {"valid_to": "in the past"}},
             )
-        decision = await decision_for(session, org, ApplicationKind(application.kind))
+        decision = await decision_for(session, org, ApplicationKind(application.kind), at)
         if not decision.outcome:
             raise refused(
                 decision.rule,

@@ -15,13 +15,13 @@ from meetings.enums import Activity, ApplicationKind, ApplicationStatus, OrgKind
 from meetings.enums import Standing as MemberStanding
 from meetings.orgtree import MEMBER_HOLDING_KINDS
 from meetings.register import MemberFacts
-from meetings.rulesets import get_rule_set
 from server.audit.log import append
 from server.db.tables import EligibilityFlag, Member, Org, PilotApplication, User
 from server.db.tree import ancestor_ids, subtree_ids
 from server.errors import ApiError, conflict
 from server.services.group_officers import release_offices
 from server.services.groups import is_active_group_of
+from server.services.rule_sets import rule_set_at
 
 MEMBER_FIELDS = ("full_name", "standing", "activity", "remote_reason", "group_id", "user_id", "external_id")
 
@@ -166,12 +166,15 @@ async def register_of(session: AsyncSession, org: Org) -> list[Member]:
     return list((await session.execute(query)).scalars().all())
 
 
-async def eligibility(session: AsyncSession, org: Org) -> Decision:
+async def eligibility(session: AsyncSession, org: Org, at: datetime) -> Decision:
+    """R-ELIG-1..4 under the set in force on the unit's day at `at` (issue 30)."""
     members = await register_of(session, org)
-    return unit_eligibility(OrgKind(org.kind), [_facts(m) for m in members], get_rule_set(org.rule_set))
+    rule_set = await rule_set_at(session, org, at)
+    return unit_eligibility(OrgKind(org.kind), [_facts(m) for m in members], rule_set)
 
 
-async def group_eligibility_of(session: AsyncSession, org: Org) -> Decision:
+async def group_eligibility_of(session: AsyncSession, org: Org, at: datetime) -> Decision:
+    """R-GROUP-1/2 under the set in force on the unit's day at `at` (a group meeting: its start)."""
     members = await register_of(session, org) if org.kind == OrgKind.CELL else []
     groups = (
         await session.execute(
@@ -183,9 +186,8 @@ async def group_eligibility_of(session: AsyncSession, org: Org) -> Decision:
             )
         )
     ).scalar_one()
-    return group_eligibility(
-        OrgKind(org.kind), [_facts(m) for m in members], int(groups), get_rule_set(org.rule_set)
-    )
+    rule_set = await rule_set_at(session, org, at)
+    return group_eligibility(OrgKind(org.kind), [_facts(m) for m in members], int(groups), rule_set)
 
 
 async def reevaluate_approved_units(
@@ -211,7 +213,7 @@ async def reevaluate_approved_units(
     for application in approved:
         unit = await session.get(Org, application.org_id)
         assert unit is not None
-        decision = await eligibility(session, unit)
+        decision = await eligibility(session, unit, at)
         open_flag = (
             await session.execute(
                 select(EligibilityFlag).where(

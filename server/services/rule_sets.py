@@ -50,6 +50,12 @@ async def rule_set_for(session: AsyncSession, org: Org, on: date) -> RuleSet:
     return in_force_on(await registry(session), org.rule_set, on)
 
 
+async def rule_set_at(session: AsyncSession, org: Org, at: datetime) -> RuleSet:
+    """The set in force on the day `at` falls on where the unit is: what a decision taken now (an
+    eligibility, a pilot application) is decided under."""
+    return await rule_set_for(session, org, as_utc(at).astimezone(ZoneInfo(org.timezone)).date())
+
+
 async def rule_set_of_meeting(session: AsyncSession, meeting: Meeting, org: Org) -> RuleSet:
     return await rule_set_for(session, org, meeting_date(meeting, org))
 

@@ -10,6 +10,7 @@ from server.pages.accounts_view import account_link_page, admin_page, mask_link_
 from server.pages.audit_page import CHAIN_CHECK, audit_page
 from server.pages.record_view import record_page
 from server.pages.rendering import PAGES, STATIC_DIR, Pages
+from server.pages.rule_sets_view import rule_sets_page
 from server.pages.usage_view import usage_page
 from server.pages.views import (
     account_page,
@@ -65,6 +66,7 @@ def setup_pages(app: web.Application) -> None:
     app[CHAIN_CHECK] = ChainCheck()
     app.router.add_get("/orgs/{id}/audit", audit_page, name="page_audit")
     app.router.add_get("/orgs/{id}/record", record_page, name="page_record")
+    app.router.add_get("/rule-sets", rule_sets_page, name="page_rule_sets")
     app.router.add_get("/meetings/{id}", meeting_page, name="page_meeting")
     app.router.add_get("/meetings/{id}/room", room_page, name="page_room")
     app.router.add_get("/meetings/{id}/minutes", minutes_page, name="page_minutes")

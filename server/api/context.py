@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -71,6 +72,18 @@ def _default(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def attachment(data: bytes, content_type: str, filename: str) -> web.Response:
+    """A document to download (a report, an export), never cached on the way."""
+    return web.Response(
+        body=data,
+        headers={
+            "Content-Type": content_type,
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}",
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 def json_response(data: Any, status: int = 200) -> web.Response:

@@ -7,7 +7,6 @@ auditor's read goes into the unit's access log like every read (server.api.acces
 from __future__ import annotations
 
 import asyncio
-from urllib.parse import quote
 
 from aiohttp import web
 
@@ -16,7 +15,7 @@ from meetings.enums import OrgKind
 from meetings.pilot_report import PeriodError, parse_quarter
 from meetings.policy import Action
 from meetings.rulesets import get_rule_set
-from server.api.context import actor, database, json_response, lang, now, path_id
+from server.api.context import actor, attachment, database, json_response, lang, now, path_id
 from server.api.registry import Query, route
 from server.api.responses import obj
 from server.auth.authz import authorize
@@ -94,11 +93,4 @@ async def get_pilot_report(request: web.Request) -> web.StreamResponse:
         return json_response(report)
     # Rendering a PDF takes about a second of CPU: off the event loop, so the rooms keep talking.
     document = await asyncio.to_thread(render, report, fmt)
-    return web.Response(
-        body=document.data,
-        headers={
-            "Content-Type": document.content_type,
-            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(document.filename)}",
-            "Cache-Control": "no-store",
-        },
-    )
+    return attachment(document.data, document.content_type, document.filename)

@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 import asyncio
-from urllib.parse import quote
 
 from aiohttp import web
 
 from meetings.decision import Text
+from server.api.context import attachment
 from server.api.registry import Query, route
 from server.api.usage_routes import USAGE_QUERY, read_usage
 from server.errors import ApiError
@@ -39,11 +39,4 @@ async def get_usage_report(request: web.Request) -> web.StreamResponse:
     usage = await read_usage(request)
     # Rendering a PDF takes about a second of CPU: off the event loop, so the rooms keep talking.
     report = await asyncio.to_thread(render_report, usage, fmt)
-    return web.Response(
-        body=report.data,
-        headers={
-            "Content-Type": report.content_type,
-            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(report.filename)}",
-            "Cache-Control": "no-store",
-        },
-    )
+    return attachment(report.data, report.content_type, report.filename)
